@@ -1,0 +1,16 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { integer, size } from '../units.ts';
+
+export const isolateSection = z
+  .object({
+    /** Isolate host processes (each a supervised child holding isolates). */
+    hosts: integer().positive().default(Math.max(1, availableParallelism())),
+    /** Warm isolates kept per function version per host (LRU past `maxWarm`). */
+    maxWarm: integer().positive().default(256),
+    /** Memory cap for a host process' own cgroup, as a multiple of its isolates' limits. */
+    hostMemoryFactor: z.coerce.number().min(1).default(3),
+    /** Compiled-code cache per host (bytes of V8 cached data). */
+    codeCacheBytes: size().default(64 * 1024 ** 2),
+  })
+  .prefault({});

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { RUNTIMES, TIERS, TRUST_LEVELS } from '../../core/tiers.ts';
+
+const tierList = z.preprocess(
+  (v) =>
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v,
+  z.array(z.enum(TIERS)).min(1),
+);
+const byTrust = z.object(
+  Object.fromEntries(TRUST_LEVELS.map((t) => [t, tierList])) as Record<(typeof TRUST_LEVELS)[number], typeof tierList>,
+);
+
+/**
+ * Which tier runs a function, from (runtime, trust): an ordered list, the first available tier
+ * wins. `floor` is the weakest tier each trust level may ever use; a table entry below its floor
+ * is refused at start-up (a function may be placed in a stronger tier, never a weaker one).
+ */
+export const policySection = z
+  .object({
+    table: z
+      .object(
+        Object.fromEntries(RUNTIMES.map((r) => [r, byTrust.partial()])) as Record<
+          (typeof RUNTIMES)[number],
+          ReturnType<typeof byTrust.partial>
+        >,
+      )
+      .partial()
+      .default({
+        js: { trusted: ['isolate'], standard: ['wasm', 'process', 'docker'], untrusted: ['docker', 'process'] },
+        wasm: { trusted: ['wasm'], standard: ['wasm'], untrusted: ['wasm'] },
+        script: { trusted: ['process', 'docker'], standard: ['process', 'docker'], untrusted: ['docker', 'process'] },
+        container: { trusted: ['docker'], standard: ['docker'], untrusted: ['docker'] },
+      }),
+    floor: z
+      .object({
+        trusted: z.enum(TIERS).default('isolate'),
+        standard: z.enum(TIERS).default('wasm'),
+        untrusted: z.enum(TIERS).default('wasm'),
+      })
+      .prefault({}),
+  })
+  .prefault({});

@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+/**
+ * The embedded node:sqlite database (WAL). Each module owns its tables and declares them with
+ * `migrate(namespace, steps)`: steps run once each, in order, tracked per namespace, so modules
+ * add tables without touching a central list.
+ */
+export class Database {
+  readonly db: DatabaseSync;
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL');
+    // NORMAL in WAL mode: a process crash loses nothing committed; only an OS crash can.
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec('PRAGMA foreign_keys = ON');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (namespace TEXT NOT NULL, step INTEGER NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (namespace, step))',
+    );
+  }
+
+  /** Apply the steps of `namespace` not applied yet, each in its own transaction. */
+  migrate(namespace: string, steps: readonly string[]): void {
+    const row = this.db
+      .prepare('SELECT COALESCE(MAX(step), 0) AS done FROM schema_migrations WHERE namespace = ?')
+      .get(namespace) as { done: number };
+    for (let step = row.done + 1; step <= steps.length; step++) {
+      this.transaction(() => {
+        this.db.exec(steps[step - 1] as string);
+        this.db
+          .prepare('INSERT INTO schema_migrations (namespace, step, applied_at) VALUES (?, ?, ?)')
+          .run(namespace, step, new Date().toISOString());
+      });
+    }
+  }
+
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
