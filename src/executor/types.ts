@@ -1,0 +1,41 @@
+import type { Artifact } from '../core/driver.ts';
+import type { ExecutionRecord } from '../core/execution.ts';
+
+/** One request to run a stored function version. */
+export interface InvokeRequest {
+  artifact: Artifact;
+  /** Parsed input; `inputJson` is its JSON text (computed when absent). */
+  input: unknown;
+  inputJson?: string;
+  /** Defaults to the manifest's priority. */
+  priority?: number;
+  /** Tighter deadline than the manifest's (the Master's task timeout); capped by policy. */
+  timeoutMs?: number;
+  source: 'http' | 'master';
+  /** Use this id for the execution record (the Master's task id + attempt); a new one otherwise. */
+  executionId?: string;
+  /** Cancels the invocation from outside (client gone, Master cancel). */
+  signal?: AbortSignal;
+}
+
+/** A submitted invocation: its id at once, its final record when it ends. */
+export interface Submission {
+  id: string;
+  done: Promise<ExecutionRecord>;
+}
+
+/** What the executor reports about its load (heartbeat, /metrics, admission). */
+export interface ExecutorStats {
+  running: number;
+  queued: number;
+  concurrency: number;
+  queueSize: number;
+  freeSlots: number;
+  draining: boolean;
+}
+
+/** Events the executor emits, for the heartbeat's "send at once on a change". */
+export interface ExecutorEvents {
+  start: [record: ExecutionRecord];
+  finish: [record: ExecutionRecord];
+}
