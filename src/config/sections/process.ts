@@ -1,4 +1,46 @@
 import { z } from 'zod';
+import { boolean, integer, size } from '../units.ts';
 
-/** Settings of the process part (filled in by the issue that builds it). */
-export const processSection = z.object({}).prefault({});
+/** The process tier: scripts in bubblewrap + a cgroup (docs/process-tier.md). */
+export const processSection = z
+  .object({
+    /** The bubblewrap binary. */
+    bwrap: z.string().min(1).default('bwrap'),
+    /** uid/gid the script runs as, on the host and inside the sandbox (nobody by default). */
+    uid: integer().min(1).default(65534),
+    gid: integer().min(1).default(65534),
+    /** Interpreter binaries; node defaults to the worker's own Node binary. */
+    bash: z.string().min(1).default('/bin/bash'),
+    sh: z.string().min(1).default('/bin/sh'),
+    python3: z.string().min(1).default('/usr/bin/python3'),
+    node: z.string().default(''),
+    /** Host paths bound read-only into every sandbox (the interpreters and their libraries). */
+    readOnlyPaths: z
+      .preprocess(
+        (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
+        z.array(z.string().startsWith('/')),
+      )
+      .default(['/usr/bin', '/usr/lib', '/usr/lib64', '/etc/ld.so.cache', '/etc/alternatives']),
+    /** RLIMIT_NOFILE inside the sandbox. */
+    nofile: integer().positive().default(256),
+    /** RLIMIT_FSIZE: the largest file a script may write. */
+    maxFileSize: size().default(64 * 1024 ** 2),
+    /** Stop the invocation (status killed, limit_exceeded) as soon as it hits its pids limit. */
+    killOnPidsLimit: boolean().default(true),
+    /** cgroup controllers the tier refuses to run without (limits it could not enforce otherwise). */
+    requireControllers: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.enum(['cpu', 'cpuset', 'memory', 'io', 'pids', 'freezer'])),
+      )
+      .default(['cpu', 'memory', 'pids']),
+    /** How often the driver checks a running group's counters (pids, OOM). */
+    watchInterval: integer().positive().default(100),
+  })
+  .prefault({});
