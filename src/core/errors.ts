@@ -46,6 +46,10 @@ export type ErrorCode =
   | 'reclaimed'
   /** A limit other than time or memory was hit (pids, output, fuel, disk). */
   | 'limit_exceeded'
+  /** A fuel-metered WASM function used all of its `limits.fuel` (status `killed`). */
+  | 'fuel_exhausted'
+  /** The worker stopped (crash, restart) before the invocation finished. */
+  | 'interrupted'
   /** The worker is shutting down and takes no new work. */
   | 'shutting_down'
   /** A configuration value is invalid. */

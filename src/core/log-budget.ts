@@ -1,3 +1,10 @@
+/** The kept parts of a budget, to carry across a process boundary and restore on the other side. */
+export interface LogSnapshot {
+  head: string;
+  tail: string;
+  droppedBytes: number;
+}
+
 /**
  * Keeps a function's log output within a byte budget: the head and the tail are kept and the
  * middle is replaced by a marker saying how many bytes were dropped. Memory use is bounded by
@@ -80,6 +87,22 @@ export class LogBudget {
         this.#dropped += firstBytes - keptBytes;
       }
     }
+  }
+
+  snapshot(): LogSnapshot {
+    return { head: this.#head, tail: this.#tail.join(''), droppedBytes: this.#dropped };
+  }
+
+  /** Add what another budget kept (a sandbox host's), dropped bytes included. */
+  restore(snapshot: LogSnapshot): void {
+    this.write(snapshot.head);
+    if (snapshot.droppedBytes > 0) {
+      this.#dropped += snapshot.droppedBytes;
+      this.#total += snapshot.droppedBytes;
+      // Whatever comes next belongs after the gap, so it must not join the head.
+      if (this.#tailBytes === 0) this.#headBytes = this.#headBudget;
+    }
+    this.write(snapshot.tail);
   }
 
   /** The kept text, with a marker where bytes were dropped. */

@@ -14,6 +14,8 @@ export interface InvokeRequest {
   source: 'http' | 'master';
   /** Use this id for the execution record (the Master's task id + attempt); a new one otherwise. */
   executionId?: string;
+  /** Persist the record while it is still queued (async invocations, so a poller never gets 404). */
+  durable?: boolean;
   /** Cancels the invocation from outside (client gone, Master cancel). */
   signal?: AbortSignal;
 }

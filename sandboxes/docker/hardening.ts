@@ -1,0 +1,128 @@
+/**
+ * The create options of every container the tier makes, hardened the same way whatever runs in
+ * it (a pure function, unit-tested): unprivileged user, no capabilities, no new privileges, the
+ * daemon's default seccomp profile (never overridden), read-only root with a small noexec /tmp,
+ * cgroup limits for pids, memory (no swap), CPU, cpuset and block I/O, ulimits, no network, no
+ * host mounts, no daemon-side logs (output is captured over the attach stream), and labels.
+ */
+import type Docker from 'dockerode';
+import type { ResolvedLimits } from '../../src/core/limits.ts';
+
+export const LABEL_STRATA = 'io.strata';
+export const LABEL_WORKER = 'io.strata.worker';
+export const LABEL_ROLE = 'io.strata.role';
+export const LABEL_FUNCTION = 'io.strata.function';
+export const SANDBOX_USER = '65534:65534';
+const MIB = 1024 * 1024;
+
+export interface HostFacts {
+  /** CPUs on the node, for the default cpuset ("0-(n-1)"). */
+  cpuCount: number;
+  /** Block device (/dev/vda) under the daemon's data root, when throttling can apply. */
+  blockDevice?: string;
+  /** Whether the kernel / cgroup supports blkio weights. */
+  ioWeight: boolean;
+}
+
+export interface SpecDefaults {
+  cpu: number;
+  pids: number;
+  tmpBytes: number;
+  nofile: number;
+  nproc: number;
+}
+
+export interface ContainerSpecInput {
+  name: string;
+  image: string;
+  cmd?: string[];
+  env?: Record<string, string>;
+  limits: ResolvedLimits;
+  labels: Record<string, string>;
+  /** Warm runner: stdin stays open across invocations; cold: closed after the input. */
+  stdinOnce: boolean;
+  facts: HostFacts;
+  defaults: SpecDefaults;
+}
+
+/** cgroup v2 weight (1..10000, 100 = default) -> v1 cpu shares (2..262144, 1024 = default). */
+export const cpuSharesOf = (weight: number): number =>
+  Math.max(2, Math.min(262_144, Math.round((weight * 1024) / 100)));
+/** 1..10000 -> docker's BlkioWeight 10..1000. */
+export const blkioWeightOf = (weight: number): number => Math.max(10, Math.min(1000, Math.round(weight / 10)));
+
+export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreateOptions {
+  const { limits, defaults, facts } = input;
+  const memory = limits.memoryMb * MIB;
+  const tmpBytes = limits.tmpMb !== undefined ? limits.tmpMb * MIB : defaults.tmpBytes;
+  const pids = limits.pids ?? defaults.pids;
+  const cpu = limits.cpu ?? defaults.cpu;
+  const hostConfig: Docker.HostConfig = {
+    NetworkMode: 'none',
+    Privileged: false,
+    CapDrop: ['ALL'],
+    CapAdd: [],
+    SecurityOpt: ['no-new-privileges:true'],
+    ReadonlyRootfs: true,
+    Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${tmpBytes},mode=1777` },
+    ShmSize: 8 * MIB,
+    IpcMode: 'private',
+    PidsLimit: pids,
+    Memory: memory,
+    MemorySwap: memory,
+    MemorySwappiness: 0,
+    ...(limits.memorySoftMb !== undefined ? { MemoryReservation: Math.min(memory, limits.memorySoftMb * MIB) } : {}),
+    OomKillDisable: false,
+    NanoCpus: Math.round(cpu * 1e9),
+    CpusetCpus: limits.cpuset ?? `0-${Math.max(0, facts.cpuCount - 1)}`,
+    ...(limits.cpuWeight !== undefined ? { CpuShares: cpuSharesOf(limits.cpuWeight) } : {}),
+    ...(facts.ioWeight && limits.ioWeight !== undefined ? { BlkioWeight: blkioWeightOf(limits.ioWeight) } : {}),
+    ...(facts.blockDevice && limits.ioReadBps !== undefined
+      ? { BlkioDeviceReadBps: [{ Path: facts.blockDevice, Rate: limits.ioReadBps }] }
+      : {}),
+    ...(facts.blockDevice && limits.ioWriteBps !== undefined
+      ? { BlkioDeviceWriteBps: [{ Path: facts.blockDevice, Rate: limits.ioWriteBps }] }
+      : {}),
+    Ulimits: [
+      { Name: 'nofile', Soft: defaults.nofile, Hard: defaults.nofile },
+      { Name: 'nproc', Soft: defaults.nproc, Hard: defaults.nproc },
+      { Name: 'fsize', Soft: tmpBytes, Hard: tmpBytes },
+      { Name: 'core', Soft: 0, Hard: 0 },
+    ],
+    Binds: [],
+    Mounts: [],
+    Devices: [],
+    LogConfig: { Type: 'none', Config: {} },
+    AutoRemove: false,
+    RestartPolicy: { Name: 'no' },
+    Init: false,
+  };
+  return {
+    name: input.name,
+    Image: input.image,
+    ...(input.cmd ? { Cmd: input.cmd } : {}),
+    Env: Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    User: SANDBOX_USER,
+    WorkingDir: '/tmp',
+    Hostname: 'sandbox',
+    Labels: input.labels,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: input.stdinOnce,
+    Tty: false,
+    NetworkDisabled: true,
+    StopTimeout: 1,
+    HostConfig: hostConfig,
+  };
+}
+
+/** The labels of a container made by this worker. */
+export function workerLabels(
+  workerId: string,
+  role: 'warm' | 'cold',
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { [LABEL_STRATA]: '1', [LABEL_WORKER]: workerId, [LABEL_ROLE]: role, ...extra };
+}

@@ -1,0 +1,24 @@
+/** What prepare() makes of an artifact: which image, which path (warm runner or cold). */
+export interface WarmPrepared {
+  path: 'warm';
+  kind: 'js' | 'script';
+  image: string;
+  digest: string;
+  functionName: string;
+  source: string;
+  interpreter?: string;
+  /** Untrusted code gets containers of its own (the pool key includes the digest). */
+  isolate: boolean;
+  env: Record<string, string>;
+}
+
+export interface ColdPrepared {
+  path: 'cold';
+  image: string;
+  command?: string[];
+  digest: string;
+  functionName: string;
+  env: Record<string, string>;
+}
+
+export type DockerPrepared = WarmPrepared | ColdPrepared;

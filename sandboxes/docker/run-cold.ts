@@ -1,0 +1,160 @@
+/**
+ * The cold path for custom images that do not speak the runner protocol: one hardened container
+ * per invocation, the input's JSON on stdin (then closed), the result on stdout (JSON when it
+ * parses, text otherwise), stderr into the log budget. The container is always removed.
+ */
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Invocation, RunOptions } from '../../src/core/driver.ts';
+import type { RunOutcome } from '../../src/core/execution.ts';
+import { usageOf } from '../../src/core/execution.ts';
+import { containerCgroup } from './cgroup-usage.ts';
+import { errorText, isDaemonDown, type TierContext } from './context.ts';
+import { DockerStreamDemuxer } from './demux.ts';
+import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
+import { abortedOutcome, crashed, failed, memoryExceeded, resultFromStdout } from './outcome.ts';
+import type { ColdPrepared } from './prepared.ts';
+import { inspectOom, unavailableOutcome } from './run-warm.ts';
+import { UsageMeter } from './usage-meter.ts';
+
+const SAMPLE_MS = 50;
+
+export async function runCold(
+  ctx: TierContext,
+  p: ColdPrepared,
+  invocation: Invocation,
+  options: RunOptions,
+): Promise<RunOutcome> {
+  const { limits, signal, logs } = options;
+  const t0 = Date.now();
+  const name = ctx.newName('cold');
+  ctx.coldNames.add(name);
+  let container: Docker.Container | undefined;
+  let stream: Duplex | undefined;
+  try {
+    if (signal.aborted) return abortedOutcome(signal, usageOf({ wallMs: 0 }));
+    const spec = containerSpec({
+      name,
+      image: p.image,
+      cmd: p.command,
+      env: p.env,
+      limits,
+      labels: workerLabels(ctx.workerId, 'cold', { [LABEL_FUNCTION]: p.functionName }),
+      stdinOnce: true,
+      facts: ctx.facts,
+      defaults: ctx.defaults,
+    });
+    try {
+      container = await ctx.docker.createContainer(spec);
+      stream = (await container.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as Duplex;
+    } catch (error) {
+      const usage = usageOf({ wallMs: Date.now() - t0 });
+      if (isDaemonDown(error))
+        return unavailableOutcome(`the Docker daemon is not reachable: ${errorText(error)}`, usage);
+      if ((error as { statusCode?: number }).statusCode === 404) {
+        return failed(
+          {
+            code: 'invalid_manifest',
+            message: `image "${p.image}" is not on the Docker daemon (Strata never pulls); load or build it, then invoke again`,
+          },
+          usage,
+        );
+      }
+      return crashed(`the container could not be created: ${errorText(error)}`, usage);
+    }
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let tooLarge = false;
+    const c = container;
+    const streamEnded = new Promise<void>((resolve) => {
+      stream?.on('end', resolve);
+      stream?.on('close', resolve);
+      stream?.on('error', () => resolve());
+    });
+    const demux = new DockerStreamDemuxer(
+      (chunk) => {
+        if (tooLarge) return;
+        outBytes += chunk.length;
+        if (outBytes > limits.resultBytes) {
+          tooLarge = true;
+          c.kill().catch(() => {});
+          return;
+        }
+        out.push(chunk);
+      },
+      (chunk) => logs.write(chunk.toString('utf8')),
+    );
+    stream.on('data', (chunk: Buffer) => demux.push(chunk));
+
+    const waited = container.wait({ condition: 'next-exit' });
+    await container.start();
+    const started = Date.now();
+    ctx.running.set(invocation.id, container.id);
+    options.onStart?.();
+    const info = await container.inspect().catch(() => undefined);
+    const meter = new UsageMeter(info?.State.Pid ? containerCgroup(info.State.Pid) : undefined);
+    meter.begin(true);
+    meter.sample(SAMPLE_MS);
+    stream.end(invocation.inputJson);
+
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const end = await Promise.race([
+      waited.then(
+        (r: { StatusCode: number }) => r,
+        (e: unknown) => ({ error: e }),
+      ),
+      aborted,
+    ]);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (end === 'aborted') {
+      const usage = meter.end(Date.now() - started);
+      await container.kill().catch(() => {});
+      return abortedOutcome(signal, usage);
+    }
+    const usage = meter.end(Date.now() - started, false);
+    if ('error' in end) {
+      if (isDaemonDown(end.error))
+        return unavailableOutcome('the Docker daemon went away while the function ran', usage);
+      return crashed(errorText(end.error), usage);
+    }
+    // The last output can trail the exit by a moment.
+    await Promise.race([streamEnded, new Promise((r) => setTimeout(r, 1000))]);
+    const verdict = await inspectOom(ctx, container.id);
+    const exitCode = verdict?.exitCode ?? end.StatusCode;
+    if (verdict?.oomKilled || (meter.oomKillsSinceBegin() ?? 0) > 0)
+      return memoryExceeded(limits.memoryMb, usage, { exitCode });
+    if (tooLarge) {
+      return failed(
+        { code: 'result_too_large', message: `the container printed more than ${limits.resultBytes} bytes on stdout` },
+        usage,
+      );
+    }
+    if (exitCode !== 0) {
+      return failed({ code: 'function_error', message: `the container exited with code ${exitCode}` }, usage, {
+        exitCode,
+      });
+    }
+    return {
+      status: 'succeeded',
+      ...resultFromStdout(Buffer.concat(out).toString('utf8')),
+      usage,
+      exit: { exitCode: 0 },
+    };
+  } finally {
+    ctx.running.delete(invocation.id);
+    stream?.destroy();
+    if (container) await container.remove({ force: true }).catch(() => {});
+    ctx.coldNames.delete(name);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The isolate tier: trusted (warm) and policy-placed (fresh) JavaScript in isolated-vm isolates,
+ * held by supervised isolate host processes so a V8 abort never reaches the worker.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import {
+  type Artifact,
+  abortError,
+  type DriverCapabilities,
+  type Invocation,
+  type RunOptions,
+  type SandboxDriver,
+  type TierHealth,
+} from '../../src/core/driver.ts';
+import { isStrataError, StrataError } from '../../src/core/errors.ts';
+import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
+import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
+import type { RunReply, RunRequest } from './isolate-runtime.ts';
+
+export interface IsolateDriverOptions {
+  hosts: number;
+  maxWarm: number;
+  logger?: Logger;
+  /** Put each host in its own memory-capped cgroup (src/resources); optional. */
+  placeHost?: (pid: number, name: string) => HostPlacement | undefined | Promise<HostPlacement | undefined>;
+  /** Grace between a cancel and killing an unresponsive host. */
+  killAfterMs?: number;
+}
+
+interface PreparedFunction {
+  digest: string;
+  source: string;
+  /** Trusted code keeps a warm isolate; anything else gets a fresh isolate per invocation. */
+  mode: 'warm' | 'fresh';
+  name: string;
+  version: number;
+}
+
+const CAPABILITIES: DriverCapabilities = {
+  runtimes: ['js'],
+  measures: ['wallMs', 'cpuMs', 'memoryPeakBytes'],
+  pause: false,
+  enforces: ['timeoutMs', 'memoryMb', 'logBytes', 'resultBytes'],
+};
+
+export class IsolateDriver implements SandboxDriver<PreparedFunction> {
+  readonly tier = 'isolate' as const;
+  readonly capabilities = CAPABILITIES;
+  readonly pool: HostPool;
+  readonly #prepared = new Map<string, PreparedFunction>();
+
+  constructor(options: IsolateDriverOptions) {
+    this.pool = new HostPool({
+      kind: 'isolate',
+      entry: fileURLToPath(new URL('./host.ts', import.meta.url)),
+      size: options.hosts,
+      killAfterMs: options.killAfterMs ?? 1000,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.placeHost ? { place: options.placeHost } : {}),
+    });
+    process.env.STRATA_ISOLATE_MAX_WARM = String(options.maxWarm);
+  }
+
+  start(): Promise<void> {
+    return this.pool.start();
+  }
+
+  health(): TierHealth {
+    return this.pool.health();
+  }
+
+  async prepare(artifact: Artifact): Promise<PreparedFunction> {
+    const cached = this.#prepared.get(artifact.digest);
+    if (cached) return cached;
+    const source = new TextDecoder().decode(artifact.code);
+    await this.pool.request({ type: 'check', digest: artifact.digest, source }, { key: artifact.digest });
+    const prepared: PreparedFunction = {
+      digest: artifact.digest,
+      source,
+      mode: artifact.manifest.trust === 'trusted' ? 'warm' : 'fresh',
+      name: artifact.name,
+      version: artifact.version,
+    };
+    this.#prepared.set(artifact.digest, prepared);
+    return prepared;
+  }
+
+  async run(prepared: PreparedFunction, invocation: Invocation, options: RunOptions): Promise<RunOutcome> {
+    const started = performance.now();
+    const request: RunRequest = {
+      digest: prepared.digest,
+      source: prepared.source,
+      mode: prepared.mode,
+      inputJson: invocation.inputJson,
+      deadline: options.deadline,
+      memoryMb: options.limits.memoryMb,
+      logBytes: options.limits.logBytes,
+      resultBytes: options.limits.resultBytes,
+      meta: { executionId: invocation.id, name: prepared.name, version: prepared.version },
+    };
+    options.onStart?.();
+    let reply: RunReply;
+    try {
+      reply = await this.pool.request<RunReply>(
+        { type: 'run', ...request },
+        { key: prepared.digest, signal: options.signal },
+      );
+    } catch (err) {
+      const wallMs = performance.now() - started;
+      // The host was killed after a cancel or deadline it could not honour: report why we stopped it.
+      if (options.signal.aborted) return stopped(options.signal, wallMs);
+      if (isStrataError(err)) return { status: 'killed', error: err.toJSON(), usage: usageOf({ wallMs }) };
+      throw err;
+    }
+    options.logs.restore(reply.logs);
+    const usage = usageOf({ wallMs: performance.now() - started, cpuMs: reply.cpuMs, memoryPeakBytes: reply.memoryPeakBytes });
+    if (options.signal.aborted && reply.status !== 'succeeded') return { ...stopped(options.signal, usage.wallMs), usage };
+    const outcome: RunOutcome = { status: reply.status, usage };
+    if (reply.error) outcome.error = { code: reply.error.code as StrataError['code'], message: reply.error.message };
+    if (reply.resultJson !== undefined) outcome.result = JSON.parse(reply.resultJson);
+    return outcome;
+  }
+
+  forget(digest: string): void {
+    this.#prepared.delete(digest);
+    void this.pool.broadcast({ type: 'forget', digest });
+  }
+
+  dispose(): Promise<void> {
+    return this.pool.dispose();
+  }
+}
+
+/** The outcome for an invocation the executor stopped (deadline, cancel, reclaim, shutdown). */
+function stopped(signal: AbortSignal, wallMs: number): RunOutcome {
+  const error = abortError(signal);
+  const status = error.code === 'timeout' ? 'timeout' : 'killed';
+  return { status, error, usage: usageOf({ wallMs }) };
+}

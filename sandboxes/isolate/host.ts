@@ -1,0 +1,23 @@
+/**
+ * Entry of an isolate host process: `node sandboxes/isolate/host.ts isolate host <n>`.
+ * Started and supervised by the worker (sandboxes/shared/host-pool.ts); never started by hand.
+ */
+import { serveHost } from '../shared/host-main.ts';
+import { IsolateRuntime, type RunRequest } from './isolate-runtime.ts';
+
+const runtime = new IsolateRuntime({
+  maxWarm: Number(process.env.STRATA_ISOLATE_MAX_WARM ?? 256),
+  onCatastrophe: (message) => {
+    // isolated-vm: V8 lost control of an isolate; the process cannot be trusted to exit cleanly
+    // (process.exit can hang on the stuck isolate thread), so end it at once. The pool fails
+    // this host's in-flight invocations as sandbox_crashed and starts a replacement.
+    console.error(`catastrophic isolate error (${message}); the isolate host ends itself`);
+    process.kill(process.pid, 'SIGKILL');
+  },
+});
+
+serveHost('isolate', {
+  check: (message) => runtime.check(message.digest as string, message.source as string),
+  run: (message, { signal }) => runtime.run(message as unknown as RunRequest, signal),
+  forget: (message) => runtime.forget(message.digest as string),
+});

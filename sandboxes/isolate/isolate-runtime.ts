@@ -1,0 +1,282 @@
+/**
+ * Runs JS functions in isolated-vm isolates, inside an isolate host process (never in the
+ * process that serves HTTP). Two modes:
+ * - warm: isolates are kept per function version (and memory limit) and reused, for trusted code;
+ *   one invocation at a time per isolate, more isolates when calls overlap.
+ * - fresh: a new isolate per invocation, from cached compiled code; spare blank isolates are made
+ *   ahead of time so the create cost is off the request path.
+ */
+import ivm from 'isolated-vm';
+import { StrataError } from '../../src/core/errors.ts';
+import { LogBudget, type LogSnapshot } from '../../src/core/log-budget.ts';
+import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
+
+export interface RunRequest {
+  digest: string;
+  source: string;
+  mode: 'warm' | 'fresh';
+  inputJson: string;
+  deadline: number;
+  memoryMb: number;
+  logBytes: number;
+  resultBytes: number;
+  meta: { executionId: string; name: string; version: number };
+}
+
+export interface RunReply {
+  status: 'succeeded' | 'failed' | 'timeout' | 'memory_exceeded' | 'killed';
+  resultJson?: string;
+  error?: { code: string; message: string };
+  logs: LogSnapshot;
+  cpuMs?: number;
+  memoryPeakBytes?: number;
+}
+
+interface Sandbox {
+  isolate: ivm.Isolate;
+  context: ivm.Context;
+  runner: ivm.Reference<(...args: unknown[]) => Promise<unknown>>;
+  memoryMb: number;
+  /** Where the isolate's log chunks go during the current invocation. */
+  logs: LogBudget | undefined;
+  /** Why we disposed it ourselves, if we did (otherwise a disposal means the memory limit). */
+  disposedBy: 'deadline' | 'cancel' | 'retire' | undefined;
+  /** The loaded function (warm isolates keep it across invocations). */
+  fn?: ivm.Reference<unknown>;
+  /** Set when V8 lost control of the isolate; the host must die. */
+  onCatastrophe?: (message: string) => void;
+}
+
+type RunnerOutcome =
+  | { kind: 'ok'; json: string; logs: string }
+  | { kind: 'threw'; name: string; message: string; stack: string; logs: string }
+  | { kind: 'unserializable'; message: string; logs: string }
+  | { kind: 'too_large'; size: number; logs: string };
+
+const IMPORTS_REFUSED = (specifier: string): never => {
+  throw new Error(`imports are not available in Strata functions ("${specifier}"); bundle dependencies into the module`);
+};
+
+export interface IsolateRuntimeOptions {
+  maxWarm: number;
+  /** Called when an isolate is beyond repair (V8 catastrophic error): the host must exit. */
+  onCatastrophe: (message: string) => void;
+}
+
+export class IsolateRuntime {
+  readonly #options: IsolateRuntimeOptions;
+  /** Idle warm sandboxes per `${digest}/${memoryMb}`, most recently used last. */
+  readonly #warm = new Map<string, Sandbox[]>();
+  #warmCount = 0;
+  /** V8 code cache per digest, produced by our own compile (never user-supplied). */
+  readonly #codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+  /** One blank spare isolate per memory limit, made ahead of need for fresh mode. */
+  readonly #spares = new Map<number, Promise<Sandbox>>();
+
+  constructor(options: IsolateRuntimeOptions) {
+    this.#options = options;
+  }
+
+  /** Compile without running anything: a syntax check at deploy time, and it fills the code cache. */
+  async check(digest: string, source: string): Promise<void> {
+    const isolate = new ivm.Isolate({ memoryLimit: 32 });
+    try {
+      const module = await isolate.compileModule(source, { filename: 'function.js', produceCachedData: true });
+      if (module.dependencySpecifiers.length > 0) IMPORTS_REFUSED(module.dependencySpecifiers[0] as string);
+      const cached = (module as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+      if (cached) this.#codeCache.set(digest, cached);
+    } catch (err) {
+      throw new StrataError('invalid_code', `the module does not compile: ${(err as Error).message}`);
+    } finally {
+      isolate.dispose();
+    }
+  }
+
+  forget(digest: string): void {
+    this.#codeCache.delete(digest);
+    for (const [key, list] of this.#warm) {
+      if (!key.startsWith(`${digest}/`)) continue;
+      for (const sandbox of list) this.#retire(sandbox);
+      this.#warm.delete(key);
+    }
+  }
+
+  async run(request: RunRequest, signal: AbortSignal): Promise<RunReply> {
+    const logs = new LogBudget(request.logBytes);
+    let sandbox: Sandbox;
+    try {
+      sandbox = request.mode === 'warm' ? await this.#takeWarm(request) : await this.#takeFresh(request);
+    } catch (err) {
+      return failure(err, logs);
+    }
+    sandbox.logs = logs;
+    const { isolate } = sandbox;
+    const cpuBefore = isolate.cpuTime;
+    const stop = (why: 'deadline' | 'cancel') => {
+      if (isolate.isDisposed) return;
+      sandbox.disposedBy = why;
+      isolate.dispose();
+    };
+    const remaining = () => Math.max(1, request.deadline - Date.now());
+    const timer = setTimeout(() => stop('deadline'), remaining());
+    const onAbort = () => stop('cancel');
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (!sandbox.fn) sandbox.fn = await this.#load(sandbox, request, remaining());
+      const outcome = (await sandbox.runner.apply(
+        undefined,
+        [sandbox.fn.derefInto(), request.inputJson, new ivm.ExternalCopy(request.meta).copyInto(), request.resultBytes],
+        { result: { promise: true, copy: true }, timeout: remaining() },
+      )) as RunnerOutcome;
+      logs.write(outcome.logs);
+      const usage = this.#usage(sandbox, cpuBefore);
+      return { ...replyFor(outcome), logs: logs.snapshot(), ...usage };
+    } catch (err) {
+      return { ...this.#errorReply(sandbox, err), logs: logs.snapshot(), ...this.#usage(sandbox, cpuBefore) };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      sandbox.logs = undefined;
+      if (request.mode === 'warm' && !isolate.isDisposed) this.#returnWarm(request, sandbox);
+      else this.#retire(sandbox);
+    }
+  }
+
+  /** Compile (with our cached data), link (no imports) and evaluate the module; get its default export. */
+  async #load(sandbox: Sandbox, request: RunRequest, timeout: number): Promise<ivm.Reference<unknown>> {
+    const cachedData = this.#codeCache.get(request.digest);
+    const module = await sandbox.isolate.compileModule(request.source, {
+      filename: 'function.js',
+      ...(cachedData ? { cachedData } : { produceCachedData: true }),
+    });
+    const produced = (module as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+    if (!cachedData && produced) this.#codeCache.set(request.digest, produced);
+    await module.instantiate(sandbox.context, (specifier) => IMPORTS_REFUSED(specifier));
+    await module.evaluate({ timeout });
+    const fn = await module.namespace.get('default', { reference: true });
+    if (fn.typeof !== 'function') {
+      throw new StrataError('invalid_code', 'the module has no default export function: write `export default async function (input, ctx) { ... }`');
+    }
+    return fn;
+  }
+
+  async #newSandbox(memoryMb: number): Promise<Sandbox> {
+    const sandbox = { memoryMb, logs: undefined, disposedBy: undefined } as unknown as Sandbox;
+    sandbox.isolate = new ivm.Isolate({
+      memoryLimit: memoryMb,
+      // V8 lost control of this isolate (for example it could not stop a memory bomb in GC).
+      onCatastrophicError: (message: string) => this.#options.onCatastrophe(message),
+    });
+    sandbox.context = await sandbox.isolate.createContext();
+    const flush = new ivm.Callback((chunk: string) => sandbox.logs?.write(chunk));
+    sandbox.runner = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush], {
+      result: { reference: true },
+      timeout: 1000,
+    })) as Sandbox['runner'];
+    return sandbox;
+  }
+
+  async #takeFresh(request: RunRequest): Promise<Sandbox> {
+    const spare = this.#spares.get(request.memoryMb);
+    this.#spares.delete(request.memoryMb);
+    // Replace the spare off the request path.
+    setImmediate(() => {
+      if (!this.#spares.has(request.memoryMb)) {
+        const next = this.#newSandbox(request.memoryMb);
+        next.catch(() => this.#spares.delete(request.memoryMb));
+        this.#spares.set(request.memoryMb, next);
+      }
+    });
+    if (spare) {
+      try {
+        return await spare;
+      } catch {
+        // fall through to a new one
+      }
+    }
+    return this.#newSandbox(request.memoryMb);
+  }
+
+  async #takeWarm(request: RunRequest): Promise<Sandbox> {
+    const key = `${request.digest}/${request.memoryMb}`;
+    const idle = this.#warm.get(key);
+    const sandbox = idle?.pop();
+    if (sandbox) {
+      this.#warmCount--;
+      return sandbox;
+    }
+    return this.#newSandbox(request.memoryMb);
+  }
+
+  #returnWarm(request: RunRequest, sandbox: Sandbox): void {
+    const key = `${request.digest}/${request.memoryMb}`;
+    let list = this.#warm.get(key);
+    if (!list) {
+      list = [];
+      this.#warm.set(key, list);
+    }
+    // Keep the warm set bounded: drop this key's oldest, then the least recently used key's.
+    list.push(sandbox);
+    this.#warmCount++;
+    this.#warm.delete(key);
+    this.#warm.set(key, list);
+    while (this.#warmCount > this.#options.maxWarm) {
+      const [oldestKey, oldest] = this.#warm.entries().next().value as [string, Sandbox[]];
+      const victim = oldest.shift();
+      if (victim) {
+        this.#warmCount--;
+        this.#retire(victim);
+      }
+      if (oldest.length === 0) this.#warm.delete(oldestKey);
+    }
+  }
+
+  #retire(sandbox: Sandbox): void {
+    if (sandbox.isolate.isDisposed) return;
+    sandbox.disposedBy = 'retire';
+    sandbox.isolate.dispose();
+  }
+
+  #usage(sandbox: Sandbox, cpuBefore: bigint): { cpuMs?: number; memoryPeakBytes?: number } {
+    const { isolate } = sandbox;
+    if (isolate.isDisposed) return {};
+    const cpuMs = Number(isolate.cpuTime - cpuBefore) / 1e6;
+    const heap = isolate.getHeapStatisticsSync();
+    return { cpuMs, memoryPeakBytes: heap.total_heap_size + heap.externally_allocated_size };
+  }
+
+  #errorReply(sandbox: Sandbox, err: unknown): Omit<RunReply, 'logs'> {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof StrataError) return { status: 'failed', error: { code: err.code, message: err.message } };
+    if (sandbox.disposedBy === 'deadline' || /Script execution timed out/.test(message)) {
+      return { status: 'timeout', error: { code: 'timeout', message: 'the function did not finish before its deadline' } };
+    }
+    if (sandbox.disposedBy === 'cancel') return { status: 'killed', error: { code: 'cancelled', message: 'the invocation was cancelled' } };
+    if (/memory limit/i.test(message) || (sandbox.isolate.isDisposed && !sandbox.disposedBy)) {
+      return { status: 'memory_exceeded', error: { code: 'memory_exceeded', message: `the function used more than its ${sandbox.memoryMb} MiB memory limit` } };
+    }
+    return { status: 'failed', error: { code: 'function_error', message } };
+  }
+}
+
+function replyFor(outcome: RunnerOutcome): Omit<RunReply, 'logs'> {
+  switch (outcome.kind) {
+    case 'ok':
+      return { status: 'succeeded', resultJson: outcome.json };
+    case 'threw':
+      // V8 reports a failed ArrayBuffer allocation under the isolate's limit as a plain RangeError.
+      if (outcome.name === 'RangeError' && /Array buffer allocation failed/.test(outcome.message)) {
+        return { status: 'memory_exceeded', error: { code: 'memory_exceeded', message: `the function ran out of memory: ${outcome.message}` } };
+      }
+      return { status: 'failed', error: { code: 'function_error', message: `${outcome.name}: ${outcome.message}` } };
+    case 'unserializable':
+      return { status: 'failed', error: { code: 'result_not_serializable', message: `the result cannot be turned into JSON: ${outcome.message}` } };
+    case 'too_large':
+      return { status: 'failed', error: { code: 'result_too_large', message: `the result is ${outcome.size} characters of JSON, over the result cap; return less or raise limits.resultBytes on the node` } };
+  }
+}
+
+function failure(err: unknown, logs: LogBudget): RunReply {
+  if (err instanceof StrataError) return { status: 'failed', error: { code: err.code, message: err.message }, logs: logs.snapshot() };
+  return { status: 'failed', error: { code: 'function_error', message: err instanceof Error ? err.message : String(err) }, logs: logs.snapshot() };
+}

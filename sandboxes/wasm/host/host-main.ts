@@ -1,0 +1,91 @@
+/**
+ * The wasm host process (child of the worker, supervised by HostPool). It keeps compiled
+ * modules by key, runs each invocation in a guest worker thread (GuestThreads), makes and
+ * removes the per-invocation temp dir, and never runs guest code on its own main thread.
+ *
+ * argv: <kind> host <index> [threads] [heapMb]
+ */
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serveHost } from '../../shared/host-main.ts';
+import { makeTempDir, removeTempDir, TEMP_PREFIX } from '../wasi/temp-dir.ts';
+import type { HostRunReply, RunMessage } from './protocol.ts';
+import { GuestThreads } from './thread-pool.ts';
+
+const threads = new GuestThreads({
+  size: Math.max(1, Number(process.argv[5] ?? 1)),
+  heapMb: Math.max(16, Number(process.argv[6] ?? 64)),
+});
+const modules = new Map<string, WebAssembly.Module>();
+const MAX_MODULES = 256;
+
+/** Remove temp dirs left by wasm hosts that died (their pid is in the name). */
+function reapOrphans(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      removeTempDir(join(tmpdir(), name));
+    }
+  }
+}
+
+async function run(message: RunMessage, signal: AbortSignal): Promise<HostRunReply> {
+  let module: WebAssembly.Module | undefined;
+  if (message.meta.kind === 'module') {
+    module = modules.get(message.key);
+    if (!module) {
+      if (!message.bytes) return { needBytes: true };
+      module = await WebAssembly.compile(message.bytes as Uint8Array<ArrayBuffer>);
+      if (modules.size >= MAX_MODULES) modules.delete(modules.keys().next().value as string);
+      modules.set(message.key, module);
+    }
+  }
+  const tempDir = message.tmpBytes ? makeTempDir() : undefined;
+  try {
+    const outcome = await threads.run(
+      {
+        key: message.key,
+        meta: message.meta,
+        inputJson: message.inputJson,
+        fuel: message.fuel,
+        resultBytes: message.resultBytes,
+        logBytes: message.logBytes,
+        tempDir,
+        tmpBytes: message.tmpBytes,
+      },
+      module,
+      message.deadline,
+      signal,
+    );
+    const base = outcome.result ?? { status: 'killed' as const, logs: '' };
+    const reply: HostRunReply = { ...base, wallMs: outcome.wallMs };
+    if (outcome.timedOut) reply.timedOut = true;
+    if (outcome.cancelled) reply.cancelled = true;
+    if (outcome.crashed !== undefined) {
+      reply.crashed = outcome.crashed;
+      if (outcome.outOfMemory) {
+        reply.status = 'memory_exceeded';
+        reply.error = { code: 'memory_exceeded', message: 'the guest thread ran out of heap memory' };
+      }
+    }
+    return reply;
+  } finally {
+    if (tempDir) removeTempDir(tempDir);
+  }
+}
+
+reapOrphans();
+threads.warm();
+serveHost('wasm', {
+  run: (message, { signal }) => run(message as unknown as RunMessage, signal),
+  forget: (message) => {
+    modules.delete(message.key as string);
+    return true;
+  },
+  stats: () => ({ modules: modules.size, threads: threads.size }),
+});

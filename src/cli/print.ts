@@ -1,0 +1,41 @@
+/** Human-readable output for the CLI (`--json` prints the raw API answer instead). */
+
+const line = (label: string, value: unknown) => console.log(`${`${label}:`.padEnd(12)} ${value}`);
+
+export function printRecord(record: Record<string, unknown>): void {
+  const fn = record.function as { name: string; version: number } | undefined;
+  const usage = (record.usage ?? {}) as Record<string, unknown>;
+  line('execution', record.id);
+  if (fn) line('function', `${fn.name} v${fn.version}`);
+  line('status', record.status);
+  line('tier', record.tier ?? '-');
+  if (record.status === 'succeeded') line('result', JSON.stringify(record.result));
+  const error = record.error as { code: string; message: string } | undefined;
+  if (error) line('error', `${error.code}: ${error.message}`);
+  const figures = ((usage.measured as string[] | undefined) ?? []).map((k) => {
+    const v = usage[k] as number;
+    if (k === 'memoryPeakBytes' || k.endsWith('Bytes')) return `${k}=${(v / 1024 ** 2).toFixed(1)}MiB`;
+    return `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`;
+  });
+  if (figures.length) line('usage', figures.join(' '));
+  if (typeof record.logs === 'string' && record.logs.length > 0) {
+    console.log('logs:');
+    process.stdout.write(record.logs.endsWith('\n') ? record.logs : `${record.logs}\n`);
+  }
+}
+
+export function printFunction(fn: Record<string, unknown>): void {
+  line('function', `${fn.name} v${fn.version}`);
+  line('runtime', `${fn.runtime} (${fn.trust})`);
+  line('tier', fn.tier ?? `none: ${(fn.placementError as { message?: string } | undefined)?.message ?? '-'}`);
+  line('digest', fn.digest);
+  if (fn.limits && Object.keys(fn.limits).length) line('limits', JSON.stringify(fn.limits));
+  line('created', fn.createdAt);
+}
+
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '-').length)));
+  const format = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] as number)).join('  ');
+  console.log(format(columns.map((c) => c.toUpperCase())));
+  for (const row of rows) console.log(format(columns.map((c) => String(row[c] ?? '-'))));
+}

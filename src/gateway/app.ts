@@ -1,0 +1,51 @@
+/**
+ * The worker's HTTP gateway (Hono). Routes are one group per file; this only assembles them with
+ * the middleware: request id + logging, body limit, authentication, and the one error mapping.
+ */
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Executor } from '../executor/executor.ts';
+import type { ExecutionStore } from '../executor/records.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { GatewayEnv } from './env.ts';
+import { errorResponse, notFound } from './error-handler.ts';
+import { bearerAuth } from './middleware/auth.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
+import { requestId } from './middleware/request-id.ts';
+import { executionRoutes } from './routes/executions.ts';
+import { functionRoutes } from './routes/functions.ts';
+import { healthRoutes } from './routes/health.ts';
+import { invokeRoutes } from './routes/invoke.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+
+export interface GatewayOptions {
+  registry: Registry;
+  executor: Executor;
+  records: ExecutionStore;
+  metrics: MetricsRegistry;
+  logger: Logger;
+  bodyLimitBytes: number;
+  apiTokens: readonly string[];
+  version: string;
+  healthDetails?: () => Record<string, unknown>;
+  /** Route groups other parts add (usage series, raw WASM upload); any env, since they set none of ours. */
+  // biome-ignore lint/suspicious/noExplicitAny: sub-apps are mounted whatever their Env type
+  extraRoutes?: readonly Hono<any, any, any>[];
+}
+
+export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.use('*', requestId({ logger: options.logger }));
+  app.use('/v1/*', bearerAuth({ tokens: options.apiTokens }));
+  app.use('/v1/*', bodyLimit({ maxBytes: options.bodyLimitBytes }));
+  app.onError(errorResponse);
+  app.notFound(notFound);
+  app.route('/', healthRoutes({ executor: options.executor, version: options.version, ...(options.healthDetails ? { details: options.healthDetails } : {}) }));
+  app.route('/', metricsRoutes({ registry: options.metrics }));
+  app.route('/', functionRoutes({ registry: options.registry, executor: options.executor }));
+  app.route('/', invokeRoutes({ registry: options.registry, executor: options.executor }));
+  app.route('/', executionRoutes({ executor: options.executor, records: options.records }));
+  for (const routes of options.extraRoutes ?? []) app.route('/', routes);
+  return app;
+}

@@ -1,0 +1,98 @@
+/** The function catalogue: deploy (JSON or multipart with a .wasm module), list, get, delete. */
+import { Hono } from 'hono';
+import { StrataError } from '../../core/errors.ts';
+import type { Executor } from '../../executor/executor.ts';
+import { deployFunction } from '../../registry/deploy.ts';
+import type { FunctionVersion, Registry } from '../../registry/registry.ts';
+import type { GatewayEnv } from '../env.ts';
+import { readJson } from '../read-json.ts';
+
+export interface FunctionRoutesOptions {
+  registry: Registry;
+  executor: Executor;
+}
+
+/** What the API shows of a function version. */
+export function describeFunction(fn: FunctionVersion, executor: Executor, extra: Record<string, unknown> = {}) {
+  const { name: _name, ...manifest } = fn.manifest;
+  const placement = executor.placement(fn.manifest);
+  return {
+    name: fn.name,
+    version: fn.version,
+    digest: fn.digest,
+    tier: placement.tier,
+    ...(placement.tier === null ? { placementError: placement.error } : {}),
+    ...manifest,
+    codeDigest: fn.codeDigest,
+    codeSize: fn.codeSize,
+    createdAt: fn.createdAt,
+    ...extra,
+  };
+}
+
+export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv> {
+  const { registry, executor } = options;
+  const app = new Hono<GatewayEnv>();
+  const deploy = (manifest: unknown, upload?: Uint8Array) =>
+    deployFunction(registry, manifest, upload, (artifact) => executor.validate(artifact));
+
+  app.post('/v1/functions', async (c) => {
+    const type = c.req.header('content-type') ?? '';
+    let result: Awaited<ReturnType<typeof deploy>>;
+    if (type.startsWith('multipart/form-data')) {
+      const form = await c.req.parseBody();
+      const manifestField = form.manifest;
+      const text = typeof manifestField === 'string' ? manifestField : await manifestField?.text();
+      if (!text) throw new StrataError('invalid_request', 'the multipart body needs a "manifest" field (JSON)');
+      let manifest: unknown;
+      try {
+        manifest = JSON.parse(text);
+      } catch {
+        throw new StrataError('invalid_request', 'the "manifest" field must be JSON');
+      }
+      const module = form.module;
+      if (module !== undefined && typeof module === 'string') {
+        throw new StrataError('invalid_request', 'the "module" field must be a file (the .wasm bytes)');
+      }
+      const upload = module ? new Uint8Array(await module.arrayBuffer()) : undefined;
+      result = await deploy(manifest, upload);
+    } else {
+      result = await deploy(await readJson(c));
+    }
+    c.var.log.info({ function: result.fn.name, version: result.fn.version, created: result.created }, 'function deployed');
+    return c.json(describeFunction(result.fn, executor, { created: result.created }), result.created ? 201 : 200);
+  });
+
+  app.get('/v1/functions', (c) => c.json({ functions: registry.list().map((fn) => describeFunction(fn, executor)) }));
+
+  app.get('/v1/functions/:name', (c) => {
+    const version = c.req.query('version');
+    const fn = registry.get(c.req.param('name'), version === undefined ? undefined : parseVersion(version));
+    const textual = fn.manifest.runtime === 'js' || fn.manifest.runtime === 'script';
+    return c.json(
+      describeFunction(fn, executor, {
+        versions: registry.versions(fn.name).map((v) => v.version),
+        ...(textual ? { source: new TextDecoder().decode(registry.code(fn)) } : {}),
+      }),
+    );
+  });
+
+  app.delete('/v1/functions/:name', (c) => {
+    const removed = registry.delete(c.req.param('name'));
+    for (const fn of removed) {
+      const placement = executor.placement(fn.manifest);
+      if (placement.tier) executor.driver(placement.tier)?.forget?.(fn.digest);
+    }
+    return c.json({ name: c.req.param('name'), deleted: removed.map((fn) => fn.version) });
+  });
+
+  return app;
+}
+
+export function parseVersion(text: string): number {
+  const version = Number(text);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new StrataError('invalid_request', `version must be a positive integer, got "${text}"`);
+  }
+  return version;
+}

@@ -1,0 +1,242 @@
+/**
+ * The function catalogue. A function is a name with numbered versions; each version is a
+ * validated manifest plus its code, identified by a digest over both. Submitting a manifest and
+ * code identical to an existing version returns that version; anything different makes a new one.
+ * Code lives in a content-addressed blob store; manifests and versions in node:sqlite.
+ */
+import { join } from 'node:path';
+import type { Artifact } from '../core/driver.ts';
+import { StrataError } from '../core/errors.ts';
+import { type Manifest, manifestSchema } from '../core/manifest.ts';
+import type { Database } from '../store/database.ts';
+import { BlobStore, sha256 } from './blob-store.ts';
+import { canonicalJson } from './canonical-json.ts';
+
+export interface FunctionVersion {
+  name: string;
+  version: number;
+  /** sha256 over the canonical manifest and the code digest: the version's identity. */
+  digest: string;
+  codeDigest: string;
+  codeSize: number;
+  /** The manifest without `source` (the code is in the blob store). */
+  manifest: Manifest;
+  createdAt: string;
+}
+
+const MIGRATIONS = [
+  `CREATE TABLE functions (
+     name TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     digest TEXT NOT NULL,
+     code_digest TEXT NOT NULL,
+     code_size INTEGER NOT NULL,
+     manifest TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     deleted_at TEXT,
+     PRIMARY KEY (name, version)
+   );
+   CREATE INDEX functions_digest ON functions (digest);`,
+];
+
+interface Row {
+  name: string;
+  version: number;
+  digest: string;
+  code_digest: string;
+  code_size: number;
+  manifest: string;
+  created_at: string;
+}
+
+const toVersion = (row: Row): FunctionVersion => ({
+  name: row.name,
+  version: row.version,
+  digest: row.digest,
+  codeDigest: row.code_digest,
+  codeSize: row.code_size,
+  manifest: JSON.parse(row.manifest) as Manifest,
+  createdAt: row.created_at,
+});
+
+/** Validate a submitted manifest, with errors that name the field and say what is accepted. */
+export function parseManifest(input: unknown): Manifest {
+  const result = manifestSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`);
+  throw new StrataError('invalid_manifest', `invalid manifest: ${problems.join('; ')}`, { issues: problems });
+}
+
+export interface RegistryOptions {
+  db: Database;
+  dataDir: string;
+}
+
+export interface Deployment {
+  manifest: Manifest;
+  code: Uint8Array;
+  digest: string;
+  codeDigest: string;
+}
+
+export class Registry {
+  readonly #db: Database;
+  readonly blobs: BlobStore;
+  /** Decoded code by code digest; functions are small and invoked often. */
+  readonly #codeCache = new Map<string, Uint8Array>();
+
+  constructor(options: RegistryOptions) {
+    this.#db = options.db;
+    this.#db.migrate('registry', MIGRATIONS);
+    this.blobs = new BlobStore(join(options.dataDir, 'artifacts'));
+  }
+
+  /**
+   * Work out what a submission would store, without storing it: the validated manifest, its code
+   * (`source` for JS and scripts, the uploaded bytes for WASM) and its digest.
+   */
+  plan(manifestInput: unknown, upload?: Uint8Array): Deployment {
+    const manifest = parseManifest(manifestInput);
+    if (manifest.runtime === 'wasm' && !upload) {
+      throw new StrataError('invalid_request', 'a "wasm" function needs its module: send multipart fields "manifest" and "module"');
+    }
+    const code = upload ?? new TextEncoder().encode(manifest.source ?? '');
+    const { source: _source, ...stored } = manifest;
+    const codeDigest = sha256(code);
+    const digest = sha256(`${canonicalJson(stored)}\n${codeDigest}`);
+    return { manifest: stored as Manifest, code, digest, codeDigest };
+  }
+
+  /** The existing version a planned deployment matches, if any. */
+  existing(plan: Deployment): FunctionVersion | undefined {
+    const row = this.#db.db
+      .prepare('SELECT * FROM functions WHERE name = ? AND digest = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1')
+      .get(plan.manifest.name, plan.digest) as Row | undefined;
+    return row ? toVersion(row) : undefined;
+  }
+
+  nextVersion(name: string): number {
+    const row = this.#db.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM functions WHERE name = ?').get(name) as {
+      v: number;
+    };
+    return row.v + 1;
+  }
+
+  /** Store a planned deployment as a new version (or return the identical existing one). */
+  store(plan: Deployment): { created: boolean; fn: FunctionVersion } {
+    const found = this.existing(plan);
+    if (found) return { created: false, fn: found };
+    this.blobs.put(plan.code);
+    const fn = this.#db.transaction(() => {
+      const version = this.nextVersion(plan.manifest.name);
+      const createdAt = new Date().toISOString();
+      this.#db.db
+        .prepare(
+          'INSERT INTO functions (name, version, digest, code_digest, code_size, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(plan.manifest.name, version, plan.digest, plan.codeDigest, plan.code.byteLength, JSON.stringify(plan.manifest), createdAt);
+      return {
+        name: plan.manifest.name,
+        version,
+        digest: plan.digest,
+        codeDigest: plan.codeDigest,
+        codeSize: plan.code.byteLength,
+        manifest: plan.manifest,
+        createdAt,
+      };
+    });
+    return { created: true, fn };
+  }
+
+  /** plan + store in one step (callers that do not validate code first). */
+  deploy(manifestInput: unknown, upload?: Uint8Array): { created: boolean; fn: FunctionVersion } {
+    return this.store(this.plan(manifestInput, upload));
+  }
+
+  /**
+   * Store an artifact fetched from elsewhere (the Master), after checking it really is the
+   * digest it was asked for.
+   */
+  importArtifact(manifestInput: unknown, code: Uint8Array, expectedDigest: string): FunctionVersion {
+    const plan = this.plan({ ...(manifestInput as object), source: undefined }, code);
+    if (plan.digest !== expectedDigest) {
+      throw new StrataError('invalid_code', `the artifact does not match its digest (expected ${expectedDigest}, got ${plan.digest})`);
+    }
+    return this.getByDigest(expectedDigest) ?? this.store(plan).fn;
+  }
+
+  /** The latest (or the given) version of a live function; not_found otherwise. */
+  get(name: string, version?: number): FunctionVersion {
+    const row = (
+      version === undefined
+        ? this.#db.db
+            .prepare('SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1')
+            .get(name)
+        : this.#db.db.prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL').get(name, version)
+    ) as Row | undefined;
+    if (!row) {
+      throw new StrataError(
+        'not_found',
+        version === undefined
+          ? `no function named "${name}"; deploy it with POST /v1/functions`
+          : `function "${name}" has no version ${version}`,
+      );
+    }
+    return toVersion(row);
+  }
+
+  getByDigest(digest: string): FunctionVersion | undefined {
+    const row = this.#db.db.prepare('SELECT * FROM functions WHERE digest = ? ORDER BY version DESC LIMIT 1').get(digest) as
+      | Row
+      | undefined;
+    return row ? toVersion(row) : undefined;
+  }
+
+  /** The latest version of every live function. */
+  list(): FunctionVersion[] {
+    const rows = this.#db.db
+      .prepare(
+        `SELECT f.* FROM functions f
+         JOIN (SELECT name, MAX(version) AS version FROM functions WHERE deleted_at IS NULL GROUP BY name) latest
+           ON latest.name = f.name AND latest.version = f.version
+         ORDER BY f.name`,
+      )
+      .all() as unknown as Row[];
+    return rows.map(toVersion);
+  }
+
+  versions(name: string): FunctionVersion[] {
+    const rows = this.#db.db
+      .prepare('SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version')
+      .all(name) as unknown as Row[];
+    return rows.map(toVersion);
+  }
+
+  /** Hide every version of a function; its execution records stay. Returns the versions removed. */
+  delete(name: string): FunctionVersion[] {
+    const live = this.versions(name);
+    if (live.length === 0) throw new StrataError('not_found', `no function named "${name}"`);
+    this.#db.db.prepare('UPDATE functions SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL').run(new Date().toISOString(), name);
+    return live;
+  }
+
+  /** The code of a version (from the blob store, cached). */
+  code(fn: FunctionVersion): Uint8Array {
+    let code = this.#codeCache.get(fn.codeDigest);
+    if (!code) {
+      code = this.blobs.get(fn.codeDigest);
+      if (this.#codeCache.size > 1024) this.#codeCache.clear();
+      this.#codeCache.set(fn.codeDigest, code);
+    }
+    return code;
+  }
+
+  artifact(fn: FunctionVersion): Artifact {
+    return { digest: fn.digest, name: fn.name, version: fn.version, manifest: fn.manifest, code: this.code(fn) };
+  }
+
+  /** The artifact of a plan not stored yet (deploy-time validation by the tier). */
+  planArtifact(plan: Deployment, version: number): Artifact {
+    return { digest: plan.digest, name: plan.manifest.name, version, manifest: plan.manifest, code: plan.code };
+  }
+}

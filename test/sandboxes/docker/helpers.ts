@@ -1,0 +1,79 @@
+/** Shared helpers of the docker tier suites: daemon requirement, artifacts, invocations. */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { configSchema } from '../../../src/config/schema.ts';
+import type { Artifact, Invocation, RunOptions } from '../../../src/core/driver.ts';
+import { StrataError } from '../../../src/core/errors.ts';
+import type { ResolvedLimits } from '../../../src/core/limits.ts';
+import { LogBudget } from '../../../src/core/log-budget.ts';
+import { type ManifestInput, manifestSchema } from '../../../src/core/manifest.ts';
+import type { Requirement } from '../../support/requirements.ts';
+
+/** "docker daemon reachable": a socket that answers `docker info`. */
+export function dockerRequirement(): Requirement {
+  const socket = process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') ?? '/var/run/docker.sock';
+  if (!process.env.DOCKER_HOST && !existsSync(socket))
+    return { ok: false, reason: `docker daemon not reachable (no ${socket})` };
+  try {
+    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 10_000 });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: `docker daemon not reachable: ${(error as Error).message.split('\n')[0]}` };
+  }
+}
+
+export function dockerSettings(overrides: Record<string, unknown> = {}) {
+  return configSchema.parse({ docker: { healthInterval: 3_600_000, reapInterval: 3_600_000, ...overrides } }).docker;
+}
+
+export function artifact(input: ManifestInput): Artifact {
+  const manifest = manifestSchema.parse(input);
+  const code = Buffer.from(manifest.source ?? '');
+  const digest = createHash('sha256').update(JSON.stringify(manifest)).digest('hex');
+  return { digest, name: manifest.name, version: 1, manifest, code };
+}
+
+export function invocation(input: unknown = {}): Invocation {
+  return { id: randomUUID(), input, inputJson: JSON.stringify(input), priority: 0 };
+}
+
+export interface Run {
+  options: RunOptions;
+  logs: LogBudget;
+  controller: AbortController;
+  dispose(): void;
+}
+
+/** Run options whose signal fires with a timeout StrataError after `limits.timeoutMs`. */
+export function runOptions(limits: Partial<ResolvedLimits> = {}): Run {
+  const resolved: ResolvedLimits = {
+    timeoutMs: 10_000,
+    memoryMb: 128,
+    logBytes: 64 * 1024,
+    resultBytes: 1024 * 1024,
+    ...limits,
+  };
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new StrataError('timeout', `the function ran past its ${resolved.timeoutMs} ms deadline`)),
+    resolved.timeoutMs,
+  );
+  const logs = new LogBudget(resolved.logBytes);
+  return {
+    options: { deadline: Date.now() + resolved.timeoutMs, limits: resolved, signal: controller.signal, logs },
+    logs,
+    controller,
+    dispose: () => clearTimeout(timer),
+  };
+}
+
+/** Containers on the daemon labelled with `workerId`. */
+export function labelledContainers(workerId: string): string[] {
+  const out = execFileSync('docker', ['ps', '-aq', '--filter', `label=io.strata.worker=${workerId}`], {
+    encoding: 'utf8',
+  });
+  return out.split('\n').filter(Boolean);
+}
+
+export const uniqueWorkerId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
