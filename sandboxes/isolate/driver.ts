@@ -13,7 +13,7 @@ import {
   type SandboxDriver,
   type TierHealth,
 } from '../../src/core/driver.ts';
-import { isStrataError, StrataError } from '../../src/core/errors.ts';
+import { isStrataError, type StrataError } from '../../src/core/errors.ts';
 import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
 import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
 import type { RunReply, RunRequest } from './isolate-runtime.ts';
@@ -114,8 +114,13 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       throw err;
     }
     options.logs.restore(reply.logs);
-    const usage = usageOf({ wallMs: performance.now() - started, cpuMs: reply.cpuMs, memoryPeakBytes: reply.memoryPeakBytes });
-    if (options.signal.aborted && reply.status !== 'succeeded') return { ...stopped(options.signal, usage.wallMs), usage };
+    const usage = usageOf({
+      wallMs: performance.now() - started,
+      cpuMs: reply.cpuMs,
+      memoryPeakBytes: reply.memoryPeakBytes,
+    });
+    if (options.signal.aborted && reply.status !== 'succeeded')
+      return { ...stopped(options.signal, usage.wallMs), usage };
     const outcome: RunOutcome = { status: reply.status, usage };
     if (reply.error) outcome.error = { code: reply.error.code as StrataError['code'], message: reply.error.message };
     if (reply.resultJson !== undefined) outcome.result = JSON.parse(reply.resultJson);

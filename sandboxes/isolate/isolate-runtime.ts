@@ -54,7 +54,9 @@ type RunnerOutcome =
   | { kind: 'too_large'; size: number; logs: string };
 
 const IMPORTS_REFUSED = (specifier: string): never => {
-  throw new Error(`imports are not available in Strata functions ("${specifier}"); bundle dependencies into the module`);
+  throw new Error(
+    `imports are not available in Strata functions ("${specifier}"); bundle dependencies into the module`,
+  );
 };
 
 export interface IsolateRuntimeOptions {
@@ -155,7 +157,10 @@ export class IsolateRuntime {
     await module.evaluate({ timeout });
     const fn = await module.namespace.get('default', { reference: true });
     if (fn.typeof !== 'function') {
-      throw new StrataError('invalid_code', 'the module has no default export function: write `export default async function (input, ctx) { ... }`');
+      throw new StrataError(
+        'invalid_code',
+        'the module has no default export function: write `export default async function (input, ctx) { ... }`',
+      );
     }
     return fn;
   }
@@ -249,11 +254,21 @@ export class IsolateRuntime {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof StrataError) return { status: 'failed', error: { code: err.code, message: err.message } };
     if (sandbox.disposedBy === 'deadline' || /Script execution timed out/.test(message)) {
-      return { status: 'timeout', error: { code: 'timeout', message: 'the function did not finish before its deadline' } };
+      return {
+        status: 'timeout',
+        error: { code: 'timeout', message: 'the function did not finish before its deadline' },
+      };
     }
-    if (sandbox.disposedBy === 'cancel') return { status: 'killed', error: { code: 'cancelled', message: 'the invocation was cancelled' } };
+    if (sandbox.disposedBy === 'cancel')
+      return { status: 'killed', error: { code: 'cancelled', message: 'the invocation was cancelled' } };
     if (/memory limit/i.test(message) || (sandbox.isolate.isDisposed && !sandbox.disposedBy)) {
-      return { status: 'memory_exceeded', error: { code: 'memory_exceeded', message: `the function used more than its ${sandbox.memoryMb} MiB memory limit` } };
+      return {
+        status: 'memory_exceeded',
+        error: {
+          code: 'memory_exceeded',
+          message: `the function used more than its ${sandbox.memoryMb} MiB memory limit`,
+        },
+      };
     }
     return { status: 'failed', error: { code: 'function_error', message } };
   }
@@ -266,17 +281,37 @@ function replyFor(outcome: RunnerOutcome): Omit<RunReply, 'logs'> {
     case 'threw':
       // V8 reports a failed ArrayBuffer allocation under the isolate's limit as a plain RangeError.
       if (outcome.name === 'RangeError' && /Array buffer allocation failed/.test(outcome.message)) {
-        return { status: 'memory_exceeded', error: { code: 'memory_exceeded', message: `the function ran out of memory: ${outcome.message}` } };
+        return {
+          status: 'memory_exceeded',
+          error: { code: 'memory_exceeded', message: `the function ran out of memory: ${outcome.message}` },
+        };
       }
       return { status: 'failed', error: { code: 'function_error', message: `${outcome.name}: ${outcome.message}` } };
     case 'unserializable':
-      return { status: 'failed', error: { code: 'result_not_serializable', message: `the result cannot be turned into JSON: ${outcome.message}` } };
+      return {
+        status: 'failed',
+        error: {
+          code: 'result_not_serializable',
+          message: `the result cannot be turned into JSON: ${outcome.message}`,
+        },
+      };
     case 'too_large':
-      return { status: 'failed', error: { code: 'result_too_large', message: `the result is ${outcome.size} characters of JSON, over the result cap; return less or raise limits.resultBytes on the node` } };
+      return {
+        status: 'failed',
+        error: {
+          code: 'result_too_large',
+          message: `the result is ${outcome.size} characters of JSON, over the result cap; return less or raise limits.resultBytes on the node`,
+        },
+      };
   }
 }
 
 function failure(err: unknown, logs: LogBudget): RunReply {
-  if (err instanceof StrataError) return { status: 'failed', error: { code: err.code, message: err.message }, logs: logs.snapshot() };
-  return { status: 'failed', error: { code: 'function_error', message: err instanceof Error ? err.message : String(err) }, logs: logs.snapshot() };
+  if (err instanceof StrataError)
+    return { status: 'failed', error: { code: err.code, message: err.message }, logs: logs.snapshot() };
+  return {
+    status: 'failed',
+    error: { code: 'function_error', message: err instanceof Error ? err.message : String(err) },
+    logs: logs.snapshot(),
+  };
 }

@@ -96,7 +96,8 @@ export class HostPool {
 
   /** Send one request to a host and resolve with its reply. */
   request<R>(message: HostRequest, options: RequestOptions = {}): Promise<R> {
-    if (this.#disposed) return Promise.reject(new StrataError('shutting_down', `the ${this.kind} tier is shutting down`));
+    if (this.#disposed)
+      return Promise.reject(new StrataError('shutting_down', `the ${this.kind} tier is shutting down`));
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const host = this.#pick(options.key);
     if (!host) return Promise.reject(new StrataError('tier_unavailable', `no ${this.kind} host is running`));
@@ -107,10 +108,16 @@ export class HostPool {
       const onAbort = () => {
         if (host.exited) return;
         host.child.send({ id, type: 'cancel' }, () => {});
-        killTimer = setTimeout(() => {
-          this.#options.logger?.warn({ host: host.index, kind: this.kind }, 'host did not honour a cancel in time; killing it');
-          host.child.kill('SIGKILL');
-        }, options.killAfterMs ?? this.#options.killAfterMs ?? 1000);
+        killTimer = setTimeout(
+          () => {
+            this.#options.logger?.warn(
+              { host: host.index, kind: this.kind },
+              'host did not honour a cancel in time; killing it',
+            );
+            host.child.kill('SIGKILL');
+          },
+          options.killAfterMs ?? this.#options.killAfterMs ?? 1000,
+        );
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
@@ -123,7 +130,8 @@ export class HostPool {
         () => {
           if (host.exited || !this.#pending.has(id)) return;
           host.child.send({ ...message, id }, (err) => {
-            if (err) this.#settle(id, false, toError('sandbox_crashed', `cannot reach the ${this.kind} host: ${err.message}`));
+            if (err)
+              this.#settle(id, false, toError('sandbox_crashed', `cannot reach the ${this.kind} host: ${err.message}`));
           });
         },
         () => {},
@@ -170,7 +178,8 @@ export class HostPool {
         clearTimeout(timer);
       }),
     );
-    for (const [id] of this.#pending) this.#settle(id, false, toError('shutting_down', `the ${this.kind} tier shut down`));
+    for (const [id] of this.#pending)
+      this.#settle(id, false, toError('shutting_down', `the ${this.kind} tier shut down`));
   }
 
   #requestOn<R>(host: Host, message: HostRequest): Promise<R> {
@@ -185,7 +194,10 @@ export class HostPool {
           host.inFlight--;
         },
       });
-      host.ready.then(() => host.child.send({ ...message, id }, () => {}), () => {});
+      host.ready.then(
+        () => host.child.send({ ...message, id }, () => {}),
+        () => {},
+      );
     });
   }
 
@@ -261,7 +273,10 @@ export class HostPool {
       this.#restarts++;
       const now = Date.now();
       this.#recentCrashes = [...this.#recentCrashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
-      const backoff = Math.min(MAX_BACKOFF_MS, this.#recentCrashes.length > 3 ? 2 ** this.#recentCrashes.length * 50 : 0);
+      const backoff = Math.min(
+        MAX_BACKOFF_MS,
+        this.#recentCrashes.length > 3 ? 2 ** this.#recentCrashes.length * 50 : 0,
+      );
       setTimeout(() => {
         if (!this.#disposed) this.#spawn(index);
       }, backoff).unref();

@@ -17,7 +17,12 @@ export class StrataClient {
     this.#token = options.token ?? process.env.STRATA_TOKEN;
   }
 
-  async request<T>(method: string, path: string, body?: string | FormData, contentType = 'application/json'): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: string | FormData,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = {};
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined && !(body instanceof FormData)) headers['content-type'] = contentType;
@@ -25,7 +30,10 @@ export class StrataClient {
     try {
       response = await fetch(`${this.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
-      throw new StrataError('tier_unavailable', `cannot reach the worker at ${this.baseUrl} (${(err as Error).cause ?? (err as Error).message}); is \`strata serve\` running?`);
+      throw new StrataError(
+        'tier_unavailable',
+        `cannot reach the worker at ${this.baseUrl} (${(err as Error).cause ?? (err as Error).message}); is \`strata serve\` running?`,
+      );
     }
     const text = await response.text();
     let parsed: unknown = text;
@@ -36,7 +44,9 @@ export class StrataClient {
     }
     if (!response.ok) {
       const error = (parsed as { error?: { code?: string; message?: string } })?.error;
-      throw Object.assign(new Error(error?.message ?? `HTTP ${response.status}`), { code: error?.code ?? `http_${response.status}` });
+      throw Object.assign(new Error(error?.message ?? `HTTP ${response.status}`), {
+        code: error?.code ?? `http_${response.status}`,
+      });
     }
     return { status: response.status, body: parsed as T };
   }

@@ -6,23 +6,28 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
-import { createProcessDriver } from '../../sandboxes/process/index.ts';
+import { createDockerDriver } from '../../sandboxes/docker/driver.ts';
 import { IsolateDriver } from '../../sandboxes/isolate/driver.ts';
+import { createProcessDriver } from '../../sandboxes/process/index.ts';
+import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
 import type { Config } from '../config/schema.ts';
 import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { ExecutionStore } from '../executor/records.ts';
-import type { Hono } from 'hono';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
+import { describeFunction } from '../gateway/routes/functions.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
+import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
+import { deployFunction } from '../registry/deploy.ts';
+import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
-import { Registry } from '../registry/registry.ts';
 import { Database } from '../store/database.ts';
 import { VERSION } from './version.ts';
 
@@ -59,6 +64,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const interrupted = records.closeInterrupted();
   if (interrupted > 0) logger.warn({ interrupted }, 'closed execution records a previous run left unfinished');
 
+  let executorReady = false;
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'strata_worker_' });
 
@@ -67,7 +73,10 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     db,
     dataDir,
     maxCpuPerFunction: config.limits.max.cpu,
-    onNode: () => reclaim(),
+    // Reclamation needs the executor, which is built once the tiers are up.
+    onNode: () => {
+      if (executorReady) reclaim();
+    },
   });
   const reaped = await resources.start().catch((err: Error) => {
     logger.warn({ err: err.message }, 'cgroups unavailable; tiers that need them report so in /healthz');
@@ -83,7 +92,25 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       logger: logger.child({ tier: 'isolate' }),
       ...(cgroupsUsable ? { placeHost: (pid: number, name: string) => placeHost(resources, config, pid, name) } : {}),
     }),
-    createProcessDriver({ cgroups: resources.cgroups, settings: config.process, workDir: ensureDir(join(dataDir, 'tmp', 'process')) }),
+    createWasmDriver({
+      config: config.wasm,
+      dataDir,
+      defaultMemoryBytes: config.limits.default.memory,
+      maxMemoryBytes: config.limits.max.memory,
+      defaultTmpBytes: config.limits.default.tmp,
+      logger: logger.child({ tier: 'wasm' }),
+      ...(cgroupsUsable ? { place: (pid: number, name: string) => placeHost(resources, config, pid, name) } : {}),
+    }),
+    createProcessDriver({
+      cgroups: resources.cgroups,
+      settings: config.process,
+      workDir: ensureDir(join(dataDir, 'tmp', 'process')),
+    }),
+    createDockerDriver({
+      settings: config.docker,
+      limitDefaults: { pids: config.limits.default.pids, tmp: config.limits.default.tmp },
+      log: logger.child({ tier: 'docker' }),
+    }),
   ];
   await Promise.all(
     drivers.map((driver) =>
@@ -101,6 +128,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       observe: (key, usage) => resources.baselines.observe(key, usage),
     },
   });
+  executorReady = true;
   const executorMetrics = new ExecutorMetrics(metrics, () => executor.stats());
   // The executor reports finished records to the metrics through this hook.
   executor.on('finish', (record) => executorMetrics.observe(record));
@@ -110,7 +138,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     const { victims, needBytes } = resources.reclaim(executor.runningUse());
     for (const id of victims) {
       logger.warn({ executionId: id, needBytes }, 'reclaiming memory: stopping a low-priority invocation');
-      void executor.cancel(id, new StrataError('reclaimed', `stopped to reclaim memory for higher-priority work (node short by ${Math.ceil(needBytes / 1024 ** 2)} MiB); retry later`));
+      void executor.cancel(
+        id,
+        new StrataError(
+          'reclaimed',
+          `stopped to reclaim memory for higher-priority work (node short by ${Math.ceil(needBytes / 1024 ** 2)} MiB); retry later`,
+        ),
+      );
     }
   }
 
@@ -125,6 +159,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health() }),
     extraRoutes: [
+      wasmUploadRoutes({
+        maxBytes: config.wasm.maxUpload,
+        deploy: async (manifest, module) => {
+          const { created, fn } = await deployFunction(registry, manifest, module, (a) => executor.validate(a));
+          return describeFunction(fn, executor, { created });
+        },
+      }),
       usageRoutes({
         history: resources.history,
         executionExists: (id) => executor.liveRecord(id) !== undefined || records.get(id) !== undefined,
@@ -151,7 +192,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       logger.info('shutting down: finishing in-flight invocations');
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
       await executor.shutdown();
-      await Promise.all(drivers.map((d) => d.dispose().catch((err: Error) => logger.warn({ tier: d.tier, err: err.message }, 'tier did not stop cleanly'))));
+      await Promise.all(
+        drivers.map((d) =>
+          d
+            .dispose()
+            .catch((err: Error) => logger.warn({ tier: d.tier, err: err.message }, 'tier did not stop cleanly')),
+        ),
+      );
       await resources.stop().catch(() => {});
       (server as unknown as { closeAllConnections?: () => void })?.closeAllConnections?.();
       await stopped;

@@ -104,7 +104,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async validate(artifact: Artifact): Promise<Placement> {
     const placement = this.placement(artifact.manifest);
     if (placement.tier === null) {
-      if (placement.error.code === 'unsupported_runtime') throw new StrataError('unsupported_runtime', placement.error.message);
+      if (placement.error.code === 'unsupported_runtime')
+        throw new StrataError('unsupported_runtime', placement.error.message);
       return placement;
     }
     await this.#drivers.get(placement.tier)?.prepare(artifact);
@@ -112,7 +113,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   }
 
   submit(request: InvokeRequest): Submission {
-    if (this.#draining) throw new StrataError('shutting_down', 'the worker is draining and takes no new invocations; try another worker');
+    if (this.#draining)
+      throw new StrataError('shutting_down', 'the worker is draining and takes no new invocations; try another worker');
     const { artifact } = request;
     const id = request.executionId ?? randomUUID();
     if (this.#live.has(id)) throw new StrataError('invalid_request', `execution ${id} is already running`);
@@ -139,7 +141,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       resolve(record);
       return { id, done };
     }
-    const limits = resolveLimits(artifact.manifest.limits, this.#config.limits, request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {});
+    const limits = resolveLimits(
+      artifact.manifest.limits,
+      this.#config.limits,
+      request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {},
+    );
     const live: Live = {
       record,
       request,
@@ -296,7 +302,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     const logs = new LogBudget(limits.logBytes);
     const deadline = live.startedAt + limits.timeoutMs;
     const timer = setTimeout(
-      () => live.controller.abort(new StrataError('timeout', `the function did not finish within its ${limits.timeoutMs} ms deadline`)),
+      () =>
+        live.controller.abort(
+          new StrataError('timeout', `the function did not finish within its ${limits.timeoutMs} ms deadline`),
+        ),
       limits.timeoutMs,
     );
     let outcome: RunOutcome;
@@ -305,7 +314,12 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       const prepared = await driver.prepare(artifact);
       outcome = await driver.run(
         prepared,
-        { id: record.id, input: live.request.input, inputJson: live.request.inputJson ?? JSON.stringify(live.request.input ?? null), priority: live.priority },
+        {
+          id: record.id,
+          input: live.request.input,
+          inputJson: live.request.inputJson ?? JSON.stringify(live.request.input ?? null),
+          priority: live.priority,
+        },
         { deadline, limits, signal: live.controller.signal, logs },
       );
     } catch (err) {
@@ -314,7 +328,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       clearTimeout(timer);
     }
     record.logs = logs.text();
-    const flags = outcome.status !== 'killed' ? this.#governor?.observe(`${artifact.name}@${artifact.version}`, outcome.usage) : undefined;
+    const flags =
+      outcome.status !== 'killed'
+        ? this.#governor?.observe(`${artifact.name}@${artifact.version}`, outcome.usage)
+        : undefined;
     if (flags && flags.length > 0) record.anomalies = flags;
     this.#running.delete(live);
     this.#live.delete(record.id);
@@ -334,12 +351,19 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#logger.error({ err, executionId: live.record.id, tier: live.tier }, 'sandbox driver failed');
     return {
       status: 'killed',
-      error: { code: 'internal', message: `the ${live.tier} tier failed: ${err instanceof Error ? err.message : String(err)}` },
+      error: {
+        code: 'internal',
+        message: `the ${live.tier} tier failed: ${err instanceof Error ? err.message : String(err)}`,
+      },
       usage: usageOf({ wallMs }),
     };
   }
 
-  #finish(record: ExecutionRecord, status: FinalStatus, outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage }): void {
+  #finish(
+    record: ExecutionRecord,
+    status: FinalStatus,
+    outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage },
+  ): void {
     record.status = status;
     if (status === 'succeeded') record.result = outcome.result ?? null;
     if (outcome.error) record.error = { code: outcome.error.code, message: outcome.error.message };

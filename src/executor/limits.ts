@@ -4,7 +4,11 @@ import type { Limits, ResolvedLimits } from '../core/limits.ts';
 
 const MiB = 1024 ** 2;
 
-export function resolveLimits(requested: Limits, node: Config['limits'], override: { timeoutMs?: number } = {}): ResolvedLimits {
+export function resolveLimits(
+  requested: Limits,
+  node: Config['limits'],
+  override: { timeoutMs?: number } = {},
+): ResolvedLimits {
   const { default: defaults, max } = node;
   const cap = (value: number, limit: number) => Math.min(value, limit);
   let timeoutMs = cap(requested.timeoutMs ?? defaults.timeout, max.timeout);

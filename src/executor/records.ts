@@ -73,7 +73,10 @@ export class ExecutionStore {
     for (const row of rows) {
       const record = JSON.parse(row.record) as ExecutionRecord;
       record.status = 'killed';
-      record.error = { code: 'interrupted', message: 'the worker stopped before this invocation finished; invoke it again' };
+      record.error = {
+        code: 'interrupted',
+        message: 'the worker stopped before this invocation finished; invoke it again',
+      };
       record.timings.finishedAt = new Date().toISOString();
       this.save(record);
     }

@@ -41,7 +41,14 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   app.use('/v1/*', bodyLimit({ maxBytes: options.bodyLimitBytes }));
   app.onError(errorResponse);
   app.notFound(notFound);
-  app.route('/', healthRoutes({ executor: options.executor, version: options.version, ...(options.healthDetails ? { details: options.healthDetails } : {}) }));
+  app.route(
+    '/',
+    healthRoutes({
+      executor: options.executor,
+      version: options.version,
+      ...(options.healthDetails ? { details: options.healthDetails } : {}),
+    }),
+  );
   app.route('/', metricsRoutes({ registry: options.metrics }));
   app.route('/', functionRoutes({ registry: options.registry, executor: options.executor }));
   app.route('/', invokeRoutes({ registry: options.registry, executor: options.executor }));

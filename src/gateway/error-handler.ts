@@ -26,8 +26,10 @@ export const statusOf = (code: ErrorCode): ContentfulStatusCode => STATUS[code] 
 export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {
   let error: StrataError;
   if (isStrataError(err)) error = err;
-  else if (err instanceof HTTPException && err.status === 413) error = new StrataError('payload_too_large', 'the request body is too large');
-  else if (err instanceof HTTPException) error = new StrataError(err.status === 401 ? 'unauthorized' : 'invalid_request', err.message);
+  else if (err instanceof HTTPException && err.status === 413)
+    error = new StrataError('payload_too_large', 'the request body is too large');
+  else if (err instanceof HTTPException)
+    error = new StrataError(err.status === 401 ? 'unauthorized' : 'invalid_request', err.message);
   else {
     c.var.log?.error({ err }, 'unhandled error in the gateway');
     error = new StrataError('internal', `internal error: ${err.message}`);

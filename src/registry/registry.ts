@@ -98,7 +98,10 @@ export class Registry {
   plan(manifestInput: unknown, upload?: Uint8Array): Deployment {
     const manifest = parseManifest(manifestInput);
     if (manifest.runtime === 'wasm' && !upload) {
-      throw new StrataError('invalid_request', 'a "wasm" function needs its module: send multipart fields "manifest" and "module"');
+      throw new StrataError(
+        'invalid_request',
+        'a "wasm" function needs its module: send multipart fields "manifest" and "module"',
+      );
     }
     const code = upload ?? new TextEncoder().encode(manifest.source ?? '');
     const { source: _source, ...stored } = manifest;
@@ -110,13 +113,17 @@ export class Registry {
   /** The existing version a planned deployment matches, if any. */
   existing(plan: Deployment): FunctionVersion | undefined {
     const row = this.#db.db
-      .prepare('SELECT * FROM functions WHERE name = ? AND digest = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1')
+      .prepare(
+        'SELECT * FROM functions WHERE name = ? AND digest = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1',
+      )
       .get(plan.manifest.name, plan.digest) as Row | undefined;
     return row ? toVersion(row) : undefined;
   }
 
   nextVersion(name: string): number {
-    const row = this.#db.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM functions WHERE name = ?').get(name) as {
+    const row = this.#db.db
+      .prepare('SELECT COALESCE(MAX(version), 0) AS v FROM functions WHERE name = ?')
+      .get(name) as {
       v: number;
     };
     return row.v + 1;
@@ -134,7 +141,15 @@ export class Registry {
         .prepare(
           'INSERT INTO functions (name, version, digest, code_digest, code_size, manifest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(plan.manifest.name, version, plan.digest, plan.codeDigest, plan.code.byteLength, JSON.stringify(plan.manifest), createdAt);
+        .run(
+          plan.manifest.name,
+          version,
+          plan.digest,
+          plan.codeDigest,
+          plan.code.byteLength,
+          JSON.stringify(plan.manifest),
+          createdAt,
+        );
       return {
         name: plan.manifest.name,
         version,
@@ -160,7 +175,10 @@ export class Registry {
   importArtifact(manifestInput: unknown, code: Uint8Array, expectedDigest: string): FunctionVersion {
     const plan = this.plan({ ...(manifestInput as object), source: undefined }, code);
     if (plan.digest !== expectedDigest) {
-      throw new StrataError('invalid_code', `the artifact does not match its digest (expected ${expectedDigest}, got ${plan.digest})`);
+      throw new StrataError(
+        'invalid_code',
+        `the artifact does not match its digest (expected ${expectedDigest}, got ${plan.digest})`,
+      );
     }
     return this.getByDigest(expectedDigest) ?? this.store(plan).fn;
   }
@@ -172,7 +190,9 @@ export class Registry {
         ? this.#db.db
             .prepare('SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1')
             .get(name)
-        : this.#db.db.prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL').get(name, version)
+        : this.#db.db
+            .prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL')
+            .get(name, version)
     ) as Row | undefined;
     if (!row) {
       throw new StrataError(
@@ -186,9 +206,9 @@ export class Registry {
   }
 
   getByDigest(digest: string): FunctionVersion | undefined {
-    const row = this.#db.db.prepare('SELECT * FROM functions WHERE digest = ? ORDER BY version DESC LIMIT 1').get(digest) as
-      | Row
-      | undefined;
+    const row = this.#db.db
+      .prepare('SELECT * FROM functions WHERE digest = ? ORDER BY version DESC LIMIT 1')
+      .get(digest) as Row | undefined;
     return row ? toVersion(row) : undefined;
   }
 
@@ -216,7 +236,9 @@ export class Registry {
   delete(name: string): FunctionVersion[] {
     const live = this.versions(name);
     if (live.length === 0) throw new StrataError('not_found', `no function named "${name}"`);
-    this.#db.db.prepare('UPDATE functions SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL').run(new Date().toISOString(), name);
+    this.#db.db
+      .prepare('UPDATE functions SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL')
+      .run(new Date().toISOString(), name);
     return live;
   }
 

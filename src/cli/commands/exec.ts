@@ -8,7 +8,10 @@ export async function runExecCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(rest, {});
   const client = new StrataClient({ url: values.url, token: values.token });
   if (sub === 'get' && positionals[0]) {
-    const { body } = await client.request<Record<string, unknown>>('GET', `/v1/executions/${encodeURIComponent(positionals[0])}`);
+    const { body } = await client.request<Record<string, unknown>>(
+      'GET',
+      `/v1/executions/${encodeURIComponent(positionals[0])}`,
+    );
     if (values.json) console.log(JSON.stringify(body, null, 2));
     else printRecord(body);
     return 0;

@@ -21,13 +21,22 @@ function manifestFor(file: string, flags: Record<string, string | boolean | unde
   const ext = extname(file).toLowerCase();
   const manifest: Record<string, unknown> =
     ext === '.json' ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const name = (flags.name as string | undefined) ?? (manifest.name as string | undefined) ?? basename(file, ext).toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const name =
+    (flags.name as string | undefined) ??
+    (manifest.name as string | undefined) ??
+    basename(file, ext)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-');
   manifest.name = name;
   if (ext === '.js' || ext === '.mjs') Object.assign(manifest, { runtime: 'js', source: readFileSync(file, 'utf8') });
   else if (ext === '.wasm') manifest.runtime = 'wasm';
   else if (ext !== '.json') {
     const interpreter = (flags.interpreter as string | undefined) ?? SCRIPT_INTERPRETERS[ext];
-    if (!interpreter) throw new StrataError('invalid_request', `cannot tell the runtime of ${file}; use .js, .mjs, .sh, .py, .wasm, a manifest .json, or --interpreter`);
+    if (!interpreter)
+      throw new StrataError(
+        'invalid_request',
+        `cannot tell the runtime of ${file}; use .js, .mjs, .sh, .py, .wasm, a manifest .json, or --interpreter`,
+      );
     Object.assign(manifest, { runtime: 'script', interpreter, source: readFileSync(file, 'utf8') });
   }
   if (flags.trust) manifest.trust = flags.trust;
@@ -64,7 +73,8 @@ export async function runFnCommand(argv: string[]): Promise<number> {
     async: { type: 'boolean', default: false },
   });
   const client = new StrataClient({ url: values.url, token: values.token });
-  const out = (body: unknown, human: () => void) => (values.json ? console.log(JSON.stringify(body, null, 2)) : human());
+  const out = (body: unknown, human: () => void) =>
+    values.json ? console.log(JSON.stringify(body, null, 2)) : human();
   const target = positionals[0];
 
   switch (sub) {
@@ -98,7 +108,11 @@ export async function runFnCommand(argv: string[]): Promise<number> {
       if (values.async) query.set('async', '1');
       if (values.version) query.set('version', values.version);
       const qs = query.size ? `?${query}` : '';
-      const { body } = await client.request<Record<string, unknown>>('POST', `/v1/functions/${encodeURIComponent(target)}/invoke${qs}`, data);
+      const { body } = await client.request<Record<string, unknown>>(
+        'POST',
+        `/v1/functions/${encodeURIComponent(target)}/invoke${qs}`,
+        data,
+      );
       out(body, () => (values.async ? console.log(`accepted: execution ${body.executionId}`) : printRecord(body)));
       if (values.async) return 0;
       return body.status === 'succeeded' ? 0 : 1;
@@ -110,13 +124,19 @@ export async function runFnCommand(argv: string[]): Promise<number> {
     }
     case 'get': {
       if (!target) break;
-      const { body } = await client.request<Record<string, unknown>>('GET', `/v1/functions/${encodeURIComponent(target)}`);
+      const { body } = await client.request<Record<string, unknown>>(
+        'GET',
+        `/v1/functions/${encodeURIComponent(target)}`,
+      );
       out(body, () => printFunction(body));
       return 0;
     }
     case 'delete': {
       if (!target) break;
-      const { body } = await client.request<{ deleted: number[] }>('DELETE', `/v1/functions/${encodeURIComponent(target)}`);
+      const { body } = await client.request<{ deleted: number[] }>(
+        'DELETE',
+        `/v1/functions/${encodeURIComponent(target)}`,
+      );
       out(body, () => console.log(`deleted ${target} (versions ${body.deleted.join(', ')})`));
       return 0;
     }

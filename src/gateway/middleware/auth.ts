@@ -12,7 +12,8 @@ export function bearerAuth(options: { tokens: readonly string[] }): MiddlewareHa
   return async (c, next) => {
     if (tokens.length === 0) return next();
     const header = c.req.header('authorization');
-    if (!header) throw new StrataError('unauthorized', 'send "Authorization: Bearer <token>" (see apiTokens / STRATA_API_TOKENS)');
+    if (!header)
+      throw new StrataError('unauthorized', 'send "Authorization: Bearer <token>" (see apiTokens / STRATA_API_TOKENS)');
     const match = /^Bearer\s+(.+)$/i.exec(header);
     const given = Buffer.from(match?.[1]?.trim() ?? '');
     const ok = tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));

@@ -15,6 +15,9 @@ export function requestId(options: { logger: Logger }): MiddlewareHandler<Gatewa
     c.header('X-Request-Id', id);
     const started = performance.now();
     await next();
-    c.var.log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: +(performance.now() - started).toFixed(2) }, 'request');
+    c.var.log.debug(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: +(performance.now() - started).toFixed(2) },
+      'request',
+    );
   };
 }

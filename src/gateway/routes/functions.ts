@@ -59,7 +59,10 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
     } else {
       result = await deploy(await readJson(c));
     }
-    c.var.log.info({ function: result.fn.name, version: result.fn.version, created: result.created }, 'function deployed');
+    c.var.log.info(
+      { function: result.fn.name, version: result.fn.version, created: result.created },
+      'function deployed',
+    );
     return c.json(describeFunction(result.fn, executor, { created: result.created }), result.created ? 201 : 200);
   });
 
