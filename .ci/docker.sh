@@ -5,8 +5,7 @@
 #     (no bridge network exists: sandbox containers always use NetworkMode none), logging to
 #     $STRATA_DOCKERD_LOG and writing its PID to $STRATA_DOCKERD_PIDFILE (the daemon-restart test
 #     stops and restarts only the dockerd named there);
-#  3. builds the runner images (`node src/cli/main.ts images build`, falling back to the module
-#     directly while the CLI does not wire the command yet).
+#  3. builds the runner images (`node src/cli/main.ts images build`; skipped when up to date).
 # Run it (`bash .ci/docker.sh`) or source it; it never pulls an image.
 strata_docker_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -46,12 +45,7 @@ strata_docker_setup() (
 
   cd "$repo_root"
   export PATH="$repo_root/node_modules/.bin:$PATH"
-  if node src/cli/main.ts images build 2>/dev/null; then
-    :
-  else
-    strata_docker_log "the CLI has no 'images' command yet; building through the module"
-    node -e "import('./src/cli/commands/images.ts').then((m) => m.runImagesCommand(['build'])).then((code) => process.exit(code))"
-  fi
+  node src/cli/main.ts images build
 )
 
 strata_docker_setup
