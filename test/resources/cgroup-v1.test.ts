@@ -17,7 +17,7 @@ const alive = (pid: number) => {
 describeIf(cgroupV1Writable(), 'cgroup v1 for real', () => {
   let mgr: CgroupManager;
   beforeAll(async () => {
-    mgr = createCgroupManager({ parent: uniqueParent('v1') });
+    mgr = createCgroupManager({ parent: uniqueParent('v1'), instance: '' });
     await mgr.start();
   });
   afterAll(async () => {
@@ -84,7 +84,7 @@ describeIf(cgroupV1Writable(), 'cgroup v1 for real', () => {
   });
 
   it('reaps a leftover group holding a process', async () => {
-    const other = createCgroupManager({ parent: mgr.parent });
+    const other = createCgroupManager({ parent: mgr.parent, instance: '' });
     await other.start();
     const g = other.createSandboxGroup('leftover', { memoryMb: 32 });
     const child = spawn('sleep', ['30'], { stdio: 'ignore' });

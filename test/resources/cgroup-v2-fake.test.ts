@@ -12,7 +12,7 @@ describe('cgroup v2 against a fake cgroupfs', () => {
   it('sets up the parent, applies limits, reads counters, freezes, destroys', async () => {
     const fake = fakeV2Root();
     cleanup = fake.cleanup;
-    const mgr = createCgroupManager({ root: fake.root, parent: 'strata', ioDevices: ['8:0'] });
+    const mgr = createCgroupManager({ root: fake.root, parent: 'strata', instance: '', ioDevices: ['8:0'] });
     expect(await mgr.start()).toBe(0);
     const h = mgr.health();
     expect(h).toMatchObject({ available: true, version: 'v2', mode: 'v2' });

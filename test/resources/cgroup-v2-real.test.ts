@@ -33,7 +33,7 @@ describeIf(realV2(), 'cgroup v2 on the real unified tree', () => {
   let mgr: CgroupManager;
   let driver: ProcessDriver;
   beforeAll(async () => {
-    mgr = createCgroupManager({ root: UNIFIED, parent: uniqueParent('v2') });
+    mgr = createCgroupManager({ root: UNIFIED, parent: uniqueParent('v2'), instance: '' });
     await mgr.start();
     // This tree has no controllers; the tier refuses that unless told to accept it.
     const strict = createProcessDriver({ cgroups: mgr });

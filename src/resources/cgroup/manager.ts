@@ -1,9 +1,11 @@
 /**
- * The cgroup manager: detects the hierarchy, owns one parent group (default `strata`), makes a
- * group per sandbox invocation and per host process, and reaps leftovers of earlier runs.
- * Every child group is named `strata-<kind>-<id>` so leftovers are recognisable.
+ * The cgroup manager: detects the hierarchy, owns one parent group per worker process
+ * (`strata/w<pid>` by default), makes a group per sandbox invocation and per host process, and
+ * reaps leftovers of earlier runs. Every child group is named `strata-<kind>-<id>` so leftovers
+ * are recognisable. Several workers can share a machine: each reaps only its own groups and the
+ * instance directories of workers that are no longer running.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CgroupDetection, detectCgroups, type V1Controller } from './detect.ts';
 import { exists, listDirs, readText, removeGroupDir, tryWrite } from './fs.ts';
@@ -19,6 +21,11 @@ export interface CgroupManagerOptions {
   root?: string;
   /** Strata's parent group, relative to each hierarchy's root. */
   parent?: string;
+  /**
+   * This worker's directory under the parent (default `w<pid>`); '' puts groups straight in the
+   * parent (one worker per machine, tests).
+   */
+  instance?: string;
   /** Block devices ("major:minor") for bandwidth limits; empty = every disk in /sys/block. */
   ioDevices?: readonly string[];
 }
@@ -58,9 +65,15 @@ export function blockDevices(sysBlock = '/sys/block'): string[] {
     .filter((d): d is string => !!d && /^\d+:\d+$/.test(d));
 }
 
+const INSTANCE = /^w(\d+)$/;
+
 export class CgroupManager {
   readonly detection: CgroupDetection;
+  /** The shared parent (`strata`). */
+  readonly base: string;
+  /** This worker's own parent (`strata/w<pid>`), where its groups live. */
   readonly parent: string;
+  readonly #instance: string;
   readonly #devices: readonly string[];
   readonly #groups = new Map<string, CgroupGroup>();
   /** Sandbox group name -> the invocation id it was made for. */
@@ -70,20 +83,22 @@ export class CgroupManager {
 
   constructor(options: CgroupManagerOptions = {}) {
     this.detection = detectCgroups(options.root ?? '/sys/fs/cgroup');
-    this.parent = options.parent ?? 'strata';
+    this.base = options.parent ?? 'strata';
+    this.#instance = options.instance ?? `w${process.pid}`;
+    this.parent = this.#instance ? `${this.base}/${this.#instance}` : this.base;
     this.#devices = options.ioDevices?.length ? options.ioDevices : blockDevices();
   }
 
-  /** Parent directory per v1 controller. */
-  #v1Parents(): Partial<Record<V1Controller, string>> {
+  /** Parent directory per v1 controller (this worker's, or another relative path). */
+  #v1Parents(relative = this.parent): Partial<Record<V1Controller, string>> {
     const out: Partial<Record<V1Controller, string>> = {};
     for (const [c, mount] of Object.entries(this.detection.v1Mounts) as [V1Controller, string][])
-      out[c] = join(mount, this.parent);
+      out[c] = join(mount, relative);
     return out;
   }
 
-  #v2Parent(): string {
-    return join(this.detection.v2Root as string, this.parent);
+  #v2Parent(relative = this.parent): string {
+    return join(this.detection.v2Root as string, relative);
   }
 
   /** Make the parent group and reap leftovers. Never throws: health() says what failed. */
@@ -91,24 +106,27 @@ export class CgroupManager {
     this.#started = true;
     try {
       if (this.detection.mode === 'none') throw new Error(`no cgroup hierarchy found under ${this.detection.root}`);
+      const levels = this.parent === this.base ? [this.base] : [this.base, this.parent];
       if (this.detection.mode === 'v1') {
-        for (const [c, dir] of Object.entries(this.#v1Parents()) as [V1Controller, string][]) {
-          mkdirSync(dir, { recursive: true });
-          if (c === 'cpuset') {
-            // A v1 cpuset group is unusable until it has cpus and mems; copy the root's.
-            const mount = this.detection.v1Mounts.cpuset as string;
-            for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-              const mine = readText(join(dir, f))?.trim();
-              if (!mine) tryWrite(join(dir, f), readText(join(mount, f))?.trim() ?? '');
+        for (const level of levels) {
+          for (const [c, dir] of Object.entries(this.#v1Parents(level)) as [V1Controller, string][]) {
+            mkdirSync(dir, { recursive: true });
+            if (c === 'cpuset') {
+              // A v1 cpuset group is unusable until it has cpus and mems; copy its parent's.
+              for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+                const mine = readText(join(dir, f))?.trim();
+                if (!mine) tryWrite(join(dir, f), readText(join(dir, '..', f))?.trim() ?? '');
+              }
             }
           }
         }
       } else {
-        const root = this.detection.v2Root as string;
         const wanted = this.detection.controllers.filter((c) => c !== 'freezer');
-        for (const c of wanted) tryWrite(join(root, 'cgroup.subtree_control'), `+${c}`);
-        mkdirSync(this.#v2Parent(), { recursive: true });
-        for (const c of wanted) tryWrite(join(this.#v2Parent(), 'cgroup.subtree_control'), `+${c}`);
+        for (const c of wanted) tryWrite(join(this.detection.v2Root as string, 'cgroup.subtree_control'), `+${c}`);
+        for (const level of levels) {
+          mkdirSync(this.#v2Parent(level), { recursive: true });
+          for (const c of wanted) tryWrite(join(this.#v2Parent(level), 'cgroup.subtree_control'), `+${c}`);
+        }
       }
       this.#startError = undefined;
     } catch (err) {
@@ -212,28 +230,56 @@ export class CgroupManager {
     return this.#groups;
   }
 
-  /** Child group names present under the parent (any hierarchy). */
-  #presentNames(): string[] {
-    const dirs =
-      this.detection.mode === 'v1'
-        ? Object.values(this.#v1Parents())
-        : this.detection.mode === 'v2'
-          ? [this.#v2Parent()]
-          : [];
+  /** The parent's directories in every hierarchy. */
+  #dirsOf(relative: string): string[] {
+    if (this.detection.mode === 'v1') return Object.values(this.#v1Parents(relative));
+    if (this.detection.mode === 'v2') return [this.#v2Parent(relative)];
+    return [];
+  }
+
+  /** Child names under a parent (any hierarchy) that pass `keep`. */
+  #childNames(relative: string, keep: (name: string) => boolean): string[] {
     const names = new Set<string>();
-    for (const d of dirs) for (const n of listDirs(d)) if (n.startsWith(GROUP_PREFIX)) names.add(n);
+    for (const d of this.#dirsOf(relative)) for (const n of listDirs(d)) if (keep(n)) names.add(n);
     return [...names];
   }
 
-  /** Kill and remove Strata groups no live owner holds (start-up and periodic). */
+  async #destroyUnder(relative: string, name: string): Promise<void> {
+    const group =
+      this.detection.mode === 'v1'
+        ? new V1Group(name, this.#v1Parents(relative))
+        : new V2Group(name, this.#v2Parent(relative));
+    await group.destroy();
+  }
+
+  /**
+   * Kill and remove Strata groups no live owner holds (start-up and periodic): this worker's
+   * groups it no longer tracks, and everything of workers whose process is gone.
+   */
   async reap(): Promise<number> {
     let reaped = 0;
-    for (const name of this.#presentNames()) {
+    for (const name of this.#childNames(this.parent, (n) => n.startsWith(GROUP_PREFIX))) {
       if (this.#groups.has(name)) continue;
-      const group =
-        this.detection.mode === 'v1' ? new V1Group(name, this.#v1Parents()) : new V2Group(name, this.#v2Parent());
-      await group.destroy();
+      await this.#destroyUnder(this.parent, name);
       reaped++;
+    }
+    if (this.parent === this.base) return reaped;
+    // Groups a pre-instance version left directly under the base.
+    for (const name of this.#childNames(this.base, (n) => n.startsWith(GROUP_PREFIX))) {
+      await this.#destroyUnder(this.base, name);
+      reaped++;
+    }
+    const dead = (n: string) => {
+      const pid = INSTANCE.exec(n)?.[1];
+      return pid !== undefined && n !== this.#instance && !existsSync(`/proc/${pid}`);
+    };
+    for (const instance of this.#childNames(this.base, dead)) {
+      const relative = `${this.base}/${instance}`;
+      for (const name of this.#childNames(relative, (n) => n.startsWith(GROUP_PREFIX))) {
+        await this.#destroyUnder(relative, name);
+        reaped++;
+      }
+      for (const dir of this.#dirsOf(relative)) removeGroupDir(dir);
     }
     return reaped;
   }
@@ -242,8 +288,9 @@ export class CgroupManager {
   async dispose(): Promise<void> {
     for (const g of [...this.#groups.values()]) await g.destroy();
     await this.reap();
-    if (this.detection.mode === 'v1') for (const d of Object.values(this.#v1Parents())) removeGroupDir(d);
-    else if (this.detection.mode === 'v2' && exists(this.#v2Parent())) removeGroupDir(this.#v2Parent());
+    for (const d of this.#dirsOf(this.parent)) if (exists(d)) removeGroupDir(d);
+    // The shared base goes too once no other worker uses it (rmdir fails while it has children).
+    if (this.parent !== this.base) for (const d of this.#dirsOf(this.base)) if (exists(d)) removeGroupDir(d);
   }
 }
 
