@@ -43,15 +43,21 @@ async function waitForUrl(child: ChildProcess): Promise<string> {
 
 describe('strata serve', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-shutdown-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    // A failed assertion must not leave the worker running.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('finishes in-flight work on SIGTERM, exits 0 and leaves no host process', async () => {
-    const child = spawn(process.execPath, [MAIN, 'serve'], {
+    child = spawn(process.execPath, [MAIN, 'serve'], {
       env: { ...process.env, STRATA_PORT: '0', STRATA_DATA_DIR: dataDir, STRATA_ISOLATE_HOSTS: '1', STRATA_WASM_HOSTS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const url = await waitForUrl(child);
-    const hosts = childrenOf(child.pid as number);
+    const worker = child;
+    const url = await waitForUrl(worker);
+    const hosts = childrenOf(worker.pid as number);
     expect(hosts.length).toBeGreaterThanOrEqual(1);
     expect(hosts.some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('isolate host'))).toBe(true);
 
@@ -68,8 +74,8 @@ describe('strata serve', () => {
     expect(deploy.status).toBe(201);
     const inflight = fetch(`${url}/v1/functions/slow/invoke`, { method: 'POST', body: '{}' }).then((r) => r.json());
     await new Promise((r) => setTimeout(r, 200));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    worker.kill('SIGTERM');
 
     const record = (await inflight) as { status: string; result: unknown };
     expect(record.status).toBe('succeeded');
