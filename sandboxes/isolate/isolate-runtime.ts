@@ -123,23 +123,37 @@ export class IsolateRuntime {
     const timer = setTimeout(() => stop('deadline'), remaining());
     const onAbort = () => stop('cancel');
     signal.addEventListener('abort', onAbort, { once: true });
+    // Only an isolate whose call came back normally is reused: one stopped by a timeout (the
+    // call's own, which leaves it alive) may hold half-updated state.
+    let reusable = false;
     try {
       if (!sandbox.fn) sandbox.fn = await this.#load(sandbox, request, remaining());
       const outcome = (await sandbox.runner.apply(
         undefined,
-        [sandbox.fn.derefInto(), request.inputJson, new ivm.ExternalCopy(request.meta).copyInto(), request.resultBytes],
+        [
+          sandbox.fn.derefInto(),
+          request.inputJson,
+          // ctx.deadline comes from the request: the bootstrap reads it from meta.
+          new ivm.ExternalCopy({ ...request.meta, deadline: request.deadline }).copyInto(),
+          request.resultBytes,
+        ],
         { result: { promise: true, copy: true }, timeout: remaining() },
       )) as RunnerOutcome;
+      reusable = true;
       logs.write(outcome.logs);
       const usage = this.#usage(sandbox, cpuBefore);
-      return { ...replyFor(outcome), logs: logs.snapshot(), ...usage };
+      // The isolate counts UTF-16 units; the cap is in bytes of JSON (multi-byte text is larger).
+      const size = outcome.kind === 'ok' ? Buffer.byteLength(outcome.json) : 0;
+      const checked: RunnerOutcome =
+        size > request.resultBytes ? { kind: 'too_large', size, logs: outcome.logs } : outcome;
+      return { ...replyFor(checked), logs: logs.snapshot(), ...usage };
     } catch (err) {
       return { ...this.#errorReply(sandbox, err), logs: logs.snapshot(), ...this.#usage(sandbox, cpuBefore) };
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       sandbox.logs = undefined;
-      if (request.mode === 'warm' && !isolate.isDisposed) this.#returnWarm(request, sandbox);
+      if (request.mode === 'warm' && reusable && !isolate.isDisposed) this.#returnWarm(request, sandbox);
       else this.#retire(sandbox);
     }
   }
@@ -300,7 +314,7 @@ function replyFor(outcome: RunnerOutcome): Omit<RunReply, 'logs'> {
         status: 'failed',
         error: {
           code: 'result_too_large',
-          message: `the result is ${outcome.size} characters of JSON, over the result cap; return less or raise limits.resultBytes on the node`,
+          message: `the result is at least ${outcome.size} bytes of JSON, over the result cap; return less or raise limits.resultBytes on the node`,
         },
       };
   }

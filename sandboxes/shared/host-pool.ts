@@ -257,14 +257,12 @@ export class HostPool {
       const how = signal ? `killed by ${signal}` : `exit code ${code}`;
       const hint = /out of memory|OOM|heap limit/i.test(stderrTail) ? ' (V8 ran out of memory)' : '';
       markFailed(new Error(`${name} exited before it was ready (${how})`));
+      // A host we stopped in dispose() did not crash: its requests end as shutting_down.
+      const error = this.#disposed
+        ? toError('shutting_down', `the ${this.kind} tier shut down`)
+        : toError('sandbox_crashed', `the ${this.kind} host process died (${how})${hint}; the sandbox crashed`);
       for (const [id, pending] of this.#pending) {
-        if (pending.host === host) {
-          this.#settle(
-            id,
-            false,
-            toError('sandbox_crashed', `the ${this.kind} host process died (${how})${hint}; the sandbox crashed`),
-          );
-        }
+        if (pending.host === host) this.#settle(id, false, error);
       }
       void host.placement?.release();
       if (this.#disposed) return;

@@ -141,6 +141,12 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       resolve(record);
       return { id, done };
     }
+    // The caller gave up before submitting (client gone): an abort listener would never fire.
+    if (request.signal?.aborted) {
+      this.#finish(record, 'killed', { error: { code: 'cancelled', message: 'the invocation was cancelled' } });
+      resolve(record);
+      return { id, done };
+    }
     const limits = resolveLimits(
       artifact.manifest.limits,
       this.#config.limits,

@@ -1,0 +1,172 @@
+/**
+ * The isolate driver's contract: warm vs fresh isolates, captured logs, usage, limits, and the
+ * supervision of its host processes (crash -> killed/sandbox_crashed and replaced; dispose kills).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IsolateDriver } from '../../../sandboxes/isolate/driver.ts';
+import { cmdline, isAlive, jsArtifact, newDriver, poolSettled, runIn, until } from './helpers.ts';
+
+let driver: IsolateDriver;
+const seenPids = new Set<number>();
+
+beforeAll(async () => {
+  driver = newDriver(1);
+  await driver.start();
+  for (const pid of driver.pool.pids()) seenPids.add(pid);
+});
+
+afterAll(async () => {
+  await driver.dispose();
+});
+
+const COUNTER = 'let calls = 0;\nexport default () => ++calls;';
+
+describe('isolate driver', () => {
+  it('reports the tier and its health', () => {
+    expect(driver.tier).toBe('isolate');
+    expect(driver.capabilities.runtimes).toEqual(['js']);
+    const health = driver.health();
+    expect(health.available).toBe(true);
+    expect(health.details).toMatchObject({ hosts: 1, live: 1 });
+  });
+
+  it('keeps a warm isolate for trusted code: module state survives across calls', async () => {
+    const fn = jsArtifact(COUNTER, { trust: 'trusted' });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push((await runIn(driver, fn)).outcome.result);
+    expect(results).toEqual([1, 2, 3]);
+  });
+
+  it.each(['standard', 'untrusted'] as const)('gives %s code a fresh isolate per call', async (trust) => {
+    const fn = jsArtifact(COUNTER, { trust });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push((await runIn(driver, fn)).outcome.result);
+    expect(results).toEqual([1, 1, 1]);
+  });
+
+  it('passes input and ctx, and captures console.* and ctx.log in order', async () => {
+    const fn = jsArtifact(
+      `export default async (input, ctx) => {
+        console.log('log', 1, { a: 1 });
+        console.info('info');
+        console.warn('warn');
+        console.error('error', new Error('boom').message);
+        ctx.log('ctx', ctx.function.name, ctx.function.version, typeof ctx.executionId, ctx.deadline > Date.now());
+        return { echo: input };
+      }`,
+      { name: 'logger-fn' },
+    );
+    const { outcome, logs } = await runIn(driver, fn, { x: [1, 'two'] });
+    expect(outcome).toMatchObject({ status: 'succeeded', result: { echo: { x: [1, 'two'] } } });
+    expect(logs.text()).toBe('log 1 {"a":1}\ninfo\nWARN warn\nERROR error boom\nctx logger-fn 1 string true\n');
+  });
+
+  it('does not carry logs from one warm call into the next', async () => {
+    const fn = jsArtifact('let n = 0;\nexport default () => { console.log("call " + ++n); return n; }');
+    expect((await runIn(driver, fn)).logs.text()).toBe('call 1\n');
+    expect((await runIn(driver, fn)).logs.text()).toBe('call 2\n');
+  });
+
+  it('reports usage with wallMs, cpuMs and memoryPeakBytes, all measured', async () => {
+    const fn = jsArtifact(
+      'export default () => { let x = 0; for (let i = 0; i < 2e6; i++) x += i; return new Array(1e5).fill(x).length; }',
+    );
+    const { outcome } = await runIn(driver, fn);
+    expect(outcome.status).toBe('succeeded');
+    const { usage } = outcome;
+    expect(usage.measured).toEqual(expect.arrayContaining(['wallMs', 'cpuMs', 'memoryPeakBytes']));
+    expect(usage.wallMs).toBeGreaterThan(0);
+    expect(usage.cpuMs).toBeGreaterThan(0);
+    expect(usage.memoryPeakBytes).toBeGreaterThan(100_000);
+  });
+
+  it('caps the result size', async () => {
+    const fn = jsArtifact('export default (n) => "x".repeat(n)');
+    const small = await runIn(driver, fn, 100, { resultBytes: 1024 });
+    expect(small.outcome).toMatchObject({ status: 'succeeded', result: 'x'.repeat(100) });
+    const big = await runIn(driver, fn, 2000, { resultBytes: 1024 });
+    expect(big.outcome.status).toBe('failed');
+    expect(big.outcome.error?.code).toBe('result_too_large');
+    // The cap is in bytes: 600 three-byte characters are 1,802 bytes of JSON.
+    const wide = await runIn(driver, jsArtifact('export default (n) => "€".repeat(n)'), 600, { resultBytes: 1024 });
+    expect(wide.outcome.status).toBe('failed');
+    expect(wide.outcome.error?.code).toBe('result_too_large');
+  });
+
+  it('forget() drops the warm isolates of a digest', async () => {
+    const fn = jsArtifact(COUNTER, { trust: 'trusted' });
+    expect((await runIn(driver, fn)).outcome.result).toBe(1);
+    expect((await runIn(driver, fn)).outcome.result).toBe(2);
+    driver.forget(fn.digest);
+    expect((await runIn(driver, fn)).outcome.result).toBe(1);
+  });
+
+  it('fails a thrown error and an unserializable result with their codes', async () => {
+    const threw = await runIn(driver, jsArtifact('export default () => { throw new TypeError("bad input"); }'));
+    expect(threw.outcome).toMatchObject({
+      status: 'failed',
+      error: { code: 'function_error', message: 'TypeError: bad input' },
+    });
+    const bigint = await runIn(driver, jsArtifact('export default () => ({ n: 1n })'));
+    expect(bigint.outcome.status).toBe('failed');
+    expect(bigint.outcome.error?.code).toBe('result_not_serializable');
+    const noDefault = await runIn(driver, jsArtifact('export const x = 1;'));
+    expect(noDefault.outcome.status).toBe('failed');
+    expect(noDefault.outcome.error?.code).toBe('invalid_code');
+  });
+
+  it('takes the memory limit from limits.memoryMb', async () => {
+    // About 48 MiB of live doubles: over a 16 MiB limit, within 128 MiB.
+    const fn = jsArtifact(
+      'export default () => { const a = []; for (let i = 0; i < 6; i++) a.push(new Array(1e6).fill(i + 0.5)); return a.length; }',
+      { trust: 'standard' },
+    );
+    const tight = await runIn(driver, fn, null, { memoryMb: 16 });
+    expect(tight.outcome.status).toBe('memory_exceeded');
+    expect(tight.outcome.error?.message).toMatch(/16 MiB/);
+    const roomy = await runIn(driver, fn, null, { memoryMb: 128 });
+    expect(roomy.outcome).toMatchObject({ status: 'succeeded', result: 6 });
+  });
+
+  it('runs its hosts as processes whose command line says "isolate host"', () => {
+    const pids = driver.pool.pids();
+    expect(pids).toHaveLength(1);
+    for (const pid of pids) {
+      expect(pid).not.toBe(process.pid);
+      expect(cmdline(pid)).toContain('isolate host');
+    }
+  });
+
+  it('fails the in-flight invocation of a SIGKILLed host as killed/sandbox_crashed and replaces the host', async () => {
+    const [victim] = driver.pool.pids() as [number];
+    const loop = jsArtifact('export default () => { while (true) {} }', { trust: 'standard' });
+    const running = runIn(driver, loop, null, { timeoutMs: 20_000 });
+    // Let the call reach the host before killing it.
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(victim, 'SIGKILL');
+    const { outcome, elapsedMs } = await running;
+    expect(outcome.status).toBe('killed');
+    expect(outcome.error?.code).toBe('sandbox_crashed');
+    expect(elapsedMs).toBeLessThan(10_000);
+    expect(await poolSettled(driver, 1, [victim])).toBe(true);
+    const [replacement] = driver.pool.pids() as [number];
+    seenPids.add(replacement);
+    expect(replacement).not.toBe(victim);
+    expect(isAlive(victim)).toBe(false);
+    expect(cmdline(replacement)).toContain('isolate host');
+    expect(driver.health()).toMatchObject({ available: true, details: { restarts: 1 } });
+    // The main process kept serving, and the new host runs code (warm cache rebuilt from source).
+    const after = await runIn(driver, jsArtifact(COUNTER, { trust: 'trusted' }));
+    expect(after.outcome).toMatchObject({ status: 'succeeded', result: 1 });
+  });
+
+  it('leaves no host process alive after dispose()', async () => {
+    const pids = driver.pool.pids();
+    for (const pid of pids) seenPids.add(pid);
+    await driver.dispose();
+    expect(driver.pool.pids()).toEqual([]);
+    expect(await until(() => [...seenPids].every((pid) => !isAlive(pid)))).toBe(true);
+    expect(driver.health().available).toBe(false);
+    await driver.dispose(); // idempotent
+  });
+});
