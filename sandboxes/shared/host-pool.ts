@@ -81,6 +81,8 @@ export class HostPool {
   #restarts = 0;
   #recentCrashes: number[] = [];
   #lastCrash: string | undefined;
+  /** Requests waiting for a host while all of them are being replaced. */
+  readonly #hostWaiters = new Set<() => void>();
 
   constructor(options: HostPoolOptions) {
     this.kind = options.kind;
@@ -100,7 +102,10 @@ export class HostPool {
       return Promise.reject(new StrataError('shutting_down', `the ${this.kind} tier is shutting down`));
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const host = this.#pick(options.key);
-    if (!host) return Promise.reject(new StrataError('tier_unavailable', `no ${this.kind} host is running`));
+    if (!host) {
+      // Every host is between a death and its replacement: wait for the next one (bounded).
+      return this.#nextLiveHost().then(() => this.request<R>(message, options));
+    }
     const id = this.#nextId++;
     host.inFlight++;
     return new Promise<R>((resolve, reject) => {
@@ -168,6 +173,9 @@ export class HostPool {
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
+    // Waiters retry and are refused with shutting_down.
+    for (const waiter of this.#hostWaiters) waiter();
+    this.#hostWaiters.clear();
     const hosts = this.#hosts.filter((h): h is Host => !!h && !h.exited);
     await Promise.all(
       hosts.map(async (host) => {
@@ -198,6 +206,21 @@ export class HostPool {
         () => host.child.send({ ...message, id }, () => {}),
         () => {},
       );
+    });
+  }
+
+  /** Resolves when a replacement host is ready; rejects when none comes within the backoff bound. */
+  #nextLiveHost(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#hostWaiters.delete(done);
+        reject(new StrataError('tier_unavailable', `no ${this.kind} host is running (restarting after crashes)`));
+      }, MAX_BACKOFF_MS + 1000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#hostWaiters.add(done);
     });
   }
 
@@ -242,6 +265,8 @@ export class HostPool {
     child.on('message', (message: { id?: number; type?: string; ok?: boolean; value?: unknown; error?: unknown }) => {
       if (message.type === 'ready') {
         markReady();
+        for (const waiter of this.#hostWaiters) waiter();
+        this.#hostWaiters.clear();
         return;
       }
       if (typeof message.id !== 'number') return;

@@ -187,3 +187,19 @@ describe('HostPool', () => {
     await pool.dispose();
   });
 });
+
+describe('HostPool with one host', () => {
+  it('holds a request that arrives while its only host is being replaced, then serves it', async () => {
+    const single = new HostPool({ kind: 'isolate', entry: ENTRY, size: 1 });
+    await single.start();
+    const [before] = single.pids();
+    const crashed = single.request({ type: 'crash' }).catch((err: StrataError) => err.code);
+    expect(await crashed).toBe('sandbox_crashed');
+    // The host is gone and its replacement not ready yet: the request waits instead of failing.
+    const echo = await single.request<Echo>({ type: 'echo', value: 'after' });
+    expect(echo.value).toBe('after');
+    expect(echo.pid).not.toBe(before);
+    await single.dispose();
+    expect(isAlive(echo.pid)).toBe(false);
+  });
+});
