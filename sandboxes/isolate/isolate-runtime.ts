@@ -123,6 +123,8 @@ export class IsolateRuntime {
     const timer = setTimeout(() => stop('deadline'), remaining());
     const onAbort = () => stop('cancel');
     signal.addEventListener('abort', onAbort, { once: true });
+    // A cancel that came while the sandbox was being taken or loaded never fires the listener.
+    if (signal.aborted) onAbort();
     // Only an isolate whose call came back normally is reused: one stopped by a timeout (the
     // call's own, which leaves it alive) may hold half-updated state.
     let reusable = false;

@@ -1,5 +1,4 @@
 /** A small HTTP client for the worker's API, used by `strata fn` and `strata exec`. */
-import { StrataError } from '../core/errors.ts';
 
 export interface ClientOptions {
   url?: string | undefined;
@@ -30,9 +29,13 @@ export class StrataClient {
     try {
       response = await fetch(`${this.baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
-      throw new StrataError(
-        'tier_unavailable',
-        `cannot reach the worker at ${this.baseUrl} (${(err as Error).cause ?? (err as Error).message}); is \`strata serve\` running?`,
+      const cause = (err as Error).cause as { code?: string; message?: string } | undefined;
+      // Not a StrataError code: nothing went wrong in a worker, the CLI could not find one.
+      throw Object.assign(
+        new Error(
+          `cannot reach the worker at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is \`strata serve\` running? (--url or STRATA_URL)`,
+        ),
+        { code: 'unreachable' },
       );
     }
     const text = await response.text();

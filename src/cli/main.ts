@@ -57,7 +57,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: Error & { code?: string }) => {
-    console.error(`strata: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+    // One line, whatever the message holds (scripts read the first line of stderr).
+    const message = String(err.message).replace(/\s*\n\s*/g, ' ');
+    console.error(`strata: ${err.code ? `${err.code}: ` : ''}${message}`);
     process.exitCode = 1;
   },
 );

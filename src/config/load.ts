@@ -51,6 +51,21 @@ function envValue(raw: string, path: readonly string[]): unknown {
   return trimmed;
 }
 
+/** Alias names win where a path has one (STRATA_MASTERS, not STRATA_LINK_MASTERS). */
+const ENV_NAME_OF: Record<string, string> = Object.fromEntries(
+  Object.entries(ENV_ALIASES).map(([name, path]) => [path.join('.'), name]),
+);
+
+/** The longest prefix of `path` that is a setting, if any. */
+function settingOf(path: readonly string[]): string[] | undefined {
+  const known = new Set(settingPaths().map((p) => p.join('.')));
+  for (let n = path.length; n > 0; n--) {
+    const prefix = path.slice(0, n);
+    if (known.has(prefix.join('.'))) return prefix;
+  }
+  return undefined;
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** A YAML or JSON file; defaults to $STRATA_CONFIG. */
@@ -76,7 +91,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
     try {
       parsed = parseYaml(text);
     } catch (err) {
-      throw new StrataError('invalid_config', `${file} is not valid YAML or JSON: ${(err as Error).message}`);
+      throw new StrataError(
+        'invalid_config',
+        `${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
     if (parsed != null && !isPlainObject(parsed))
       throw new StrataError('invalid_config', `${file} must hold a mapping of settings`);
@@ -93,15 +111,23 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
 
+  for (const key of Object.keys(options.overrides ?? {})) origin.set(key, 'overrides');
+
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const key = issue.path.join('.');
-      const from =
-        origin.get(key) ?? (issue.path.length ? `env ${envNameOf(issue.path.map(String))}` : 'configuration');
-      return `${key || '(root)'} (${from}): ${issue.message}`;
+      // The setting an issue is about: its path, or the JSON-valued setting it lies inside (policy.table).
+      const setting = settingOf(issue.path.map(String));
+      if (!setting) return `${key || '(root)'}: ${issue.message}`;
+      const name = setting.join('.');
+      const env = ENV_NAME_OF[name] ?? envNameOf(setting);
+      const from = origin.get(name);
+      const where = from && from !== `env ${env}` ? `env ${env}; from ${from}` : `env ${env}`;
+      return `${key} (${where}): ${issue.message}`;
     });
-    throw new StrataError('invalid_config', `invalid configuration:\n  ${lines.join('\n  ')}`, { issues: lines });
+    // One line (the CLI's errors are one line each); the issues are also in details.
+    throw new StrataError('invalid_config', `invalid configuration: ${lines.join('; ')}`, { issues: lines });
   }
   return result.data;
 }

@@ -58,9 +58,18 @@ export const size = () =>
   });
 
 /** Integers from env vars arrive as strings. */
-export const integer = () => z.coerce.number().int();
+export const integer = () =>
+  z.coerce
+    // Only the type error is ours; range checks (min, max) keep their own messages.
+    .number({ error: (issue) => (issue.code === 'invalid_type' ? 'expected a whole number like 4' : undefined) })
+    .int('expected a whole number like 4');
 export const boolean = () =>
-  z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+  z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], {
+      error: (issue) =>
+        issue.code === 'invalid_union' ? `expected true, false, 1 or 0, got ${JSON.stringify(issue.input)}` : undefined,
+    })
+    .transform((v) => v === true || v === 'true' || v === '1');
 
 export const formatBytes = (bytes: number): string => {
   if (bytes % 1024 ** 3 === 0 && bytes > 0) return `${bytes / 1024 ** 3}GiB`;

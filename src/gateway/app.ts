@@ -19,6 +19,9 @@ import { healthRoutes } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 
+/** PUT /v1/functions/:name/module (routes/wasm-upload.ts). */
+const RAW_UPLOAD = /^\/v1\/functions\/[^/]+\/module$/;
+
 export interface GatewayOptions {
   registry: Registry;
   executor: Executor;
@@ -38,7 +41,9 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.use('*', requestId({ logger: options.logger }));
   app.use('/v1/*', bearerAuth({ tokens: options.apiTokens }));
-  app.use('/v1/*', bodyLimit({ maxBytes: options.bodyLimitBytes }));
+  const limitBody = bodyLimit({ maxBytes: options.bodyLimitBytes });
+  // A raw WASM upload has its own, larger cap (wasm.maxUpload), enforced while its route streams it.
+  app.use('/v1/*', (c, next) => (c.req.method === 'PUT' && RAW_UPLOAD.test(c.req.path) ? next() : limitBody(c, next)));
   app.onError(errorResponse);
   app.notFound(notFound);
   app.route(

@@ -67,6 +67,18 @@ export function parseManifest(input: unknown): Manifest {
   throw new StrataError('invalid_manifest', `invalid manifest: ${problems.join('; ')}`, { issues: problems });
 }
 
+/** Code of a textual runtime as text; bytes that are not UTF-8 cannot be the digest's source. */
+function decodeSource(code: Uint8Array, digest: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(code);
+  } catch {
+    throw new StrataError(
+      'invalid_code',
+      `the artifact ${digest} is not UTF-8 text, so it is not the source it claims`,
+    );
+  }
+}
+
 export interface RegistryOptions {
   db: Database;
   dataDir: string;
@@ -173,7 +185,12 @@ export class Registry {
    * digest it was asked for.
    */
   importArtifact(manifestInput: unknown, code: Uint8Array, expectedDigest: string): FunctionVersion {
-    const plan = this.plan({ ...(manifestInput as object), source: undefined }, code);
+    const manifest = manifestInput as { runtime?: unknown };
+    // JS and scripts keep their code as `source` (a manifest without it is invalid); the rest as bytes.
+    const textual = manifest.runtime === 'js' || manifest.runtime === 'script';
+    const plan = textual
+      ? this.plan({ ...manifest, source: decodeSource(code, expectedDigest) })
+      : this.plan({ ...manifest, source: undefined }, code);
     if (plan.digest !== expectedDigest) {
       throw new StrataError(
         'invalid_code',
