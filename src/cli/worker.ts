@@ -19,6 +19,8 @@ import { StrataError } from '../core/errors.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { ExecutionStore } from '../executor/records.ts';
+import { attachMasterLink } from '../link/attach.ts';
+import type { MasterLink } from '../link/master-link.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { describeFunction } from '../gateway/routes/functions.ts';
@@ -42,6 +44,8 @@ export interface Worker {
   resources: Resources;
   drivers: SandboxDriver[];
   metrics: MetricsRegistry;
+  /** The link to the Master, when STRATA_MASTERS names one. */
+  link: MasterLink | undefined;
   /** The Hono app (tests call app.request()). */
   app: Hono<GatewayEnv>;
   /** Stop taking requests, let in-flight invocations finish (bounded), free every sandbox. */
@@ -148,6 +152,28 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     }
   }
 
+  // The Master link (R1-R3, R12-R16): only when Masters are configured.
+  const link = attachMasterLink({
+    config,
+    db,
+    executor,
+    registry,
+    logger,
+    metrics,
+    nodeTotals: () => resources.nodeTotals(),
+    version: VERSION,
+  });
+  // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes).
+  let lastTierHealth = '';
+  const healthWatch = setInterval(() => {
+    const now = JSON.stringify(Object.entries(executor.tierHealth()).map(([tier, h]) => [tier, h.available]));
+    if (now !== lastTierHealth) {
+      lastTierHealth = now;
+      link?.changed();
+    }
+  }, 1000);
+  healthWatch.unref();
+
   const app = createGateway({
     registry,
     executor,
@@ -157,7 +183,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     bodyLimitBytes: config.bodyLimit,
     apiTokens: config.apiTokens,
     version: VERSION,
-    healthDetails: () => ({ cgroups: resources.health() }),
+    healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     extraRoutes: [
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
@@ -191,7 +217,10 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     closing ??= (async () => {
       logger.info('shutting down: finishing in-flight invocations');
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
+      clearInterval(healthWatch);
       await executor.shutdown();
+      // After the executor: results that finished during the drain are already in the outbox.
+      await link?.stop();
       await Promise.all(
         drivers.map((d) =>
           d
@@ -208,7 +237,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     return closing;
   };
 
-  return { url, config, logger, db, registry, records, executor, resources, drivers, metrics, app, close };
+  return { url, config, logger, db, registry, records, executor, resources, drivers, metrics, link, app, close };
 }
 
 /**

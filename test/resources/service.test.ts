@@ -19,7 +19,8 @@ describeIf(processTierRequirement(), 'resources service with the process tier (c
     db = new Database(':memory:');
     const config = loadConfig({
       env: {},
-      overrides: { resources: { cgroupParent: uniqueParent('svc'), sampleInterval: 100 } },
+      // dynamicCpu off: the test drives adjustCpu itself; the sampler's own ticks would race it.
+      overrides: { resources: { cgroupParent: uniqueParent('svc'), sampleInterval: 100, dynamicCpu: false } },
     });
     resources = createResources({ settings: config.resources, db, dataDir: '/tmp', maxCpuPerFunction: 1 });
     await resources.start();

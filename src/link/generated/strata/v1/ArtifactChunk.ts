@@ -1,0 +1,25 @@
+// Original file: proto/strata/v1/link.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * The first chunk carries digest, manifest_json and total code size; code bytes follow in order,
+ * over one or more chunks.
+ */
+export interface ArtifactChunk {
+  'digest'?: (string);
+  'manifestJson'?: (Buffer | Uint8Array | string);
+  'codeSize'?: (number | string | Long);
+  'code'?: (Buffer | Uint8Array | string);
+}
+
+/**
+ * The first chunk carries digest, manifest_json and total code size; code bytes follow in order,
+ * over one or more chunks.
+ */
+export interface ArtifactChunk__Output {
+  'digest': (string);
+  'manifestJson': (Buffer);
+  'codeSize': (number);
+  'code': (Buffer);
+}

@@ -1,0 +1,62 @@
+// Original file: proto/strata/v1/link.proto
+
+import type { TaskRef as _strata_v1_TaskRef, TaskRef__Output as _strata_v1_TaskRef__Output } from '../../strata/v1/TaskRef.ts';
+import type { FunctionRef as _strata_v1_FunctionRef, FunctionRef__Output as _strata_v1_FunctionRef__Output } from '../../strata/v1/FunctionRef.ts';
+import type { Artifact as _strata_v1_Artifact, Artifact__Output as _strata_v1_Artifact__Output } from '../../strata/v1/Artifact.ts';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * One attempt of a task. The function is named by digest; `inline` carries the artifact itself
+ * when the Master chooses to (small functions) - otherwise a worker lacking the digest calls
+ * FetchArtifact. A worker that cannot obtain or verify the artifact answers with a final result of
+ * status "rejected" and error code "not_found" (unknown digest) or "invalid_code".
+ */
+export interface Dispatch {
+  'task'?: (_strata_v1_TaskRef | null);
+  'function'?: (_strata_v1_FunctionRef | null);
+  'inline'?: (_strata_v1_Artifact | null);
+  /**
+   * The task input as UTF-8 JSON.
+   */
+  'inputJson'?: (Buffer | Uint8Array | string);
+  /**
+   * Epoch milliseconds after which the result is of no use; 0 = none.
+   */
+  'deadlineMs'?: (number | string | Long);
+  /**
+   * Run-time limit for this attempt, ms; 0 = the function's own.
+   */
+  'timeoutMs'?: (number);
+  /**
+   * Higher runs first in the worker's queue.
+   */
+  'priority'?: (number);
+}
+
+/**
+ * One attempt of a task. The function is named by digest; `inline` carries the artifact itself
+ * when the Master chooses to (small functions) - otherwise a worker lacking the digest calls
+ * FetchArtifact. A worker that cannot obtain or verify the artifact answers with a final result of
+ * status "rejected" and error code "not_found" (unknown digest) or "invalid_code".
+ */
+export interface Dispatch__Output {
+  'task': (_strata_v1_TaskRef__Output | null);
+  'function': (_strata_v1_FunctionRef__Output | null);
+  'inline': (_strata_v1_Artifact__Output | null);
+  /**
+   * The task input as UTF-8 JSON.
+   */
+  'inputJson': (Buffer);
+  /**
+   * Epoch milliseconds after which the result is of no use; 0 = none.
+   */
+  'deadlineMs': (number);
+  /**
+   * Run-time limit for this attempt, ms; 0 = the function's own.
+   */
+  'timeoutMs': (number);
+  /**
+   * Higher runs first in the worker's queue.
+   */
+  'priority': (number);
+}

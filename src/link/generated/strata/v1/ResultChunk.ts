@@ -1,0 +1,56 @@
+// Original file: proto/strata/v1/link.proto
+
+import type { TaskRef as _strata_v1_TaskRef, TaskRef__Output as _strata_v1_TaskRef__Output } from '../../strata/v1/TaskRef.ts';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * A final result, possibly in several chunks. `record_json` chunks concatenated (by `offset`) are
+ * the UTF-8 JSON of the execution record: {id, function{name,version,digest}, status, result,
+ * error{code,message}, logs, usage{wallMs, cpuMs, memoryPeakBytes, ..., measured[]}, tier,
+ * timings}. `status` and `error_code` repeat the record's for Masters that do not parse it.
+ */
+export interface ResultChunk {
+  'task'?: (_strata_v1_TaskRef | null);
+  /**
+   * The worker's outbox id: echoed in ResultAck.
+   */
+  'outboxId'?: (number | string | Long);
+  /**
+   * "succeeded", "failed", "timeout", "memory_exceeded", "killed", "rejected".
+   */
+  'status'?: (string);
+  'errorCode'?: (string);
+  'offset'?: (number | string | Long);
+  'totalBytes'?: (number | string | Long);
+  'recordJson'?: (Buffer | Uint8Array | string);
+  /**
+   * True on the chunk that completes the record.
+   */
+  'last'?: (boolean);
+}
+
+/**
+ * A final result, possibly in several chunks. `record_json` chunks concatenated (by `offset`) are
+ * the UTF-8 JSON of the execution record: {id, function{name,version,digest}, status, result,
+ * error{code,message}, logs, usage{wallMs, cpuMs, memoryPeakBytes, ..., measured[]}, tier,
+ * timings}. `status` and `error_code` repeat the record's for Masters that do not parse it.
+ */
+export interface ResultChunk__Output {
+  'task': (_strata_v1_TaskRef__Output | null);
+  /**
+   * The worker's outbox id: echoed in ResultAck.
+   */
+  'outboxId': (number);
+  /**
+   * "succeeded", "failed", "timeout", "memory_exceeded", "killed", "rejected".
+   */
+  'status': (string);
+  'errorCode': (string);
+  'offset': (number);
+  'totalBytes': (number);
+  'recordJson': (Buffer);
+  /**
+   * True on the chunk that completes the record.
+   */
+  'last': (boolean);
+}

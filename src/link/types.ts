@@ -1,0 +1,54 @@
+/** What the link needs from the executor and the registry (structural, so tests can fake them). */
+import type { Artifact } from '../core/driver.ts';
+import type { ExecutionRecord } from '../core/execution.ts';
+import type { ExecutorStats, InvokeRequest, Submission } from '../executor/types.ts';
+import type { NodeUsage } from './node-usage.ts';
+
+export interface LinkExecutor {
+  submit(request: InvokeRequest): Submission;
+  /** Resolves once the invocation's sandbox is empty; false when the id is unknown. */
+  cancel(executionId: string): Promise<boolean>;
+  pause?(executionId: string): Promise<unknown>;
+  resume?(executionId: string): Promise<unknown>;
+  stats(): ExecutorStats;
+  setConcurrency?(n: number): void;
+  drain?(): Promise<void>;
+  /** Health of each tier (src/executor's Executor has it); used when no tiersHealth is given. */
+  tierHealth?(): Partial<Record<string, { available: boolean; reason?: string }>>;
+  on(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
+  off(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
+}
+
+export interface LinkFunctionVersion {
+  name: string;
+  version: number;
+  digest: string;
+}
+
+export interface LinkRegistry {
+  getByDigest(digest: string): LinkFunctionVersion | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: the registry's FunctionVersion is wider than what the link reads
+  artifact(fn: any): Artifact;
+  /** Verifies the digest of a fetched artifact and stores it; throws on mismatch. */
+  importArtifact(
+    manifest: unknown,
+    code: Uint8Array,
+    expectedDigest: string,
+  ): LinkFunctionVersion | Promise<LinkFunctionVersion>;
+}
+
+export interface TierReport {
+  name: string;
+  available: boolean;
+  reason?: string;
+}
+
+export interface LinkLogger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  level?: string;
+}
+
+export type { NodeUsage };

@@ -1,0 +1,92 @@
+/**
+ * End to end: the reference Master and the real worker (src/cli/worker.ts: registry, executor,
+ * isolate tier), linked by startWorker itself. A JS function deployed on the Master runs in an
+ * isolate on the worker; cancel reaches the sandbox.
+ */
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWorker } from '../../src/cli/worker.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { openCatalogue } from '../../src/master/catalogue.ts';
+import { MasterServer } from '../../src/master/server.ts';
+import { Database } from '../../src/store/database.ts';
+import { removeTempDirs, tempDir, waitFor } from './support/harness.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  removeTempDirs();
+});
+
+const final = (s: string | undefined) => s !== undefined && !['pending', 'dispatched', 'running'].includes(s);
+
+describe('Master -> real worker', () => {
+  it('runs a JS function from the Master in the isolate tier and cancels a running one', async () => {
+    const masterDir = tempDir('strata-master-');
+    const masterDb = new Database(join(masterDir, 'master.db'));
+    const mconfig = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
+    const master = new MasterServer({
+      config: mconfig.master,
+      db: masterDb,
+      catalogue: openCatalogue(masterDb, masterDir),
+      dataDir: masterDir,
+    });
+    await master.start();
+    cleanups.push(async () => {
+      await master.stop();
+      masterDb.close();
+    });
+
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        dataDir: tempDir('strata-worker-'),
+        'link.masters': master.grpcAddress,
+        'link.workerId': 'e2e',
+        'isolate.hosts': 1,
+      },
+    });
+    const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
+    cleanups.push(() => worker.close());
+    // startWorker attaches the link itself when link.masters is set.
+    expect(worker.link).toBeDefined();
+    await waitFor(() => master.core.workers.get('e2e')?.connected, 'the worker to register', 15_000);
+
+    master.core.catalogue.deploy({
+      name: 'double',
+      runtime: 'js',
+      trust: 'trusted',
+      source: 'export default (input) => ({ doubled: input.n * 2 })',
+    });
+    const id = master.core.submit({ function: 'double', input: { n: 21 } });
+    const view = await waitFor(
+      () => (final(master.core.task(id)?.status) ? master.core.task(id) : undefined),
+      'the task',
+      20_000,
+    );
+    expect(view.error).toBeNull();
+    expect(view).toMatchObject({ status: 'succeeded', result: { doubled: 42 }, workerId: 'e2e' });
+
+    master.core.catalogue.deploy({
+      name: 'forever',
+      runtime: 'js',
+      trust: 'trusted',
+      source: 'export default () => { for (;;) {} }',
+      limits: { timeoutMs: 60_000 },
+    });
+    const slow = master.core.submit({ function: 'forever', input: {} });
+    await waitFor(() => worker.executor.stats().running === 1, 'the slow task to run', 20_000);
+    expect(await master.core.cancelTask(slow)).toMatchObject({ ok: true });
+    expect(worker.executor.stats().running).toBe(0);
+    await waitFor(() => final(master.core.task(slow)?.status), 'the killed result');
+    expect(master.core.task(slow)).toMatchObject({ status: 'killed', error: { code: 'cancelled' } });
+
+    const tiers = master.core.workers.get('e2e')?.tiers ?? [];
+    expect(tiers.find((t) => t.name === 'isolate')?.available).toBe(true);
+    const metrics = await worker.metrics.metrics();
+    // Hybrid: push or pull depending on node CPU just after the busy loop; one of them is in force.
+    expect(metrics).toMatch(/strata_link_dispatch_mode\{mode="(push|pull)",policy="hybrid"\} 1/);
+    expect(metrics).toContain('strata_link_connected 1');
+  }, 60_000);
+});
