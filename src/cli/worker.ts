@@ -19,13 +19,13 @@ import { StrataError } from '../core/errors.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { ExecutionStore } from '../executor/records.ts';
-import { attachMasterLink } from '../link/attach.ts';
-import type { MasterLink } from '../link/master-link.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { describeFunction } from '../gateway/routes/functions.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
+import { attachMasterLink } from '../link/attach.ts';
+import type { MasterLink } from '../link/master-link.ts';
 import { deployFunction } from '../registry/deploy.ts';
 import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
@@ -105,11 +105,9 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       logger: logger.child({ tier: 'wasm' }),
       ...(cgroupsUsable ? { place: (pid: number, name: string) => placeHost(resources, config, pid, name) } : {}),
     }),
-    createProcessDriver({
-      cgroups: resources.cgroups,
-      settings: config.process,
-      workDir: ensureDir(join(dataDir, 'tmp', 'process')),
-    }),
+    // Scripts are written to the OS temp dir: the sandbox's unprivileged user must reach them,
+    // and a data dir may be private (mode 0700).
+    createProcessDriver({ cgroups: resources.cgroups, settings: config.process }),
     createDockerDriver({
       settings: config.docker,
       limitDefaults: { pids: config.limits.default.pids, tmp: config.limits.default.tmp },
@@ -250,9 +248,4 @@ async function placeHost(resources: Resources, config: Config, pid: number, name
   const group = resources.cgroups.createHostGroup(name.replace(/\s+/g, '-'), capBytes);
   await group.addPid(pid);
   return { release: () => group.destroy() };
-}
-
-function ensureDir(path: string): string {
-  mkdirSync(path, { recursive: true });
-  return path;
 }

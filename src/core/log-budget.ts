@@ -21,8 +21,11 @@ export class LogBudget {
   #total = 0;
   readonly #headBudget: number;
   readonly #tailBudget: number;
+  /** Sees every write as it happens, before budgeting (live log streaming). */
+  readonly #tap: ((text: string) => void) | undefined;
 
-  constructor(budgetBytes: number) {
+  constructor(budgetBytes: number, tap?: (text: string) => void) {
+    this.#tap = tap;
     this.budget = Math.max(256, budgetBytes);
     this.#headBudget = Math.floor(this.budget / 2);
     this.#tailBudget = this.budget - this.#headBudget;
@@ -39,6 +42,7 @@ export class LogBudget {
 
   write(text: string): void {
     if (text.length === 0) return;
+    this.#tap?.(text);
     const bytes = Buffer.byteLength(text);
     this.#total += bytes;
     if (this.#tailBytes === 0 && this.#headBytes + bytes <= this.#headBudget) {

@@ -305,7 +305,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     record.timings.startedAt = new Date(live.startedAt).toISOString();
     record.timings.queuedMs = live.startedAt - live.enqueuedAt;
     this.emit('start', record);
-    const logs = new LogBudget(limits.logBytes);
+    const logs = new LogBudget(
+      limits.logBytes,
+      this.listenerCount('log') > 0 ? (text) => this.emit('log', record.id, text) : undefined,
+    );
     const deadline = live.startedAt + limits.timeoutMs;
     const timer = setTimeout(
       () =>

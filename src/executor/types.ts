@@ -40,4 +40,6 @@ export interface ExecutorStats {
 export interface ExecutorEvents {
   start: [record: ExecutionRecord];
   finish: [record: ExecutionRecord];
+  /** Log text as a sandbox produces it (only emitted while someone listens). */
+  log: [executionId: string, text: string];
 }

@@ -122,6 +122,7 @@ export class MasterLink {
 
   // Any invocation (Master task or HTTP) changes load and free slots: heartbeat at once.
   readonly #onExecutorEvent = () => this.changed();
+  readonly #onLog = (executionId: string, text: string) => this.taskLog(executionId, text);
 
   // ---- lifecycle ------------------------------------------------------------------------------
 
@@ -133,6 +134,7 @@ export class MasterLink {
     this.#index = firstMasterIndex(this.workerId, this.config.masters.length);
     this.#options.executor.on('start', this.#onExecutorEvent);
     this.#options.executor.on('finish', this.#onExecutorEvent);
+    this.#options.executor.on('log', this.#onLog);
     this.#loop = this.#run();
   }
 
@@ -143,6 +145,7 @@ export class MasterLink {
     await this.#loop;
     this.#options.executor.off('start', this.#onExecutorEvent);
     this.#options.executor.off('finish', this.#onExecutorEvent);
+    this.#options.executor.off('log', this.#onLog);
     this.#acks.flush();
     this.runner.dispose();
     for (const client of this.#clients.values()) client.close();

@@ -17,6 +17,9 @@ export interface LinkExecutor {
   tierHealth?(): Partial<Record<string, { available: boolean; reason?: string }>>;
   on(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
   off(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
+  /** Live log text of running invocations (src/executor emits it while someone listens). */
+  on(event: 'log', listener: (executionId: string, text: string) => void): unknown;
+  off(event: 'log', listener: (executionId: string, text: string) => void): unknown;
 }
 
 export interface LinkFunctionVersion {

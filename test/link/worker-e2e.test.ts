@@ -3,6 +3,7 @@
  * isolate tier), linked by startWorker itself. A JS function deployed on the Master runs in an
  * isolate on the worker; cancel reaches the sandbox.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { openCatalogue } from '../../src/master/catalogue.ts';
 import { MasterServer } from '../../src/master/server.ts';
 import { Database } from '../../src/store/database.ts';
+import { describeIf } from '../support/requirements.ts';
 import { removeTempDirs, tempDir, waitFor } from './support/harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -88,5 +90,58 @@ describe('Master -> real worker', () => {
     // Hybrid: push or pull depending on node CPU just after the busy loop; one of them is in force.
     expect(metrics).toMatch(/strata_link_dispatch_mode\{mode="(push|pull)",policy="hybrid"\} 1/);
     expect(metrics).toContain('strata_link_connected 1');
+  }, 60_000);
+});
+
+const processTier = {
+  ok: process.getuid?.() === 0 && existsSync('/usr/bin/bwrap'),
+  reason: 'the process tier needs root and bubblewrap (/usr/bin/bwrap)',
+};
+
+describeIf(processTier, 'Master -> real worker, live logs', () => {
+  it("streams a running script's stderr to the Master before the task ends", async () => {
+    const masterDir = tempDir('strata-master-');
+    const masterDb = new Database(join(masterDir, 'master.db'));
+    const mconfig = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
+    const master = new MasterServer({
+      config: mconfig.master,
+      db: masterDb,
+      catalogue: openCatalogue(masterDb, masterDir),
+      dataDir: masterDir,
+    });
+    await master.start();
+    cleanups.push(async () => {
+      await master.stop();
+      masterDb.close();
+    });
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        dataDir: tempDir('strata-worker-'),
+        'link.masters': master.grpcAddress,
+        'link.workerId': 'e2e-logs',
+        'isolate.hosts': 1,
+      },
+    });
+    const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
+    cleanups.push(() => worker.close());
+    await waitFor(() => master.core.workers.get('e2e-logs')?.connected, 'the worker to register', 15_000);
+
+    master.core.catalogue.deploy({
+      name: 'chatty',
+      runtime: 'script',
+      interpreter: 'bash',
+      source: 'echo "tick-before-sleep" >&2; sleep 3; echo \'"done"\'',
+    });
+    const id = master.core.submit({ function: 'chatty', input: {} });
+    // While the script sleeps, its first line is already at the Master.
+    await waitFor(() => master.core.logs(id)?.includes('tick-before-sleep'), 'the live log line', 2500);
+    expect(final(master.core.task(id)?.status)).toBe(false);
+    const view = await waitFor(
+      () => (final(master.core.task(id)?.status) ? master.core.task(id) : undefined),
+      'the task',
+      20_000,
+    );
+    expect(view).toMatchObject({ status: 'succeeded', result: 'done' });
   }, 60_000);
 });

@@ -52,7 +52,13 @@ describe('strata serve', () => {
 
   it('finishes in-flight work on SIGTERM, exits 0 and leaves no host process', async () => {
     child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: { ...process.env, STRATA_PORT: '0', STRATA_DATA_DIR: dataDir, STRATA_ISOLATE_HOSTS: '1', STRATA_WASM_HOSTS: '1' },
+      env: {
+        ...process.env,
+        STRATA_PORT: '0',
+        STRATA_DATA_DIR: dataDir,
+        STRATA_ISOLATE_HOSTS: '1',
+        STRATA_WASM_HOSTS: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const worker = child;
