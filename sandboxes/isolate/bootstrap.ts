@@ -39,8 +39,9 @@ globalThis.console = freeze({
   error: makeLogger('error'), debug: makeLogger('debug'),
 });
 
-return async function run(fn, inputJson, meta, resultCap) {
+return async function run(fn, inputJson, metaJson, resultCap) {
   const input = parse(inputJson);
+  const meta = parse(metaJson);
   const ctx = freeze({
     executionId: meta.executionId,
     function: freeze({ name: meta.name, version: meta.version }),

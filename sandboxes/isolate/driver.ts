@@ -56,6 +56,7 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       entry: fileURLToPath(new URL('./host.ts', import.meta.url)),
       size: options.hosts,
       killAfterMs: options.killAfterMs ?? 1000,
+      serialization: 'json',
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.placeHost ? { place: options.placeHost } : {}),
     });
@@ -88,9 +89,9 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
 
   async run(prepared: PreparedFunction, invocation: Invocation, options: RunOptions): Promise<RunOutcome> {
     const started = performance.now();
+    // The source goes only to a host that does not have it yet (it answers not_found).
     const request: RunRequest = {
       digest: prepared.digest,
-      source: prepared.source,
       mode: prepared.mode,
       inputJson: invocation.inputJson,
       deadline: options.deadline,
@@ -101,11 +102,16 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
     };
     options.onStart?.();
     let reply: RunReply;
-    try {
-      reply = await this.pool.request<RunReply>(
-        { type: 'run', ...request },
+    const send = (withSource: boolean) =>
+      this.pool.request<RunReply>(
+        { type: 'run', ...request, ...(withSource ? { source: prepared.source } : {}) },
         { key: prepared.digest, signal: options.signal },
       );
+    try {
+      reply = await send(false).catch((err: unknown) => {
+        if (isStrataError(err) && err.code === 'not_found' && !options.signal.aborted) return send(true);
+        throw err;
+      });
     } catch (err) {
       const wallMs = performance.now() - started;
       // The host was killed after a cancel or deadline it could not honour: report why we stopped it.

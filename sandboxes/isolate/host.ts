@@ -2,6 +2,7 @@
  * Entry of an isolate host process: `node sandboxes/isolate/host.ts isolate host <n>`.
  * Started and supervised by the worker (sandboxes/shared/host-pool.ts); never started by hand.
  */
+import { StrataError } from '../../src/core/errors.ts';
 import { serveHost } from '../shared/host-main.ts';
 import { IsolateRuntime, type RunRequest } from './isolate-runtime.ts';
 
@@ -16,8 +17,25 @@ const runtime = new IsolateRuntime({
   },
 });
 
+/** Sources by digest: the worker sends a function's source once per host, not with every run. */
+const sources = new Map<string, string>();
+
 serveHost('isolate', {
-  check: (message) => runtime.check(message.digest as string, message.source as string),
-  run: (message, { signal }) => runtime.run(message as unknown as RunRequest, signal),
-  forget: (message) => runtime.forget(message.digest as string),
+  check: async (message) => {
+    await runtime.check(message.digest as string, message.source as string);
+    sources.set(message.digest as string, message.source as string);
+  },
+  run: (message, { signal }) => {
+    const request = message as unknown as RunRequest;
+    if (request.source === undefined) {
+      const source = sources.get(request.digest);
+      if (source === undefined) throw new StrataError('not_found', `no source for ${request.digest} on this host`);
+      request.source = source;
+    } else sources.set(request.digest, request.source);
+    return runtime.run(request, signal);
+  },
+  forget: (message) => {
+    sources.delete(message.digest as string);
+    runtime.forget(message.digest as string);
+  },
 });

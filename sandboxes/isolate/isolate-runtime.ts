@@ -13,7 +13,8 @@ import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 
 export interface RunRequest {
   digest: string;
-  source: string;
+  /** Left out when the host already has it (sent with `check` or an earlier run). */
+  source?: string;
   mode: 'warm' | 'fresh';
   inputJson: string;
   deadline: number;
@@ -135,8 +136,8 @@ export class IsolateRuntime {
         [
           sandbox.fn.derefInto(),
           request.inputJson,
-          // ctx.deadline comes from the request: the bootstrap reads it from meta.
-          new ivm.ExternalCopy({ ...request.meta, deadline: request.deadline }).copyInto(),
+          // ctx's fields as JSON text: a string crosses into the isolate cheaper than an object copy.
+          JSON.stringify({ ...request.meta, deadline: request.deadline }),
           request.resultBytes,
         ],
         { result: { promise: true, copy: true }, timeout: remaining() },
@@ -163,7 +164,7 @@ export class IsolateRuntime {
   /** Compile (with our cached data), link (no imports) and evaluate the module; get its default export. */
   async #load(sandbox: Sandbox, request: RunRequest, timeout: number): Promise<ivm.Reference<unknown>> {
     const cachedData = this.#codeCache.get(request.digest);
-    const module = await sandbox.isolate.compileModule(request.source, {
+    const module = await sandbox.isolate.compileModule(request.source ?? '', {
       filename: 'function.js',
       ...(cachedData ? { cachedData } : { produceCachedData: true }),
     });

@@ -40,6 +40,8 @@ export interface HostPoolOptions {
   args?: string[];
   /** Default grace between a cancel and killing the host, ms. */
   killAfterMs?: number;
+  /** IPC encoding: 'json' is cheaper for messages of strings and numbers; 'advanced' carries typed arrays. */
+  serialization?: 'json' | 'advanced';
 }
 
 export interface RequestOptions {
@@ -240,7 +242,7 @@ export class HostPool {
   #spawn(index: number): Host {
     const name = `strata ${this.kind} host ${index}`;
     const child = fork(this.#options.entry, [this.kind, 'host', String(index), ...(this.#options.args ?? [])], {
-      serialization: 'advanced',
+      serialization: this.#options.serialization ?? 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Inherit no loader flags or inspector ports from the parent (vitest, --inspect).
       execArgv: ['--disable-warning=ExperimentalWarning'],

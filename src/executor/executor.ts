@@ -93,7 +93,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 
   /** Where a function would run now, or why it cannot. */
   placement(manifest: Pick<Manifest, 'runtime' | 'trust'>): Placement {
-    return pickTier(manifest, this.#config.policy, this.tierHealth());
+    // Only the candidate tiers' health is asked for (this runs on every invocation).
+    return pickTier(manifest, this.#config.policy, (tier) => this.#drivers.get(tier)?.health());
   }
 
   /**
@@ -342,11 +343,19 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         ? this.#governor?.observe(`${artifact.name}@${artifact.version}`, outcome.usage)
         : undefined;
     if (flags && flags.length > 0) record.anomalies = flags;
+    // The slot is free now; the record stays live (visible to GET) until it is on disk.
     this.#running.delete(live);
-    this.#live.delete(record.id);
-    this.#finish(record, outcome.status, outcome);
-    live.resolve(record);
     this.#pump();
+    this.#fill(record, outcome.status, outcome);
+    try {
+      // Group commit: records finishing in the same tick share one transaction.
+      await this.#records.saveSoon(record);
+    } catch (err) {
+      this.#logger.error({ err, executionId: record.id }, 'could not persist an execution record');
+    }
+    this.#live.delete(record.id);
+    this.emit('finish', record);
+    live.resolve(record);
     this.#checkIdle();
   }
 
@@ -368,7 +377,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     };
   }
 
-  #finish(
+  /** Set a record's final fields. */
+  #fill(
     record: ExecutionRecord,
     status: FinalStatus,
     outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage },
@@ -378,6 +388,15 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (outcome.error) record.error = { code: outcome.error.code, message: outcome.error.message };
     if (outcome.usage) record.usage = outcome.usage;
     record.timings.finishedAt = new Date().toISOString();
+  }
+
+  /** End an invocation that never ran (rejected, cancelled while queued): save at once, announce. */
+  #finish(
+    record: ExecutionRecord,
+    status: FinalStatus,
+    outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage },
+  ): void {
+    this.#fill(record, status, outcome);
     try {
       this.#records.save(record);
     } catch (err) {

@@ -20,8 +20,9 @@ export type Placement = { tier: TierName } | { tier: null; error: ErrorInfo };
 export function pickTier(
   fn: { runtime: Runtime; trust: Trust },
   policy: PolicyTable,
-  health: Partial<Record<TierName, TierHealth>>,
+  health: Partial<Record<TierName, TierHealth>> | ((tier: TierName) => TierHealth | undefined),
 ): Placement {
+  const healthOf = typeof health === 'function' ? health : (tier: TierName) => health[tier];
   const candidates = policy.table[fn.runtime]?.[fn.trust] ?? [];
   const floor = policy.floor[fn.trust];
   const allowed = candidates.filter((tier) => TIER_STRENGTH[tier] >= TIER_STRENGTH[floor]);
@@ -36,11 +37,11 @@ export function pickTier(
   }
   const reasons: string[] = [];
   for (const tier of allowed) {
-    const h = health[tier];
+    const h = healthOf(tier);
     if (h?.available) return { tier };
     reasons.push(`${tier}: ${h ? (h.reason ?? 'unavailable') : 'not built into this worker'}`);
   }
-  const exists = allowed.some((tier) => health[tier] !== undefined);
+  const exists = allowed.some((tier) => healthOf(tier) !== undefined);
   return {
     tier: null,
     error: {

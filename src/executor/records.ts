@@ -33,6 +33,34 @@ export class ExecutionStore {
     this.#get = db.db.prepare('SELECT record FROM executions WHERE id = ?');
   }
 
+  /** Records waiting for the next group commit, with their callers. */
+  #batch: { record: ExecutionRecord; resolve: () => void; reject: (err: unknown) => void }[] = [];
+
+  /**
+   * Save on the next tick, in one transaction with every other record saved in this tick; resolves
+   * once it is committed. Under load this turns a commit per invocation into one per tick.
+   */
+  saveSoon(record: ExecutionRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch.length === 0) setImmediate(() => this.#commitBatch());
+      this.#batch.push({ record, resolve, reject });
+    });
+  }
+
+  #commitBatch(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    try {
+      this.#db.transaction(() => {
+        for (const { record } of batch) this.save(record);
+      });
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    for (const item of batch) item.resolve();
+  }
+
   save(record: ExecutionRecord): void {
     this.#upsert.run(
       record.id,
@@ -53,11 +81,11 @@ export class ExecutionStore {
     return row ? (JSON.parse(row.record) as ExecutionRecord) : undefined;
   }
 
-  /** Keep the newest `retention` records. */
+  /** Keep the newest `retention` records (rowid order is insertion order: an index walk, not a sort). */
   prune(): void {
     this.#db.db
       .prepare(
-        'DELETE FROM executions WHERE rowid IN (SELECT rowid FROM executions ORDER BY created_at DESC LIMIT -1 OFFSET ?)',
+        'DELETE FROM executions WHERE rowid <= (SELECT rowid FROM executions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
       )
       .run(this.#retention);
   }

@@ -96,10 +96,18 @@ export class Registry {
   readonly blobs: BlobStore;
   /** Decoded code by code digest; functions are small and invoked often. */
   readonly #codeCache = new Map<string, Uint8Array>();
+  /** The latest live version per name: the invoke path's lookup (dropped on store and delete). */
+  readonly #latest = new Map<string, FunctionVersion>();
+  /** Artifacts by digest, so repeated invocations share one object. */
+  readonly #artifacts = new Map<string, Artifact>();
+  readonly #selectLatest;
 
   constructor(options: RegistryOptions) {
     this.#db = options.db;
     this.#db.migrate('registry', MIGRATIONS);
+    this.#selectLatest = this.#db.db.prepare(
+      'SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1',
+    );
     this.blobs = new BlobStore(join(options.dataDir, 'artifacts'));
   }
 
@@ -172,6 +180,7 @@ export class Registry {
         createdAt,
       };
     });
+    this.#latest.delete(fn.name);
     return { created: true, fn };
   }
 
@@ -202,11 +211,13 @@ export class Registry {
 
   /** The latest (or the given) version of a live function; not_found otherwise. */
   get(name: string, version?: number): FunctionVersion {
+    if (version === undefined) {
+      const cached = this.#latest.get(name);
+      if (cached) return cached;
+    }
     const row = (
       version === undefined
-        ? this.#db.db
-            .prepare('SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1')
-            .get(name)
+        ? this.#selectLatest.get(name)
         : this.#db.db
             .prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL')
             .get(name, version)
@@ -219,7 +230,9 @@ export class Registry {
           : `function "${name}" has no version ${version}`,
       );
     }
-    return toVersion(row);
+    const fn = toVersion(row);
+    if (version === undefined) this.#latest.set(name, fn);
+    return fn;
   }
 
   getByDigest(digest: string): FunctionVersion | undefined {
@@ -256,6 +269,8 @@ export class Registry {
     this.#db.db
       .prepare('UPDATE functions SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL')
       .run(new Date().toISOString(), name);
+    this.#latest.delete(name);
+    for (const fn of live) this.#artifacts.delete(fn.digest);
     return live;
   }
 
@@ -271,7 +286,13 @@ export class Registry {
   }
 
   artifact(fn: FunctionVersion): Artifact {
-    return { digest: fn.digest, name: fn.name, version: fn.version, manifest: fn.manifest, code: this.code(fn) };
+    let artifact = this.#artifacts.get(fn.digest);
+    if (!artifact) {
+      artifact = { digest: fn.digest, name: fn.name, version: fn.version, manifest: fn.manifest, code: this.code(fn) };
+      if (this.#artifacts.size > 1024) this.#artifacts.clear();
+      this.#artifacts.set(fn.digest, artifact);
+    }
+    return artifact;
   }
 
   /** The artifact of a plan not stored yet (deploy-time validation by the tier). */

@@ -43,6 +43,8 @@ export class Resources {
   readonly sampler: Sampler;
   readonly #cpu: CpuAdjuster;
   readonly #maxCpu: number;
+  /** The node's size does not change while the worker runs: computed once. */
+  #allocatable: Allocatable | undefined;
 
   constructor(o: ResourcesOptions) {
     const s = o.settings;
@@ -70,6 +72,7 @@ export class Resources {
       history: this.history,
       node: this.node,
       onNode: (t) => {
+        this.baselines.flush();
         if (s.dynamicCpu && t.cpuUsage !== undefined) this.adjustCpu(t.cpuUsage);
         o.onNode?.(t);
       },
@@ -85,6 +88,7 @@ export class Resources {
 
   async stop(): Promise<void> {
     this.sampler.stop();
+    this.baselines.flush();
     await this.cgroups.dispose();
   }
 
@@ -94,7 +98,7 @@ export class Resources {
   }
 
   allocatable(): Allocatable {
-    return allocatable(
+    this.#allocatable ??= allocatable(
       { cpuCores: availableParallelism(), memoryBytes: totalmem() },
       {
         reserveCpu: this.settings.reserveCpu,
@@ -103,6 +107,7 @@ export class Resources {
         overcommitMemory: this.settings.overcommitMemory,
       },
     );
+    return this.#allocatable;
   }
 
   /** Whether a request fits beside what runs now (see capacity.ts for the policy). */

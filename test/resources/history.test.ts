@@ -104,6 +104,9 @@ describe('baseline store', () => {
     // Another version has its own baseline.
     expect(store.observe(functionKey('f', 2), usageOf({ wallMs: 1, cpuMs: 2000 }))).toEqual([]);
     expect(store.counts.cpu_high).toBe(1);
+    // Written behind: another store sees the baseline once it is flushed.
+    expect(new BaselineStore(db, { alpha: 0.2, threshold: 4, minSamples: 5 }).get(key).cpuMs.count).toBe(0);
+    store.flush();
     expect(new BaselineStore(db, { alpha: 0.2, threshold: 4, minSamples: 5 }).get(key).cpuMs.count).toBe(6);
   });
 });
