@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createCgroupManager } from '../../src/resources/cgroup/manager.ts';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
@@ -88,5 +89,43 @@ describe('strata serve', () => {
     expect(record.result).toBe('done');
     expect(await exited).toBe(0);
     for (const pid of hosts) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  }, 60_000);
+});
+
+describe('a worker killed with SIGKILL', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'strata-sigkill-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('takes its sandbox host processes with it', async () => {
+    const child = spawn(process.execPath, [MAIN, 'serve'], {
+      env: {
+        ...process.env,
+        STRATA_PORT: '0',
+        STRATA_DATA_DIR: dataDir,
+        STRATA_ISOLATE_HOSTS: '1',
+        STRATA_WASM_HOSTS: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await waitForUrl(child);
+      const hosts = childrenOf(child.pid as number);
+      expect(hosts.length).toBeGreaterThanOrEqual(2);
+      child.kill('SIGKILL');
+      // Hosts notice the closed IPC channel and exit on their own.
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && hosts.some((pid) => existsSync(`/proc/${pid}`))) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const pid of hosts) expect(existsSync(`/proc/${pid}`)).toBe(false);
+      // Its cgroups outlive it until the next worker starts and reaps them.
+      const instance = `/sys/fs/cgroup/memory/strata/w${child.pid}`;
+      const next = createCgroupManager();
+      await next.start();
+      expect(existsSync(instance)).toBe(false);
+      await next.dispose();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   }, 60_000);
 });
