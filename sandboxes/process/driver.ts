@@ -6,16 +6,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
+  linkSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { processSection } from '../../src/config/sections/process.ts';
 import type {
@@ -101,6 +104,39 @@ function readSandboxNet(pids: number[]): { rx: number; tx: number } | undefined 
   return undefined;
 }
 
+/** Whether a user with no rights of its own ("others") can reach and run `path`. */
+function reachableByOthers(path: string): boolean {
+  try {
+    if ((statSync(path).mode & 0o005) !== 0o005) return false;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) return false;
+      if (dir === dirname(dir)) return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The sandbox runs as an unprivileged uid, so the node binary must be reachable by it. Under a
+ * private directory (a repo in a 0700 home or temp dir) it is hard-linked, or else copied, into
+ * the tier's own script directory, which goes away with the tier.
+ */
+function sandboxReachableNode(nodePath: string, dir: string): string {
+  if (reachableByOthers(nodePath)) return nodePath;
+  const staged = join(dir, 'node');
+  if (!existsSync(staged)) {
+    try {
+      linkSync(nodePath, staged);
+    } catch {
+      copyFileSync(nodePath, staged);
+    }
+  }
+  // A hard link shares the mode of the original: make it readable and runnable by others.
+  chmodSync(staged, 0o755);
+  return staged;
+}
+
 /** Remove script dirs of workers that are gone (the pid in the name is dead). */
 function reapScriptDirs(workDir: string): void {
   for (const name of readdirSync(workDir)) {
@@ -121,6 +157,8 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
   readonly #cgroups: CgroupManager;
   readonly #workDir: string;
   #dir: string | undefined;
+  /** The node binary as the sandbox can reach it (see sandboxReachableNode). */
+  #node: string | undefined;
   #health: TierHealth = { available: false, reason: 'process tier not started' };
   readonly #prepared = new Map<string, PreparedScript>();
   readonly #running = new Map<string, CgroupGroup>();
@@ -132,7 +170,7 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
   }
 
   interpreterPath(interpreter: Interpreter): string {
-    if (interpreter === 'node') return this.settings.node || process.execPath;
+    if (interpreter === 'node') return this.#node ?? (this.settings.node || process.execPath);
     return this.settings[interpreter];
   }
 
@@ -141,6 +179,8 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
     this.#dir ??= mkdtempSync(join(this.#workDir, `${DIR_PREFIX}${process.pid}-`));
     // The sandbox runs as an unprivileged uid: it must be able to enter the script directory.
     chmodSync(this.#dir, 0o755);
+    const node = this.settings.node || process.execPath;
+    if (existsSync(node)) this.#node = sandboxReachableNode(node, this.#dir);
     const cg = this.#cgroups.health();
     const probe = probeSandbox(this.settings);
     const interpreters = Object.fromEntries(

@@ -29,10 +29,10 @@ export interface Tier {
   driver: ProcessDriver;
 }
 
-export async function startTier(tag: string): Promise<Tier> {
+export async function startTier(tag: string, settings: { node?: string } = {}): Promise<Tier> {
   const cgroups = createCgroupManager({ parent: uniqueParent(tag) });
   await cgroups.start();
-  const driver = createProcessDriver({ cgroups });
+  const driver = createProcessDriver({ cgroups, settings });
   await driver.start();
   if (!driver.health().available) throw new Error(`process tier unavailable: ${driver.health().reason}`);
   return { cgroups, driver };
