@@ -81,6 +81,9 @@ export class WarmContainer {
     const ready = new Promise<void>((resolve, reject) => {
       this.#ready = (error) => (error ? reject(error) : resolve());
     });
+    // The runner may die while start/inspect are still pending: the rejection is awaited below,
+    // but must not count as unhandled in the meantime.
+    ready.catch(() => {});
     const timer = setTimeout(
       () => this.#ready?.(new Error(`the runner did not say ready within ${timeoutMs} ms`)),
       timeoutMs,

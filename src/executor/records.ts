@@ -13,6 +13,8 @@ const MIGRATIONS = [
    );
    CREATE INDEX executions_function ON executions (function_name, created_at);
    CREATE INDEX executions_status ON executions (status);`,
+  // Pruning walks this index instead of sorting the table.
+  'CREATE INDEX executions_created ON executions (created_at);',
 ];
 
 export class ExecutionStore {
@@ -81,13 +83,13 @@ export class ExecutionStore {
     return row ? (JSON.parse(row.record) as ExecutionRecord) : undefined;
   }
 
-  /** Keep the newest `retention` records (rowid order is insertion order: an index walk, not a sort). */
+  /** Keep the newest `retention` records (by when they were submitted; an index walk, not a sort). */
   prune(): void {
     this.#db.db
       .prepare(
-        'DELETE FROM executions WHERE rowid <= (SELECT rowid FROM executions ORDER BY rowid DESC LIMIT 1 OFFSET ?)',
+        'DELETE FROM executions WHERE created_at < (SELECT created_at FROM executions ORDER BY created_at DESC LIMIT 1 OFFSET ?)',
       )
-      .run(this.#retention);
+      .run(this.#retention - 1);
   }
 
   /**
