@@ -17,6 +17,7 @@ import type {
 } from '../../src/core/driver.ts';
 import { StrataError } from '../../src/core/errors.ts';
 import type { RunOutcome } from '../../src/core/execution.ts';
+import { SANDBOX_LIMITS } from '../../src/core/limits.ts';
 import { describeEndpoint, dockerClient } from './client.ts';
 import { errorText, nameFactory, type TierContext } from './context.ts';
 import type { HostFacts } from './hardening.ts';
@@ -202,20 +203,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     runtimes: ['container', 'js', 'script'],
     measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'ioReadBytes', 'ioWriteBytes'],
     pause: true,
-    enforces: [
-      'timeoutMs',
-      'memoryMb',
-      'memorySoftMb',
-      'cpu',
-      'cpuWeight',
-      'cpuset',
-      'pids',
-      'ioReadBps',
-      'ioWriteBps',
-      'ioWeight',
-      'tmpMb',
-      'logBytes',
-    ],
+    enforces: ['timeoutMs', ...SANDBOX_LIMITS, 'logBytes'],
   };
 
   async function runnerImage(kind: RunnerKind): Promise<string> {

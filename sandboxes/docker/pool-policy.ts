@@ -3,21 +3,10 @@
  * containers to evict, and whether a new container may be made.
  */
 import { createHash } from 'node:crypto';
-import type { ResolvedLimits } from '../../src/core/limits.ts';
+import { type ResolvedLimits, SANDBOX_LIMITS } from '../../src/core/limits.ts';
 
 /** Limits that change the container itself (timeout and log budget do not). */
-const CONTAINER_LIMITS = [
-  'memoryMb',
-  'memorySoftMb',
-  'cpu',
-  'cpuWeight',
-  'cpuset',
-  'pids',
-  'ioReadBps',
-  'ioWriteBps',
-  'ioWeight',
-  'tmpMb',
-] as const;
+const CONTAINER_LIMITS = SANDBOX_LIMITS;
 
 /**
  * Containers are shared only between invocations with the same image and container limits, and,

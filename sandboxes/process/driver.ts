@@ -3,6 +3,7 @@
  * (runtime "script": bash, sh, python3, node) get the input JSON on stdin; stdout is the result,
  * stderr goes to the log budget. See docs/process-tier.md.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   chmodSync,
@@ -32,6 +33,7 @@ import type {
 import { abortError } from '../../src/core/driver.ts';
 import { StrataError } from '../../src/core/errors.ts';
 import { type ErrorInfo, type RunOutcome, usageOf } from '../../src/core/execution.ts';
+import { SANDBOX_LIMITS } from '../../src/core/limits.ts';
 import { parseNetDev } from '../../src/resources/cgroup/counters.ts';
 import type { CgroupGroup } from '../../src/resources/cgroup/group.ts';
 import type { CgroupManager } from '../../src/resources/cgroup/manager.ts';
@@ -67,19 +69,8 @@ const CAPABILITIES: DriverCapabilities = {
   runtimes: ['script'],
   measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'ioReadBytes', 'ioWriteBytes', 'netRxBytes', 'netTxBytes'],
   pause: true,
-  enforces: [
-    'timeoutMs',
-    'memoryMb',
-    'memorySoftMb',
-    'cpu',
-    'cpuWeight',
-    'cpuset',
-    'pids',
-    'ioReadBps',
-    'ioWriteBps',
-    'tmpMb',
-    'logBytes',
-  ],
+  // I/O weight needs a kernel scheduler with weights (BFQ, io.cost); health lists it when absent.
+  enforces: ['timeoutMs', ...SANDBOX_LIMITS.filter((l) => l !== 'ioWeight'), 'logBytes'],
 };
 
 const ownNetNs = (() => {

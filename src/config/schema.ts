@@ -11,7 +11,7 @@ import { policySection } from './sections/policy.ts';
 import { processSection } from './sections/process.ts';
 import { resourcesSection } from './sections/resources.ts';
 import { wasmSection } from './sections/wasm.ts';
-import { integer, size } from './units.ts';
+import { commaList, integer, size } from './units.ts';
 
 /**
  * Every setting Strata has. Environment variables are derived from the path:
@@ -26,18 +26,7 @@ export const configSchema = z
     /** Largest request body; larger ones get 413 without being buffered. */
     bodyLimit: size().default(6 * 1024 ** 2),
     /** Bearer tokens accepted by the gateway; empty means no authentication (loopback use). */
-    apiTokens: z
-      .preprocess(
-        (v) =>
-          typeof v === 'string'
-            ? v
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean)
-            : v,
-        z.array(z.string().min(16, 'an API token must be at least 16 characters')),
-      )
-      .default([]),
+    apiTokens: commaList(z.string().min(16, 'an API token must be at least 16 characters')).default([]),
     limits: limitsSection,
     executor: executorSection,
     policy: policySection,

@@ -77,3 +77,16 @@ export const formatBytes = (bytes: number): string => {
   if (bytes % 1024 === 0 && bytes > 0) return `${bytes / 1024}KiB`;
   return `${bytes}B`;
 };
+
+/** A list users write as "a,b,c" (env vars) or as an array (files); items checked by `item`. */
+export const commaList = <T extends z.ZodType>(item: T, min = 0) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item).min(min),
+  );

@@ -40,6 +40,20 @@ export interface ResolvedLimits extends Limits {
   resultBytes: number;
 }
 
+/** Limits that shape a process sandbox itself (its cgroup and private /tmp), not the invocation's budget. */
+export const SANDBOX_LIMITS = [
+  'memoryMb',
+  'memorySoftMb',
+  'cpu',
+  'cpuWeight',
+  'cpuset',
+  'pids',
+  'ioReadBps',
+  'ioWriteBps',
+  'ioWeight',
+  'tmpMb',
+] as const satisfies readonly (keyof Limits)[];
+
 export const LIMIT_NAMES = [
   'timeoutMs',
   'memoryMb',

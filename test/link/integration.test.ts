@@ -12,11 +12,9 @@ import { usageOf } from '../../src/core/execution.ts';
 import { Executor } from '../../src/executor/executor.ts';
 import { ExecutionStore } from '../../src/executor/records.ts';
 import { MasterLink } from '../../src/link/master-link.ts';
-import { openCatalogue } from '../../src/master/catalogue.ts';
-import { MasterServer } from '../../src/master/server.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { Database } from '../../src/store/database.ts';
-import { removeTempDirs, tempDir, waitFor } from './support/harness.ts';
+import { removeTempDirs, startCatalogueMaster, tempDir, waitFor } from './support/harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -64,20 +62,8 @@ function echoDriver(): SandboxDriver & { running: Set<string> } {
 }
 
 async function setup() {
-  const masterDir = tempDir('strata-master-');
-  const masterDb = new Database(join(masterDir, 'master.db'));
-  const config = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
-  const master = new MasterServer({
-    config: config.master,
-    db: masterDb,
-    catalogue: openCatalogue(masterDb, masterDir),
-    dataDir: masterDir,
-  });
-  await master.start();
-  cleanups.push(async () => {
-    await master.stop();
-    masterDb.close();
-  });
+  const { master, stop } = await startCatalogueMaster();
+  cleanups.push(stop);
 
   const workerDir = tempDir('strata-worker-');
   const db = new Database(join(workerDir, 'strata.db'));

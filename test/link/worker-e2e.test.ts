@@ -4,16 +4,12 @@
  * isolate on the worker; cancel reaches the sandbox.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { openCatalogue } from '../../src/master/catalogue.ts';
-import { MasterServer } from '../../src/master/server.ts';
-import { Database } from '../../src/store/database.ts';
 import { describeIf } from '../support/requirements.ts';
-import { removeTempDirs, tempDir, waitFor } from './support/harness.ts';
+import { removeTempDirs, startCatalogueMaster, tempDir, waitFor } from './support/harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -25,20 +21,8 @@ const final = (s: string | undefined) => s !== undefined && !['pending', 'dispat
 
 describe('Master -> real worker', () => {
   it('runs a JS function from the Master in the isolate tier and cancels a running one', async () => {
-    const masterDir = tempDir('strata-master-');
-    const masterDb = new Database(join(masterDir, 'master.db'));
-    const mconfig = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
-    const master = new MasterServer({
-      config: mconfig.master,
-      db: masterDb,
-      catalogue: openCatalogue(masterDb, masterDir),
-      dataDir: masterDir,
-    });
-    await master.start();
-    cleanups.push(async () => {
-      await master.stop();
-      masterDb.close();
-    });
+    const { master, stop } = await startCatalogueMaster();
+    cleanups.push(stop);
 
     const config = loadConfig({
       env: {},
@@ -100,20 +84,8 @@ const processTier = {
 
 describeIf(processTier, 'Master -> real worker, live logs', () => {
   it("streams a running script's stderr to the Master before the task ends", async () => {
-    const masterDir = tempDir('strata-master-');
-    const masterDb = new Database(join(masterDir, 'master.db'));
-    const mconfig = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
-    const master = new MasterServer({
-      config: mconfig.master,
-      db: masterDb,
-      catalogue: openCatalogue(masterDb, masterDir),
-      dataDir: masterDir,
-    });
-    await master.start();
-    cleanups.push(async () => {
-      await master.stop();
-      masterDb.close();
-    });
+    const { master, stop } = await startCatalogueMaster();
+    cleanups.push(stop);
     const config = loadConfig({
       env: {},
       overrides: {

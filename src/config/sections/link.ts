@@ -1,16 +1,7 @@
 import { z } from 'zod';
-import { boolean, duration, integer, size } from '../units.ts';
+import { boolean, commaList, duration, integer, size } from '../units.ts';
 
-const addressList = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  z.array(z.string().regex(/^[^\s,]+:\d{1,5}$/, 'a Master address looks like host:port')),
-);
+const addressList = commaList(z.string().regex(/^[^\s,]+:\d{1,5}$/, 'a Master address looks like host:port'));
 
 /**
  * Worker labels as "zone=a,gpu=no" (env STRATA_LINK_LABELS) or a mapping. Kept as that text so the

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import { RUNTIMES, TIERS, TRUST_LEVELS } from '../../core/tiers.ts';
+import { commaList } from '../units.ts';
 
-const tierList = z.preprocess(
-  (v) =>
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  z.array(z.enum(TIERS)).min(1),
-);
+const tierList = commaList(z.enum(TIERS), 1);
 const byTrust = z.object(
   Object.fromEntries(TRUST_LEVELS.map((t) => [t, tierList])) as Record<(typeof TRUST_LEVELS)[number], typeof tierList>,
 );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, integer, size } from '../units.ts';
+import { boolean, commaList, integer, size } from '../units.ts';
 
 /** The process tier: scripts in bubblewrap + a cgroup (docs/process-tier.md). */
 export const processSection = z
@@ -15,12 +15,13 @@ export const processSection = z
     python3: z.string().min(1).default('/usr/bin/python3'),
     node: z.string().default(''),
     /** Host paths bound read-only into every sandbox (the interpreters and their libraries). */
-    readOnlyPaths: z
-      .preprocess(
-        (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
-        z.array(z.string().startsWith('/')),
-      )
-      .default(['/usr/bin', '/usr/lib', '/usr/lib64', '/etc/ld.so.cache', '/etc/alternatives']),
+    readOnlyPaths: commaList(z.string().startsWith('/')).default([
+      '/usr/bin',
+      '/usr/lib',
+      '/usr/lib64',
+      '/etc/ld.so.cache',
+      '/etc/alternatives',
+    ]),
     /** RLIMIT_NOFILE inside the sandbox. */
     nofile: integer().positive().default(256),
     /** RLIMIT_FSIZE: the largest file a script may write. */
@@ -28,18 +29,11 @@ export const processSection = z
     /** Stop the invocation (status killed, limit_exceeded) as soon as it hits its pids limit. */
     killOnPidsLimit: boolean().default(true),
     /** cgroup controllers the tier refuses to run without (limits it could not enforce otherwise). */
-    requireControllers: z
-      .preprocess(
-        (v) =>
-          typeof v === 'string'
-            ? v
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean)
-            : v,
-        z.array(z.enum(['cpu', 'cpuset', 'memory', 'io', 'pids', 'freezer'])),
-      )
-      .default(['cpu', 'memory', 'pids']),
+    requireControllers: commaList(z.enum(['cpu', 'cpuset', 'memory', 'io', 'pids', 'freezer'])).default([
+      'cpu',
+      'memory',
+      'pids',
+    ]),
     /** How often the driver checks a running group's counters (pids, OOM). */
     watchInterval: integer().positive().default(100),
   })

@@ -1,19 +1,7 @@
 import { z } from 'zod';
-import { boolean, duration, integer, size } from '../units.ts';
+import { boolean, commaList, duration, integer, size } from '../units.ts';
 
-const list = () =>
-  z
-    .preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(z.string().regex(/^\d+:\d+$/, 'a block device is "major:minor", e.g. "8:0"')),
-    )
-    .default([]);
+const list = () => commaList(z.string().regex(/^\d+:\d+$/, 'a block device is "major:minor", e.g. "8:0"')).default([]);
 
 /** cgroups, sampling, history, anomaly baseline and the node capacity model (docs/resources.md). */
 export const resourcesSection = z

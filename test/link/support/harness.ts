@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/load.ts';
 import { MasterLink } from '../../../src/link/master-link.ts';
 import type { TierReport } from '../../../src/link/types.ts';
+import { openCatalogue } from '../../../src/master/catalogue.ts';
 import { MasterServer } from '../../../src/master/server.ts';
 import { Database } from '../../../src/store/database.ts';
 import { FakeCatalogue, FakeExecutor } from './fakes.ts';
@@ -151,4 +152,20 @@ export async function waitForTasks(master: TestMaster, ids: string[], timeoutMs 
 
 export function countResults(master: TestMaster): number {
   return master.server.core.store.countResults();
+}
+
+/** A reference Master with the real catalogue (src/registry) on loopback ports, as `strata master` runs it. */
+export async function startCatalogueMaster(): Promise<{ master: MasterServer; stop(): Promise<void> }> {
+  const dataDir = tempDir('strata-master-');
+  const db = new Database(join(dataDir, 'master.db'));
+  const config = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
+  const master = new MasterServer({ config: config.master, db, catalogue: openCatalogue(db, dataDir), dataDir });
+  await master.start();
+  return {
+    master,
+    async stop() {
+      await master.stop();
+      db.close();
+    },
+  };
 }
