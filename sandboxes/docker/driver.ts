@@ -22,7 +22,8 @@ import { describeEndpoint, dockerClient } from './client.ts';
 import { errorText, nameFactory, type TierContext } from './context.ts';
 import type { HostFacts } from './hardening.ts';
 import { hostFacts } from './host-facts.ts';
-import { buildRunnerImages, expectedRunnerImages, imageExists } from './images.ts';
+import { buildRunnerImages, imageExists } from './images.ts';
+import { expectedRunnerImagesAsync } from './plan-thread.ts';
 import { WarmPool } from './pool.ts';
 import type { DockerPrepared } from './prepared.ts';
 import { Reaper } from './reaper.ts';
@@ -163,7 +164,8 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
         const expected: Partial<Record<RunnerKind, string>> = {};
         if (settings.runnerImageJs) expected.js = settings.runnerImageJs;
         if (settings.runnerImageScript) expected.script = settings.runnerImageScript;
-        if (!expected.js || !expected.script) Object.assign(expected, { ...expectedRunnerImages(), ...expected });
+        if (!expected.js || !expected.script)
+          Object.assign(expected, { ...(await expectedRunnerImagesAsync()), ...expected });
         const missing: RunnerKind[] = [];
         for (const [kind, image] of Object.entries(expected) as [RunnerKind, string][]) {
           if (!(await imageExists(docker, image))) missing.push(kind);
