@@ -1,7 +1,9 @@
-/** Every JS example in udf-examples/js deploys and answers what its README says, through the CLI. */
+/** Every JS and script example in udf-examples deploys and answers what its README says, through the CLI. */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestWorker, type TestWorker } from '../gateway/support.ts';
+import { describeIf } from '../support/requirements.ts';
 import { strata } from './support.ts';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'udf-examples', 'js');
@@ -84,4 +86,39 @@ it('fibonacci refuses a bad n with status failed', async () => {
   const res = await strata(['fn', 'invoke', 'fib-bad', '--data', '{"n":-1}', '--url', url, '--json']);
   expect(res.code).toBe(1);
   expect(JSON.parse(res.stdout)).toMatchObject({ status: 'failed', error: { code: 'function_error' } });
+});
+
+const SCRIPTS = join(import.meta.dirname, '..', '..', 'udf-examples', 'scripts');
+const processTier = {
+  ok: process.getuid?.() === 0 && existsSync('/usr/bin/bwrap'),
+  reason: 'the process tier needs root and bubblewrap (/usr/bin/bwrap)',
+};
+
+describeIf(processTier, 'script examples (process tier)', () => {
+  it.each([
+    {
+      file: 'word-count.sh',
+      name: 'word-count',
+      data: '{"text":"the quick brown fox"}',
+      result: { words: 4 },
+      logs: 'counting 19 bytes',
+    },
+    {
+      file: 'stats.py',
+      name: 'stats',
+      data: '{"values":[3,1,4,1,5,9]}',
+      result: { count: 6, mean: 23 / 6, min: 1, max: 9 },
+      logs: 'got 6 values',
+    },
+  ])('$file deploys and returns its documented result', async (example) => {
+    const url = t.worker.url;
+    const deploy = await strata(['fn', 'deploy', join(SCRIPTS, example.file), '--name', example.name, '--url', url]);
+    expect(deploy.stderr).toBe('');
+    expect(deploy.code).toBe(0);
+    const invoke = await strata(['fn', 'invoke', example.name, '--data', example.data, '--url', url, '--json']);
+    expect(invoke.code).toBe(0);
+    const record = JSON.parse(invoke.stdout) as { status: string; result: unknown; logs: string; tier: string };
+    expect(record).toMatchObject({ status: 'succeeded', tier: 'process', result: example.result });
+    expect(record.logs).toContain(example.logs);
+  });
 });
