@@ -54,18 +54,10 @@ export const SANDBOX_LIMITS = [
   'tmpMb',
 ] as const satisfies readonly (keyof Limits)[];
 
+/** Every limit a manifest may set (DESIGN.md's names). */
 export const LIMIT_NAMES = [
   'timeoutMs',
-  'memoryMb',
-  'memorySoftMb',
-  'cpu',
-  'cpuWeight',
-  'cpuset',
-  'pids',
-  'ioReadBps',
-  'ioWriteBps',
-  'ioWeight',
-  'tmpMb',
+  ...SANDBOX_LIMITS,
   'logBytes',
   'fuel',
 ] as const satisfies readonly (keyof Limits)[];
