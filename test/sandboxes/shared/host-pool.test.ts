@@ -174,10 +174,11 @@ describe('HostPool', () => {
 
   it('dispose() ends every host, fails in-flight requests as shutting_down and refuses new ones', async () => {
     for (const pid of pool.pids()) seenPids.add(pid);
-    const inFlight = pool.request({ type: 'wait', ms: 20_000 });
+    // The handler is attached at once: the rejection comes while dispose() runs.
+    const inFlight = rejection(pool.request({ type: 'wait', ms: 20_000 }));
     await new Promise((r) => setTimeout(r, 50));
     await pool.dispose();
-    expect((await rejection(inFlight)).code).toBe('shutting_down');
+    expect((await inFlight).code).toBe('shutting_down');
     expect(pool.pids()).toEqual([]);
     expect(await until(() => [...seenPids].every((pid) => !isAlive(pid)))).toBe(true);
     expect((await rejection(pool.request({ type: 'echo' }))).code).toBe('shutting_down');
