@@ -19,6 +19,7 @@ import { LABEL_WORKER } from '../sandboxes/docker/hardening.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { LogBudget } from '../src/core/log-budget.ts';
 import { manifestSchema } from '../src/core/manifest.ts';
+import { formatTable } from './support/stats.ts';
 
 const exec = promisify(execFile);
 
@@ -174,10 +175,7 @@ export function formatRows(rows: DockerBenchRow[]): string {
     r.p99Ms.toFixed(2),
     r.vsWarm.toFixed(1),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
+  return formatTable(head, body);
 }
 
 if (import.meta.main) {

@@ -15,6 +15,7 @@ import type { Artifact } from '../src/core/driver.ts';
 import { LogBudget } from '../src/core/log-budget.ts';
 import { manifestSchema } from '../src/core/manifest.ts';
 import { createCgroupManager } from '../src/resources/cgroup/manager.ts';
+import { formatTable } from './support/stats.ts';
 
 export interface BenchRow {
   name: string;
@@ -127,10 +128,7 @@ export function formatRows(rows: BenchRow[]): string {
     r.p95Ms.toFixed(2),
     r.ratio.toFixed(2),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
-  return [line(head), ...body.map(line)].join('\n');
+  return formatTable(head, body);
 }
 
 if (import.meta.main) {
