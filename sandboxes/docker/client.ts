@@ -1,4 +1,5 @@
 /** Connects dockerode to the daemon named by DOCKER_HOST, a configured socket, or the default. */
+import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 
 export interface DockerEndpoint {
@@ -22,4 +23,12 @@ export function dockerClient(endpoint: DockerEndpoint = {}): Docker {
 /** Where the client connects, for messages. */
 export function describeEndpoint(endpoint: DockerEndpoint = {}): string {
   return endpoint.socketPath || (endpoint.env ?? process.env).DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/**
+ * Attach to a created container's stdin, stdout and stderr as one hijacked duplex stream (the
+ * runner protocol and the cold path both speak over it; output is multiplexed, see demux.ts).
+ */
+export async function attachStdio(container: Docker.Container): Promise<Duplex> {
+  return (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
 }

@@ -9,6 +9,7 @@ import type { Invocation, RunOptions } from '../../src/core/driver.ts';
 import type { RunOutcome } from '../../src/core/execution.ts';
 import { usageOf } from '../../src/core/execution.ts';
 import { containerCgroup } from './cgroup-usage.ts';
+import { attachStdio } from './client.ts';
 import { errorText, isDaemonDown, type TierContext } from './context.ts';
 import { DockerStreamDemuxer } from './demux.ts';
 import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
@@ -46,13 +47,7 @@ export async function runCold(
     });
     try {
       container = await ctx.docker.createContainer(spec);
-      stream = (await container.attach({
-        stream: true,
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        hijack: true,
-      })) as Duplex;
+      stream = await attachStdio(container);
     } catch (error) {
       const usage = usageOf({ wallMs: Date.now() - t0 });
       if (isDaemonDown(error))

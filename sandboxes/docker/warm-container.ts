@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { type ContainerCgroup, containerCgroup } from './cgroup-usage.ts';
+import { attachStdio } from './client.ts';
 import { DockerStreamDemuxer } from './demux.ts';
 import { encodeFrame, FrameDecoder } from './framing.ts';
 import type { HostMessage, RunMessage, RunnerMessage } from './runner/protocol.ts';
@@ -62,13 +63,7 @@ export class WarmContainer {
   async boot(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<void> {
     const container = await this.docker.createContainer(spec);
     this.id = container.id;
-    const stream = (await container.attach({
-      stream: true,
-      stdin: true,
-      stdout: true,
-      stderr: true,
-      hijack: true,
-    })) as Duplex;
+    const stream = await attachStdio(container);
     this.#stream = stream;
     const demux = new DockerStreamDemuxer(
       (chunk) => this.#onStdout(chunk),

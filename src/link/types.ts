@@ -16,9 +16,9 @@ export interface LinkExecutor {
   /** Health of each tier (src/executor's Executor has it); used when no tiersHealth is given. */
   tierHealth?(): Partial<Record<string, { available: boolean; reason?: string }>>;
   on(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
-  off(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
   /** Live log text of running invocations (src/executor emits it while someone listens). */
   on(event: 'log', listener: (executionId: string, text: string) => void): unknown;
+  off(event: 'start' | 'finish', listener: (record: ExecutionRecord) => void): unknown;
   off(event: 'log', listener: (executionId: string, text: string) => void): unknown;
 }
 

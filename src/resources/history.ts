@@ -21,15 +21,7 @@ export const RESOURCES_MIGRATIONS = [
 ];
 
 /** One point of an execution's series; figures not read are left out. */
-export interface UsageSample {
-  at: number;
-  cpuMs?: number;
-  memoryBytes?: number;
-  memoryPeakBytes?: number;
-  ioReadBytes?: number;
-  ioWriteBytes?: number;
-  pids?: number;
-}
+export type UsageSample = Omit<GroupUsage, 'measured'> & { at: number };
 
 export interface HistoryOptions {
   retentionMs: number;

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   countResults,
   deployNoop,
-  removeTempDirs,
   startMaster,
   startWorker,
   type TestMaster,
   type TestWorker,
+  useCleanups,
   waitFor,
   waitForTasks,
 } from './support/harness.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  removeTempDirs();
-});
+const cleanups = useCleanups();
 
 async function master(overrides: Record<string, unknown> = {}): Promise<TestMaster> {
   const m = await startMaster({ overrides });

@@ -1,25 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeCatalogue } from './support/fakes.ts';
 import {
   countResults,
   deployNoop,
-  removeTempDirs,
   startMaster,
   startWorker,
   type TestMaster,
   tempDir,
+  useCleanups,
   waitFor,
   waitForTasks,
 } from './support/harness.ts';
 import { FreezableProxy } from './support/proxy.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  removeTempDirs();
-});
+const cleanups = useCleanups();
 
 const connected = (m: TestMaster, id: string) => m.server.core.workers.get(id)?.connected;
 

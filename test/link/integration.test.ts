@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import type { SandboxDriver } from '../../src/core/driver.ts';
 import { usageOf } from '../../src/core/execution.ts';
@@ -14,13 +14,9 @@ import { ExecutionStore } from '../../src/executor/records.ts';
 import { MasterLink } from '../../src/link/master-link.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { Database } from '../../src/store/database.ts';
-import { removeTempDirs, startCatalogueMaster, tempDir, waitFor } from './support/harness.ts';
+import { startCatalogueMaster, tempDir, useCleanups, waitFor } from './support/harness.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  removeTempDirs();
-});
+const cleanups = useCleanups();
 
 /** Echoes its input after `input.sleep` ms; stops when the signal fires. */
 function echoDriver(): SandboxDriver & { running: Set<string> } {

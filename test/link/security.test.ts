@@ -1,23 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { linkProto, type MasterMessage__Output, type WorkerMessage } from '../../src/link/proto.ts';
 import { makeCerts, type TestCerts } from './support/certs.ts';
 import {
   deployNoop,
-  removeTempDirs,
   startMaster,
   startWorker,
   type TestMaster,
   tempDir,
+  useCleanups,
   waitFor,
   waitForTasks,
 } from './support/harness.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(() => removeTempDirs());
+const cleanups = useCleanups('afterAll');
 
 const connected = (m: TestMaster, id: string) => m.server.core.workers.get(id)?.connected;
 

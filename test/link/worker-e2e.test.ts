@@ -5,39 +5,44 @@
  */
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startWorker } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import type { MasterServer } from '../../src/master/server.ts';
 import { describeIf } from '../support/requirements.ts';
-import { removeTempDirs, startCatalogueMaster, tempDir, waitFor } from './support/harness.ts';
+import { startCatalogueMaster, tempDir, useCleanups, waitFor } from './support/harness.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  removeTempDirs();
-});
+const cleanups = useCleanups();
 
 const final = (s: string | undefined) => s !== undefined && !['pending', 'dispatched', 'running'].includes(s);
 
+/** A reference Master and a real worker (startWorker, which links itself when link.masters is set), registered. */
+async function masterAndWorker(workerId: string) {
+  const { master, stop } = await startCatalogueMaster();
+  cleanups.push(stop);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: tempDir('strata-worker-'),
+      'link.masters': master.grpcAddress,
+      'link.workerId': workerId,
+      'isolate.hosts': 1,
+    },
+  });
+  const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
+  cleanups.push(() => worker.close());
+  expect(worker.link).toBeDefined();
+  await waitFor(() => master.core.workers.get(workerId)?.connected, 'the worker to register', 15_000);
+  return { master, worker };
+}
+
+/** The task's view once it has a final status. */
+const finished = (master: MasterServer, id: string) =>
+  waitFor(() => (final(master.core.task(id)?.status) ? master.core.task(id) : undefined), 'the task', 20_000);
+
 describe('Master -> real worker', () => {
   it('runs a JS function from the Master in the isolate tier and cancels a running one', async () => {
-    const { master, stop } = await startCatalogueMaster();
-    cleanups.push(stop);
-
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir: tempDir('strata-worker-'),
-        'link.masters': master.grpcAddress,
-        'link.workerId': 'e2e',
-        'isolate.hosts': 1,
-      },
-    });
-    const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
-    cleanups.push(() => worker.close());
-    // startWorker attaches the link itself when link.masters is set.
-    expect(worker.link).toBeDefined();
-    await waitFor(() => master.core.workers.get('e2e')?.connected, 'the worker to register', 15_000);
+    const { master, worker } = await masterAndWorker('e2e');
 
     master.core.catalogue.deploy({
       name: 'double',
@@ -46,11 +51,7 @@ describe('Master -> real worker', () => {
       source: 'export default (input) => ({ doubled: input.n * 2 })',
     });
     const id = master.core.submit({ function: 'double', input: { n: 21 } });
-    const view = await waitFor(
-      () => (final(master.core.task(id)?.status) ? master.core.task(id) : undefined),
-      'the task',
-      20_000,
-    );
+    const view = await finished(master, id);
     expect(view.error).toBeNull();
     expect(view).toMatchObject({ status: 'succeeded', result: { doubled: 42 }, workerId: 'e2e' });
 
@@ -84,20 +85,7 @@ const processTier = {
 
 describeIf(processTier, 'Master -> real worker, live logs', () => {
   it("streams a running script's stderr to the Master before the task ends", async () => {
-    const { master, stop } = await startCatalogueMaster();
-    cleanups.push(stop);
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir: tempDir('strata-worker-'),
-        'link.masters': master.grpcAddress,
-        'link.workerId': 'e2e-logs',
-        'isolate.hosts': 1,
-      },
-    });
-    const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
-    cleanups.push(() => worker.close());
-    await waitFor(() => master.core.workers.get('e2e-logs')?.connected, 'the worker to register', 15_000);
+    const { master } = await masterAndWorker('e2e-logs');
 
     master.core.catalogue.deploy({
       name: 'chatty',
@@ -109,11 +97,7 @@ describeIf(processTier, 'Master -> real worker, live logs', () => {
     // While the script sleeps, its first line is already at the Master.
     await waitFor(() => master.core.logs(id)?.includes('tick-before-sleep'), 'the live log line', 2500);
     expect(final(master.core.task(id)?.status)).toBe(false);
-    const view = await waitFor(
-      () => (final(master.core.task(id)?.status) ? master.core.task(id) : undefined),
-      'the task',
-      20_000,
-    );
+    const view = await finished(master, id);
     expect(view).toMatchObject({ status: 'succeeded', result: 'done' });
   }, 60_000);
 });

@@ -26,6 +26,20 @@ function childrenOf(pid: number): number[] {
     .map(Number);
 }
 
+/** `strata serve` as a user starts it, on a free port, with one host per sandbox tier. */
+function serve(dataDir: string): ChildProcess {
+  return spawn(process.execPath, [MAIN, 'serve'], {
+    env: {
+      ...process.env,
+      STRATA_PORT: '0',
+      STRATA_DATA_DIR: dataDir,
+      STRATA_ISOLATE_HOSTS: '1',
+      STRATA_WASM_HOSTS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 async function waitForUrl(child: ChildProcess): Promise<string> {
   let out = '';
   return new Promise((resolve, reject) => {
@@ -52,16 +66,7 @@ describe('strata serve', () => {
   });
 
   it('finishes in-flight work on SIGTERM, exits 0 and leaves no host process', async () => {
-    child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: {
-        ...process.env,
-        STRATA_PORT: '0',
-        STRATA_DATA_DIR: dataDir,
-        STRATA_ISOLATE_HOSTS: '1',
-        STRATA_WASM_HOSTS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = serve(dataDir);
     const worker = child;
     const url = await waitForUrl(worker);
     const hosts = childrenOf(worker.pid as number);
@@ -97,16 +102,7 @@ describe('a worker killed with SIGKILL', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('takes its sandbox host processes with it', async () => {
-    const child = spawn(process.execPath, [MAIN, 'serve'], {
-      env: {
-        ...process.env,
-        STRATA_PORT: '0',
-        STRATA_DATA_DIR: dataDir,
-        STRATA_ISOLATE_HOSTS: '1',
-        STRATA_WASM_HOSTS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = serve(dataDir);
     try {
       await waitForUrl(child);
       const hosts = childrenOf(child.pid as number);

@@ -4,7 +4,7 @@
  * pointed at it through STRATA_MASTERS and keeps serving its own HTTP API on STRATA_PORT.
  */
 import { isStrataError } from '../../core/errors.ts';
-import { parseMasterFlags, startMaster } from './master.ts';
+import { masterFlagsOrExit, startMaster } from './master.ts';
 import { runServeCommand } from './serve.ts';
 
 export interface DevDeps {
@@ -13,19 +13,11 @@ export interface DevDeps {
 }
 
 export async function runDevCommand(argv: string[], deps: DevDeps = {}): Promise<number> {
-  let overrides: Record<string, string> | 'help';
-  try {
-    overrides = parseMasterFlags(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
-  }
-  if (overrides === 'help') {
-    process.stdout.write(
-      'usage: strata dev [--grpc host:port] [--http host:port] [--data-dir dir]\n\nRuns a reference Master and a worker connected to it.\n',
-    );
-    return 0;
-  }
+  const overrides = masterFlagsOrExit(
+    argv,
+    'usage: strata dev [--grpc host:port] [--http host:port] [--data-dir dir]\n\nRuns a reference Master and a worker connected to it.',
+  );
+  if (typeof overrides === 'number') return overrides;
   let master: Awaited<ReturnType<typeof startMaster>>;
   try {
     master = await startMaster(overrides);

@@ -33,6 +33,25 @@ export function parseMasterFlags(argv: string[]): Record<string, string> | 'help
   return overrides;
 }
 
+/**
+ * The flags as settings, or the exit code when there is nothing to run: 0 after printing `usage`
+ * for --help, 2 after printing what is wrong.
+ */
+export function masterFlagsOrExit(argv: string[], usage: string): Record<string, string> | number {
+  let overrides: Record<string, string> | 'help';
+  try {
+    overrides = parseMasterFlags(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  if (overrides === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return overrides;
+}
+
 export interface RunningMaster {
   server: MasterServer;
   stop(): Promise<void>;
@@ -61,17 +80,8 @@ export async function startMaster(overrides: Record<string, unknown> = {}): Prom
 }
 
 export async function runMasterCommand(argv: string[]): Promise<number> {
-  let overrides: Record<string, string> | 'help';
-  try {
-    overrides = parseMasterFlags(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
-  }
-  if (overrides === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const overrides = masterFlagsOrExit(argv, USAGE);
+  if (typeof overrides === 'number') return overrides;
   let master: RunningMaster;
   try {
     master = await startMaster(overrides);

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 import { loadConfig } from '../../../src/config/load.ts';
 import { MasterLink } from '../../../src/link/master-link.ts';
 import type { TierReport } from '../../../src/link/types.ts';
@@ -11,6 +12,22 @@ import { Database } from '../../../src/store/database.ts';
 import { FakeCatalogue, FakeExecutor } from './fakes.ts';
 
 const dirs: string[] = [];
+
+export type Cleanup = () => Promise<void> | void;
+
+/**
+ * The suite's cleanup list: what a test pushes runs after it, newest first; the temp dirs go after
+ * each test, or after the whole file when tests share dirs made in beforeAll.
+ */
+export function useCleanups(tempDirs: 'afterEach' | 'afterAll' = 'afterEach'): Cleanup[] {
+  const cleanups: Cleanup[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    if (tempDirs === 'afterEach') removeTempDirs();
+  });
+  if (tempDirs === 'afterAll') afterAll(() => removeTempDirs());
+  return cleanups;
+}
 
 export function tempDir(prefix = 'strata-link-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

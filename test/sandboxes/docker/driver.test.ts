@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import { describeIf } from '../../support/requirements.ts';
-import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -10,6 +9,8 @@ import {
   invocation,
   labelledContainers,
   runOptions,
+  startSuiteDriver,
+  stopSuiteDriver,
   uniqueWorkerId,
 } from './helpers.ts';
 
@@ -47,17 +48,9 @@ describeIf(dockerRequirement(), 'docker driver', () => {
   let driver: DockerDriver;
 
   beforeAll(async () => {
-    await lockDaemon();
-    driver = createDockerDriver({ settings: dockerSettings({ poolMin: 1, poolMaxPerKey: 2 }), workerId });
-    await driver.start();
-    await driver.imagesReady();
+    driver = await startSuiteDriver({ poolMin: 1, poolMaxPerKey: 2 }, workerId);
   }, 300_000);
-
-  afterAll(async () => {
-    await driver?.dispose();
-    expect(labelledContainers(workerId)).toEqual([]);
-    unlockDaemon();
-  });
+  afterAll(() => stopSuiteDriver(driver, workerId));
 
   it('is healthy and names its runner images', () => {
     const health = driver.health();

@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { expect } from 'vitest';
+import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import { configSchema } from '../../../src/config/schema.ts';
 import type { Artifact, Invocation, RunOptions } from '../../../src/core/driver.ts';
 import { StrataError } from '../../../src/core/errors.ts';
@@ -9,6 +11,7 @@ import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import { LogBudget } from '../../../src/core/log-budget.ts';
 import { type ManifestInput, manifestSchema } from '../../../src/core/manifest.ts';
 import type { Requirement } from '../../support/requirements.ts';
+import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
 
 /** "docker daemon reachable": a socket that answers `docker info`. */
 export function dockerRequirement(): Requirement {
@@ -77,3 +80,22 @@ export function labelledContainers(workerId: string): string[] {
 }
 
 export const uniqueWorkerId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** A suite's driver: takes the daemon lock (suites share one daemon), starts it, waits for the runner images. */
+export async function startSuiteDriver(settings: Record<string, unknown>, workerId: string): Promise<DockerDriver> {
+  await lockDaemon();
+  const driver = createDockerDriver({ settings: dockerSettings(settings), workerId });
+  await driver.start();
+  await driver.imagesReady();
+  return driver;
+}
+
+/** Dispose a suite's driver, check that it left no container behind, release the daemon lock. */
+export async function stopSuiteDriver(driver: DockerDriver | undefined, workerId: string): Promise<void> {
+  try {
+    await driver?.dispose();
+    expect(labelledContainers(workerId)).toEqual([]);
+  } finally {
+    unlockDaemon();
+  }
+}
