@@ -40,6 +40,22 @@ function finalOf(master: TestMaster) {
   return (taskId: string) => new Promise<void>((resolve) => waiting.set(taskId, resolve));
 }
 
+/** A row of sequential task latencies against the ≤ 2 ms p50 target. */
+function latencyRow(name: string, n: number, times: number[]): LinkBenchRow {
+  times.sort((a, b) => a - b);
+  const p50 = quantile(times, 0.5);
+  return {
+    name,
+    n,
+    value: p50,
+    unit: 'ms p50',
+    p50Ms: round(p50),
+    p99Ms: round(quantile(times, 0.99)),
+    target: '<= 2 ms p50',
+    meetsTarget: p50 <= 2,
+  };
+}
+
 async function latency(n: number): Promise<LinkBenchRow> {
   const m = await startMaster();
   const fn = await deployNoop(m);
@@ -55,18 +71,7 @@ async function latency(n: number): Promise<LinkBenchRow> {
       await done(id);
       if (i >= 50) times.push(performance.now() - t); // the first 50 warm up
     }
-    times.sort((a, b) => a - b);
-    const p50 = quantile(times, 0.5);
-    return {
-      name: 'no-op task Master -> worker -> stored result (sequential)',
-      n,
-      value: p50,
-      unit: 'ms p50',
-      p50Ms: round(p50),
-      p99Ms: round(quantile(times, 0.99)),
-      target: '<= 2 ms p50',
-      meetsTarget: p50 <= 2,
-    };
+    return latencyRow('no-op task Master -> worker -> stored result (sequential)', n, times);
   } finally {
     await w.stop();
     await m.stop();
@@ -195,18 +200,7 @@ async function realWorkerLatency(n: number): Promise<LinkBenchRow> {
         throw new Error(`the no-op task ended ${status}: ${JSON.stringify(master.core.task(id)?.error)}`);
       if (i >= 50) times.push(performance.now() - t);
     }
-    times.sort((a, b) => a - b);
-    const p50 = quantile(times, 0.5);
-    return {
-      name,
-      n,
-      value: p50,
-      unit: 'ms p50',
-      p50Ms: round(p50),
-      p99Ms: round(quantile(times, 0.99)),
-      target: '<= 2 ms p50',
-      meetsTarget: p50 <= 2,
-    };
+    return latencyRow(name, n, times);
   } catch (err) {
     return {
       name: `${name} - SKIPPED: ${(err as Error).message}`,

@@ -96,15 +96,18 @@ describe('TLS', () => {
   beforeAll(() => {
     certs = makeCerts(tempDir('strata-certs-'));
   });
-
-  it('mutual TLS: a worker with a certificate from the trusted CA connects and runs tasks', async () => {
-    const m = await master({
+  /** A Master that serves TLS and requires client certificates from the test CA. */
+  const mtlsMaster = () =>
+    master({
       'master.tls.enabled': true,
       'master.tls.cert': certs.serverCert,
       'master.tls.key': certs.serverKey,
       'master.tls.ca': certs.ca,
       'master.tls.clientAuth': true,
     });
+
+  it('mutual TLS: a worker with a certificate from the trusted CA connects and runs tasks', async () => {
+    const m = await mtlsMaster();
     const fn = await deployNoop(m);
     const w = startWorker({
       masters: [m.address],
@@ -123,13 +126,7 @@ describe('TLS', () => {
   });
 
   it('refuses a client certificate from another CA, and a worker refuses a Master it cannot verify', async () => {
-    const m = await master({
-      'master.tls.enabled': true,
-      'master.tls.cert': certs.serverCert,
-      'master.tls.key': certs.serverKey,
-      'master.tls.ca': certs.ca,
-      'master.tls.clientAuth': true,
-    });
+    const m = await mtlsMaster();
     const rogue = startWorker({
       masters: [m.address],
       id: 'rogue',
