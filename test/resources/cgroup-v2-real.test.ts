@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createProcessDriver, type ProcessDriver } from '../../sandboxes/process/driver.ts';
 import { type CgroupManager, createCgroupManager } from '../../src/resources/cgroup/manager.ts';
-import { processTierRequirement, runScript } from '../sandboxes/process/support.ts';
+import { artifactOf, processTierRequirement, runScript } from '../sandboxes/process/support.ts';
 import { describeIf, type Requirement } from '../support/requirements.ts';
 import { uniqueParent } from './cgroup-support.ts';
 
@@ -91,5 +91,21 @@ describeIf(realV2(), 'cgroup v2 on the real unified tree', () => {
     expect(r.outcome.status).toBe('succeeded');
     expect(r.outcome.usage.measured).toContain('cpuMs');
     expect(r.groupDirs.every((d) => !existsSync(d))).toBe(true);
+  });
+
+  it('refuses disk bandwidth limits here (no io controller in this tree), saying why', async () => {
+    const a = artifactOf({
+      name: 'v2-io',
+      runtime: 'script',
+      interpreter: 'sh',
+      source: 'true',
+      limits: { ioReadBps: 1 },
+    });
+    await expect(driver.prepare(a)).rejects.toMatchObject({
+      code: 'permission_denied',
+      message: expect.stringContaining(
+        'limits.ioReadBps: ioReadBps/ioWriteBps cannot be enforced: the cgroup io controller',
+      ),
+    });
   });
 });

@@ -16,12 +16,16 @@ export interface IoBytes {
   write: number;
 }
 
-/** v2 io.stat: "8:0 rbytes=1 wbytes=2 rios=3 ..." per device; summed over devices. */
-export function parseIoStat(text: string | undefined): IoBytes | undefined {
+/**
+ * v2 io.stat: "8:0 rbytes=1 wbytes=2 rios=3 ..." per device; summed over devices (or over
+ * `only`, when given: a loop device's traffic also shows on the disk behind it).
+ */
+export function parseIoStat(text: string | undefined, only?: ReadonlySet<string>): IoBytes | undefined {
   if (text === undefined) return undefined;
   let read = 0;
   let write = 0;
   for (const line of text.split('\n')) {
+    if (only && !only.has(line.trim().split(/\s+/)[0] ?? '')) continue;
     for (const field of line.trim().split(/\s+/).slice(1)) {
       const [k, v] = field.split('=');
       if (k === 'rbytes') read += Number(v) || 0;
@@ -31,14 +35,15 @@ export function parseIoStat(text: string | undefined): IoBytes | undefined {
   return { read, write };
 }
 
-/** v1 blkio.throttle.io_service_bytes: "8:0 Read 123" lines (and "Total"); summed over devices. */
-export function parseBlkioServiceBytes(text: string | undefined): IoBytes | undefined {
+/** v1 blkio.throttle.io_service_bytes: "8:0 Read 123" lines (and "Total"); summed over devices (or `only`). */
+export function parseBlkioServiceBytes(text: string | undefined, only?: ReadonlySet<string>): IoBytes | undefined {
   if (text === undefined) return undefined;
   let read = 0;
   let write = 0;
   for (const line of text.split('\n')) {
     const [dev, op, value] = line.trim().split(/\s+/);
     if (!dev?.includes(':')) continue;
+    if (only && !only.has(dev)) continue;
     if (op === 'Read') read += Number(value) || 0;
     if (op === 'Write') write += Number(value) || 0;
   }

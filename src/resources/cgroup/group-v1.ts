@@ -13,13 +13,16 @@ export class V1Group implements CgroupGroup {
   readonly dirs: readonly string[];
   readonly procsFiles: readonly string[];
   readonly #dir: Partial<Record<V1Controller, string>>;
+  /** Devices whose I/O bytes are counted (undefined: all). */
+  readonly #ioCount: ReadonlySet<string> | undefined;
   #destroyed = false;
   /** One kill at a time: abort, exit and destroy may all ask for it. */
   #killing: Promise<boolean> | undefined;
 
   /** `parents` maps each mounted controller to Strata's parent directory in it. */
-  constructor(name: string, parents: Partial<Record<V1Controller, string>>) {
+  constructor(name: string, parents: Partial<Record<V1Controller, string>>, ioCount?: readonly string[]) {
     this.name = name;
+    this.#ioCount = ioCount ? new Set(ioCount) : undefined;
     const dir: Partial<Record<V1Controller, string>> = {};
     for (const [controller, parent] of Object.entries(parents) as [V1Controller, string][])
       dir[controller] = join(parent, name);
@@ -71,7 +74,7 @@ export class V1Group implements CgroupGroup {
       measured.push('memoryPeakBytes');
     }
     const blkio = this.#file('blkio', 'blkio.throttle.io_service_bytes');
-    const io = blkio ? parseBlkioServiceBytes(readText(blkio)) : undefined;
+    const io = blkio ? parseBlkioServiceBytes(readText(blkio), this.#ioCount) : undefined;
     if (io) {
       u.ioReadBytes = io.read;
       u.ioWriteBytes = io.write;

@@ -12,12 +12,15 @@ export class V2Group implements CgroupGroup {
   readonly dirs: readonly string[];
   readonly procsFiles: readonly string[];
   readonly dir: string;
+  /** Devices whose I/O bytes are counted (undefined: all). */
+  readonly #ioCount: ReadonlySet<string> | undefined;
   #destroyed = false;
   /** One kill at a time: abort, exit and destroy may all ask for it. */
   #killing: Promise<boolean> | undefined;
 
-  constructor(name: string, parent: string) {
+  constructor(name: string, parent: string, ioCount?: readonly string[]) {
     this.name = name;
+    this.#ioCount = ioCount ? new Set(ioCount) : undefined;
     this.dir = join(parent, name);
     this.dirs = [this.dir];
     this.procsFiles = [join(this.dir, 'cgroup.procs')];
@@ -67,7 +70,7 @@ export class V2Group implements CgroupGroup {
       u.memoryPeakBytes = peak;
       measured.push('memoryPeakBytes');
     }
-    const io = parseIoStat(readText(this.#f('io.stat')));
+    const io = parseIoStat(readText(this.#f('io.stat')), this.#ioCount);
     if (io) {
       u.ioReadBytes = io.read;
       u.ioWriteBytes = io.write;

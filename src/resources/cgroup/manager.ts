@@ -47,6 +47,18 @@ export interface CgroupHealth {
 
 export type GroupKind = 'sbx' | 'host';
 
+/** Block devices of one sandbox: its scratch disk, to throttle and to count. */
+export interface SandboxIo {
+  /**
+   * Devices bandwidth limits apply to, instead of the node's disks (a scratch disk's loop device
+   * and the disks not behind it: throttling both a loop device and its backing disk would halve
+   * the rate of every synchronous write).
+   */
+  devices?: readonly string[];
+  /** Devices whose bytes count as the sandbox's I/O (undefined: every device in the counters). */
+  count?: readonly string[];
+}
+
 /** Group names keep to characters safe in a path component. */
 export const groupName = (kind: GroupKind, id: string): string =>
   `${GROUP_PREFIX}${kind}-${id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100)}`;
@@ -168,12 +180,17 @@ export class CgroupManager {
     return this.health().available;
   }
 
+  /** Block devices bandwidth limits apply to (configured, or every whole disk). */
+  get ioDevices(): readonly string[] {
+    return this.#devices;
+  }
+
   /** A group for one sandbox invocation, with its limits applied. */
-  createSandboxGroup(invocationId: string, limits: GroupLimits): CgroupGroup {
+  createSandboxGroup(invocationId: string, limits: GroupLimits, io: SandboxIo = {}): CgroupGroup {
     const name = groupName('sbx', invocationId);
     this.#owners.set(name, { invocationId, limits });
     try {
-      return this.#create(name, limits);
+      return this.#create(name, limits, io);
     } catch (err) {
       this.#owners.delete(name);
       throw err;
@@ -195,24 +212,25 @@ export class CgroupManager {
     return this.#create(groupName('host', name), { memoryMb: Math.max(8, Math.ceil(memoryBytes / 1024 ** 2)) });
   }
 
-  #create(name: string, limits: GroupLimits): CgroupGroup {
+  #create(name: string, limits: GroupLimits, io: SandboxIo = {}): CgroupGroup {
     if (!this.available) throw new Error(this.health().reason ?? 'cgroups unavailable');
     const existing = this.#groups.get(name);
     if (existing) return existing;
     let group: V1Group | V2Group;
+    const devices = io.devices ?? this.#devices;
     if (this.detection.mode === 'v1') {
       const cpusetMount = this.detection.v1Mounts.cpuset;
       const parentCpuset = cpusetMount ? join(cpusetMount, this.parent) : undefined;
-      group = new V1Group(name, this.#v1Parents());
+      group = new V1Group(name, this.#v1Parents(), io.count);
       const writes = v1Writes(limits, {
-        devices: this.#devices,
+        devices,
         parentCpus: parentCpuset ? readText(join(parentCpuset, 'cpuset.cpus'))?.trim() : undefined,
         parentMems: parentCpuset ? readText(join(parentCpuset, 'cpuset.mems'))?.trim() : undefined,
       });
       group.create(writes);
     } else {
-      group = new V2Group(name, this.#v2Parent());
-      group.create(v2Writes(limits, { devices: this.#devices }), this.detection.controllers);
+      group = new V2Group(name, this.#v2Parent(), io.count);
+      group.create(v2Writes(limits, { devices }), this.detection.controllers);
     }
     const destroy = group.destroy.bind(group);
     // Forget the group once it is gone, so health and the sampler see only live ones.
