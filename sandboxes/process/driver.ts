@@ -1,25 +1,6 @@
-/**
- * The process tier: one bubblewrap'd process per invocation, in its own cgroup (R6). Scripts
- * (runtime "script": bash, sh, python3, node) get the input JSON on stdin; stdout is the result,
- * stderr goes to the log budget. See docs/process-tier.md.
- */
-
-import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  linkSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { z } from 'zod';
 import { processSection } from '../../src/config/sections/process.ts';
 import type {
@@ -32,14 +13,27 @@ import type {
 } from '../../src/core/driver.ts';
 import { abortError } from '../../src/core/driver.ts';
 import { StrataError } from '../../src/core/errors.ts';
-import { type ErrorInfo, type RunOutcome, usageOf } from '../../src/core/execution.ts';
+import { type RunOutcome, type Usage, usageOf } from '../../src/core/execution.ts';
 import { SANDBOX_LIMITS } from '../../src/core/limits.ts';
-import { parseNetDev } from '../../src/resources/cgroup/counters.ts';
+import type { NetworkGrant } from '../../src/net/allow-list.ts';
+import { DestinationGuard, type Resolver } from '../../src/net/destination-guard.ts';
+import type { Connect } from '../../src/net/egress-proxy.ts';
 import type { CgroupGroup } from '../../src/resources/cgroup/group.ts';
 import type { CgroupManager } from '../../src/resources/cgroup/manager.ts';
+import { ioLimitSupport } from '../../src/resources/io-support.ts';
+import {
+  devString,
+  type ScratchDisk,
+  ScratchDisks,
+  schedulerOf,
+  wholeDiskOf,
+} from '../../src/resources/scratch-disk.ts';
 import { type Interpreter, sandboxArgv, scriptNameFor } from './command.ts';
-import { probeSandbox } from './health.ts';
-import { processOutcome } from './outcome.ts';
+import { EGRESS_PORT, SandboxEgress } from './egress.ts';
+import { DIR_PREFIX, reapScriptDirs, sandboxReachableNode } from './files.ts';
+import { probeEgress, probeSandbox } from './health.ts';
+import { checkManifest, type TierFacts } from './permissions.ts';
+import { DEFAULT_PIDS, MEASURES, runSandbox } from './sandbox-run.ts';
 
 export type ProcessSettings = z.output<typeof processSection>;
 
@@ -49,6 +43,15 @@ export interface ProcessDriverOptions {
   settings?: z.input<typeof processSection>;
   /** Where prepared scripts are written (default the OS temp dir). */
   workDir?: string;
+  /** Network egress: the operator allow-list (`http.allow`) and what is never reachable. */
+  egress?: {
+    allow?: readonly string[];
+    /** The worker's own listeners (never admitted). */
+    protected?: () => readonly { host: string; port: number }[];
+    /** Tests: a fake resolver / a counting connect. */
+    resolve?: Resolver;
+    connect?: Connect;
+  };
 }
 
 export interface PreparedScript {
@@ -56,101 +59,29 @@ export interface PreparedScript {
   interpreter: Interpreter;
   interpreterPath: string;
   scriptPath: string;
-  network: boolean;
+  grant: NetworkGrant;
   env: Record<string, string>;
 }
 
-const DEFAULT_PIDS = 256;
 const DEFAULT_TMP_MB = 64;
-const HOST_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
-const DIR_PREFIX = 'strata-proc-';
-
-const CAPABILITIES: DriverCapabilities = {
-  runtimes: ['script'],
-  measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'ioReadBytes', 'ioWriteBytes', 'netRxBytes', 'netTxBytes'],
-  pause: true,
-  // I/O weight needs a kernel scheduler with weights (BFQ, io.cost); health lists it when absent.
-  enforces: ['timeoutMs', ...SANDBOX_LIMITS.filter((l) => l !== 'ioWeight'), 'logBytes'],
-};
-
-const ownNetNs = (() => {
-  try {
-    return readlinkSync('/proc/self/ns/net');
-  } catch {
-    return undefined;
-  }
-})();
-
-/** rx/tx (loopback excluded) of the first process of `pids` that lives in another network namespace. */
-function readSandboxNet(pids: number[]): { rx: number; tx: number } | undefined {
-  if (!ownNetNs) return undefined;
-  for (const pid of pids) {
-    try {
-      if (readlinkSync(`/proc/${pid}/ns/net`) === ownNetNs) continue; // the outer bwrap, on the host
-      return parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8'));
-    } catch {
-      // The process exited between the listing and the read.
-    }
-  }
-  return undefined;
-}
-
-/** Whether a user with no rights of its own ("others") can reach and run `path`. */
-function reachableByOthers(path: string): boolean {
-  try {
-    if ((statSync(path).mode & 0o005) !== 0o005) return false;
-    for (let dir = dirname(path); ; dir = dirname(dir)) {
-      if ((statSync(dir).mode & 0o001) === 0) return false;
-      if (dir === dirname(dir)) return true;
-    }
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The sandbox runs as an unprivileged uid, so the node binary must be reachable by it. Under a
- * private directory (a repo in a 0700 home or temp dir) it is hard-linked, or else copied, into
- * the tier's own script directory, which goes away with the tier.
- */
-function sandboxReachableNode(nodePath: string, dir: string): string {
-  if (reachableByOthers(nodePath)) return nodePath;
-  const staged = join(dir, 'node');
-  if (!existsSync(staged)) {
-    try {
-      linkSync(nodePath, staged);
-    } catch {
-      copyFileSync(nodePath, staged);
-    }
-  }
-  // A hard link shares the mode of the original: make it readable and runnable by others.
-  chmodSync(staged, 0o755);
-  return staged;
-}
-
-/** Remove script dirs of workers that are gone (the pid in the name is dead). */
-function reapScriptDirs(workDir: string): void {
-  for (const name of readdirSync(workDir)) {
-    const m = /^strata-proc-(\d+)-/.exec(name);
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      rmSync(join(workDir, name), { recursive: true, force: true });
-    }
-  }
-}
-
+const MiB = 1024 * 1024;
 export class ProcessDriver implements SandboxDriver<PreparedScript> {
   readonly tier = 'process' as const;
-  readonly capabilities = CAPABILITIES;
   readonly settings: ProcessSettings;
   readonly #cgroups: CgroupManager;
   readonly #workDir: string;
+  readonly #guard: DestinationGuard;
+  readonly #connect: Connect | undefined;
+  readonly #scratch: ScratchDisks;
   #dir: string | undefined;
   /** The node binary as the sandbox can reach it (see sandboxReachableNode). */
   #node: string | undefined;
   #health: TierHealth = { available: false, reason: 'process tier not started' };
+  #facts: TierFacts = {
+    egress: { ok: false, reason: 'process tier not started' },
+    io: { bandwidth: { ok: false, reason: 'not started' }, weight: { ok: false, reason: 'not started' } },
+  };
+  #useDisk = false;
   readonly #prepared = new Map<string, PreparedScript>();
   readonly #running = new Map<string, CgroupGroup>();
 
@@ -158,11 +89,46 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
     this.#cgroups = options.cgroups;
     this.settings = processSection.parse(options.settings ?? {});
     this.#workDir = options.workDir ?? tmpdir();
+    this.#guard = new DestinationGuard({
+      operatorAllow: options.egress?.allow ?? [],
+      ...(options.egress?.protected ? { protected: options.egress.protected } : {}),
+      ...(options.egress?.resolve ? { resolve: options.egress.resolve } : {}),
+    });
+    this.#connect = options.egress?.connect;
+    this.#scratch = new ScratchDisks({
+      dir: this.settings.scratchDir || join(this.#workDir, 'strata-scratch'),
+      uid: this.settings.uid,
+      gid: this.settings.gid,
+    });
+  }
+
+  /** What placement may count on; the I/O limits depend on what start() found. */
+  get capabilities(): DriverCapabilities {
+    const io = this.#facts.io;
+    return {
+      runtimes: ['script'],
+      measures: MEASURES,
+      pause: true,
+      enforces: [
+        'timeoutMs',
+        ...SANDBOX_LIMITS.filter((l) => (l !== 'ioReadBps' && l !== 'ioWriteBps') || io.bandwidth.ok).filter(
+          (l) => l !== 'ioWeight' || io.weight.ok,
+        ),
+        'logBytes',
+      ],
+      network: 'allowlist',
+      ownProcesses: true,
+    };
   }
 
   interpreterPath(interpreter: Interpreter): string {
     if (interpreter === 'node') return this.#node ?? (this.settings.node || process.execPath);
     return this.settings[interpreter];
+  }
+
+  /** The scratch disks (tests count and reap them). */
+  get scratchDisks(): ScratchDisks {
+    return this.#scratch;
   }
 
   async start(): Promise<void> {
@@ -172,19 +138,39 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
     chmodSync(this.#dir, 0o755);
     const node = this.settings.node || process.execPath;
     if (existsSync(node)) this.#node = sandboxReachableNode(node, this.#dir);
+    const s = this.settings;
     const cg = this.#cgroups.health();
-    const probe = probeSandbox(this.settings);
+    const probe = probeSandbox(s);
+    if (process.getuid?.() === 0) await this.#scratch.reap();
+    const scratch =
+      s.scratch === 'tmpfs' ? { ok: false, reason: 'process.scratch is tmpfs' } : await this.#scratch.probe();
+    this.#useDisk = scratch.ok;
+    const backingDisk = this.#backingDisk();
+    this.#facts = {
+      egress: probe.ok ? probeEgress(s) : { ok: false, reason: probe.reason },
+      io: ioLimitSupport({
+        mode: cg.mode,
+        controllers: cg.controllers,
+        weightFile: cg.ioWeight,
+        scratch,
+        ...(backingDisk ? { backingDisk, backingScheduler: schedulerOf(backingDisk) } : {}),
+        ioCost: existsSync(join(this.#cgroups.detection.v2Root ?? '/nonexistent', 'io.cost.qos')),
+      }),
+    };
     const interpreters = Object.fromEntries(
       (['bash', 'sh', 'python3', 'node'] as const).map((i) => [i, existsSync(this.interpreterPath(i))]),
     );
-    const absent = this.settings.requireControllers.filter((c) => !cg.controllers.includes(c));
+    const absent = s.requireControllers.filter((c) => !cg.controllers.includes(c));
     const reason = !probe.ok
       ? probe.reason
       : !cg.available
         ? (cg.reason ?? 'cgroups not writable')
         : absent.length > 0
           ? `cgroup controllers missing: ${absent.join(', ')} (their limits could not be enforced; set process.requireControllers to accept that)`
-          : undefined;
+          : s.scratch === 'disk' && !scratch.ok
+            ? `process.scratch is disk, but ${scratch.reason}`
+            : undefined;
+    const io = this.#facts.io;
     this.#health = {
       available: reason === undefined,
       ...(reason ? { reason } : {}),
@@ -193,9 +179,27 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
         cgroup: cg.version,
         cgroupMode: cg.mode,
         interpreters,
-        missingLimits: cg.missing,
+        missingLimits: [
+          ...cg.missing,
+          ...(io.bandwidth.ok ? [] : [io.bandwidth.reason]),
+          ...(io.weight.ok ? [] : [io.weight.reason]),
+        ],
+        scratch: scratch.ok
+          ? { kind: 'disk', dir: this.#scratch.dir, backingDisk }
+          : { kind: 'tmpfs', reason: scratch.reason },
+        egress: this.#facts.egress.ok
+          ? { proxy: `127.0.0.1:${EGRESS_PORT}` }
+          : { unavailable: this.#facts.egress.reason },
       },
     };
+  }
+
+  #backingDisk(): string | undefined {
+    try {
+      return wholeDiskOf(devString(statSync(this.#scratch.dir).dev));
+    } catch {
+      return undefined;
+    }
   }
 
   health(): TierHealth {
@@ -215,6 +219,12 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
     if (!existsSync(interpreterPath))
       throw new StrataError('tier_unavailable', `interpreter ${m.interpreter} is not installed at ${interpreterPath}`);
     if (!this.#dir) throw new StrataError('tier_unavailable', 'the process tier is not started');
+    const checked = checkManifest(m, this.#facts);
+    if ('refusal' in checked)
+      throw new StrataError(
+        'permission_denied',
+        `function "${m.name}" cannot run on the process tier: ${checked.refusal}`,
+      );
     const scriptPath = join(
       this.#dir,
       `${artifact.digest.replace(/[^A-Za-z0-9]/g, '')}-${scriptNameFor(m.interpreter)}`,
@@ -225,7 +235,7 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
       interpreter: m.interpreter,
       interpreterPath,
       scriptPath,
-      network: m.permissions.network !== false,
+      grant: checked.grant,
       env: m.permissions.env,
     };
     this.#prepared.set(artifact.digest, prepared);
@@ -250,156 +260,104 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
 
   async run(prepared: PreparedScript, invocation: Invocation, options: RunOptions): Promise<RunOutcome> {
     const { limits, signal } = options;
-    if (signal.aborted) return { status: 'killed', error: abortError(signal), usage: usageOf({ wallMs: 0 }) };
+    const began = performance.now();
+    if (signal.aborted) return aborted(signal, usageOf({ wallMs: 0 }));
     if (!this.#health.available)
       throw new StrataError('tier_unavailable', `the process tier is unavailable: ${this.#health.reason}`);
-    const group = this.#cgroups.createSandboxGroup(invocation.id, {
-      memoryMb: limits.memoryMb,
-      memorySoftMb: limits.memorySoftMb,
-      cpu: limits.cpu,
-      cpuWeight: limits.cpuWeight,
-      cpuset: limits.cpuset,
-      pids: limits.pids ?? DEFAULT_PIDS,
-      ioReadBps: limits.ioReadBps,
-      ioWriteBps: limits.ioWriteBps,
-      ioWeight: limits.ioWeight,
-    });
-    this.#running.set(invocation.id, group);
+    const tmpBytes = (limits.tmpMb ?? DEFAULT_TMP_MB) * MiB;
+    let scratch: ScratchDisk | undefined;
+    let group: CgroupGroup | undefined;
     try {
-      return await this.#runInGroup(prepared, invocation, options, group);
+      if (this.#useDisk) scratch = await this.#scratch.create(invocation.id, tmpBytes);
+      group = this.#cgroups.createSandboxGroup(
+        invocation.id,
+        {
+          memoryMb: limits.memoryMb,
+          memorySoftMb: limits.memorySoftMb,
+          cpu: limits.cpu,
+          cpuWeight: limits.cpuWeight,
+          cpuset: limits.cpuset,
+          pids: limits.pids ?? DEFAULT_PIDS,
+          ioReadBps: limits.ioReadBps,
+          ioWriteBps: limits.ioWriteBps,
+          ioWeight: limits.ioWeight,
+        },
+        scratch ? { devices: this.#scratchDevices(scratch), count: this.#scratchDevices(scratch) } : {},
+      );
+      this.#running.set(invocation.id, group);
+      if (signal.aborted) return aborted(signal, usageOf({ wallMs: performance.now() - began }));
+      return await this.#runInGroup(prepared, invocation, options, { group, scratch, tmpBytes, began });
     } finally {
       this.#running.delete(invocation.id);
-      await group.destroy();
+      await group?.destroy();
+      await scratch?.destroy();
     }
+  }
+
+  /**
+   * Throttled and counted: the scratch disk's loop device and the node's disks, except the disk
+   * behind the scratch image (the loop device's traffic shows there a second time).
+   */
+  #scratchDevices(scratch: ScratchDisk): string[] {
+    return [scratch.device, ...this.#cgroups.ioDevices.filter((d) => d !== scratch.backingDisk)];
   }
 
   async #runInGroup(
     p: PreparedScript,
     invocation: Invocation,
     options: RunOptions,
-    group: CgroupGroup,
+    ctx: { group: CgroupGroup; scratch: ScratchDisk | undefined; tmpBytes: number; began: number },
   ): Promise<RunOutcome> {
-    const { limits, signal, logs } = options;
+    const s = this.settings;
+    const egress =
+      p.grant.kind === 'none'
+        ? undefined
+        : await SandboxEgress.open({
+            grant: p.grant,
+            guard: this.#guard,
+            socketPath: join(
+              this.#dir as string,
+              'egress',
+              `${invocation.id.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 80)}.sock`,
+            ),
+            maxConnections: s.egressMaxConnections,
+            nsenter: s.nsenter,
+            ...(this.#connect ? { connect: this.#connect } : {}),
+            onRefusal: (r) => options.logs.write(`strata: egress refused ${r.host}:${r.port}: ${r.message}\n`),
+          });
+    try {
+      return await this.#spawn(p, invocation, options, ctx, egress);
+    } finally {
+      await egress?.close();
+    }
+  }
+
+  async #spawn(
+    p: PreparedScript,
+    invocation: Invocation,
+    options: RunOptions,
+    ctx: { group: CgroupGroup; scratch: ScratchDisk | undefined; tmpBytes: number; began: number },
+    egress: SandboxEgress | undefined,
+  ): Promise<RunOutcome> {
+    const { group, scratch, tmpBytes } = ctx;
     const s = this.settings;
     const argv = sandboxArgv({
       bwrap: s.bwrap,
+      shell: s.bash,
       uid: s.uid,
       gid: s.gid,
       interpreter: p.interpreter,
       interpreterPath: p.interpreterPath,
       scriptPath: p.scriptPath,
       readOnlyPaths: s.readOnlyPaths,
-      network: p.network,
-      tmpBytes: (limits.tmpMb ?? DEFAULT_TMP_MB) * 1024 * 1024,
+      scratch: scratch ? { kind: 'disk', path: scratch.mountPoint } : { kind: 'tmpfs', bytes: tmpBytes },
+      ...(egress ? { egress: { port: EGRESS_PORT, socketPath: egress.socketPath } } : {}),
       nofile: s.nofile,
       maxFileSize: s.maxFileSize,
       env: p.env,
       cgroupBinds: this.#cgroupBinds(group),
     });
-    const startedAt = performance.now();
-    const child: ChildProcess = spawn(argv[0] as string, argv.slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: HOST_PATH, STRATA_CGROUP_PROCS: group.procsFiles.join(' ') },
-    });
-    options.onStart?.();
-
-    let aborted: ErrorInfo | undefined;
-    let stoppedFor: (ErrorInfo & { status: 'killed' | 'timeout' }) | undefined;
-    const stop = (why: ErrorInfo & { status: 'killed' | 'timeout' }) => {
-      stoppedFor ??= why;
-      void group.kill();
-    };
-    const onAbort = () => {
-      aborted ??= abortError(signal);
-      void group.kill();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-
-    const chunks: Buffer[] = [];
-    let stdoutBytes = 0;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > limits.resultBytes) {
-        stop({
-          status: 'killed',
-          code: 'result_too_large',
-          message: `the script wrote more than ${limits.resultBytes} bytes to stdout (its result); write logs to stderr`,
-        });
-        return;
-      }
-      chunks.push(chunk);
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (text: string) => logs.write(text));
-    // A script that never reads stdin closes the pipe; that is not an error.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(invocation.inputJson);
-
-    const checkPids = () => {
-      if (s.killOnPidsLimit && group.pidsLimitHit())
-        stop({
-          status: 'killed',
-          code: 'limit_exceeded',
-          message: `the script reached its limit of ${limits.pids ?? DEFAULT_PIDS} processes and was stopped; raise limits.pids`,
-        });
-    };
-    // Network bytes of the sandbox's own network namespace (only with --unshare-net: a shared
-    // namespace's counters are the host's, not the script's). Read while it runs.
-    let net: { rx: number; tx: number } | undefined;
-    const readNet = () => {
-      if (p.network) return;
-      net = readSandboxNet(group.pids()) ?? net;
-    };
-    const watch = setInterval(() => {
-      checkPids();
-      readNet();
-      // The executor owns the deadline; this is a backstop should its signal never come.
-      if (Date.now() > options.deadline + 2000)
-        stop({
-          status: 'timeout',
-          code: 'timeout',
-          message: `the script ran past its ${limits.timeoutMs} ms deadline`,
-        });
-    }, s.watchInterval);
-
-    const exit = await new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('exit', (code, sig) => resolve({ code, signal: sig }));
-    });
-    const wallMs = performance.now() - startedAt;
-    clearInterval(watch);
-    // A fork refused between two checks still counts, whatever the script did next.
-    checkPids();
-    signal.removeEventListener('abort', onAbort);
-    // Whatever is left (a daemonized grandchild) goes with the group before we report.
-    await group.kill();
-    await new Promise<void>((resolve) => {
-      if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) return resolve();
-      const t = setTimeout(resolve, 1000);
-      child.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    if (exit.error) throw new StrataError('internal', `cannot start the sandbox: ${exit.error.message}`);
-    const u = group.usage();
-    return processOutcome({
-      exitCode: exit.code,
-      signal: exit.signal,
-      aborted,
-      stoppedFor,
-      oomKilled: group.oomKilled(),
-      stdout: Buffer.concat(chunks).toString('utf8'),
-      usage: usageOf({
-        wallMs: Math.round(wallMs * 100) / 100,
-        cpuMs: u.measured.includes('cpuMs') ? u.cpuMs : undefined,
-        memoryPeakBytes: u.measured.includes('memoryPeakBytes') ? u.memoryPeakBytes : undefined,
-        ioReadBytes: u.measured.includes('ioReadBytes') ? u.ioReadBytes : undefined,
-        ioWriteBytes: u.measured.includes('ioWriteBytes') ? u.ioWriteBytes : undefined,
-        netRxBytes: net?.rx,
-        netTxBytes: net?.tx,
-      }),
-    });
+    return runSandbox({ argv, invocation, options, group, scratch, tmpBytes, began: ctx.began, egress, settings: s });
   }
 
   /** Invocations running now and their groups (the sampler reads these). */
@@ -421,11 +379,23 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
 
   async dispose(): Promise<void> {
     await Promise.all([...this.#running.values()].map((g) => g.kill()));
+    await this.#scratch.dispose();
     if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
     this.#dir = undefined;
     this.#prepared.clear();
     this.#health = { available: false, reason: 'process tier disposed' };
   }
+}
+
+function aborted(signal: AbortSignal, usage: Usage): RunOutcome {
+  const error = abortError(signal);
+  const timedOut = error.code === 'timeout';
+  return {
+    status: timedOut ? 'timeout' : 'killed',
+    error,
+    usage,
+    death: { cause: timedOut ? 'time' : 'cancel', usage },
+  };
 }
 
 export const createProcessDriver = (options: ProcessDriverOptions): ProcessDriver => new ProcessDriver(options);

@@ -54,3 +54,12 @@ export function probeSandbox(settings: { bwrap: string; uid: number; gid: number
     };
   return { ok: true, version };
 }
+
+/** Can the worker open a listener inside a sandbox's network namespace (the egress proxy's way in)? */
+export function probeEgress(settings: { nsenter: string }): { ok: boolean; reason?: string } {
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const v = spawnSync(settings.nsenter, ['--version'], { encoding: 'utf8', env });
+  if (v.error || v.status !== 0)
+    return { ok: false, reason: `${settings.nsenter} not installed (Debian package util-linux): no egress proxy` };
+  return { ok: true };
+}

@@ -89,6 +89,8 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   if (reaped > 0) logger.info({ reaped }, 'removed cgroups a previous run left behind');
   const cgroupsUsable = resources.health().available;
 
+  /** Where the gateway listens, once it does (the egress guard refuses it to every sandbox). */
+  let listening: { host: string; port: number } | undefined;
   const drivers: SandboxDriver[] = [
     new IsolateDriver({
       hosts: config.isolate.hosts,
@@ -107,7 +109,12 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     }),
     // Scripts are written to the OS temp dir: the sandbox's unprivileged user must reach them,
     // and a data dir may be private (mode 0700).
-    createProcessDriver({ cgroups: resources.cgroups, settings: config.process }),
+    createProcessDriver({
+      cgroups: resources.cgroups,
+      settings: config.process,
+      // Sandboxes reach out only through the egress proxy; never to this worker's own API.
+      egress: { allow: config.http.allow, protected: () => (listening ? [listening] : []) },
+    }),
     createDockerDriver({
       settings: config.docker,
       limitDefaults: { pids: config.limits.default.pids, tmp: config.limits.default.tmp },
@@ -203,6 +210,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     server = await new Promise<ReturnType<typeof serve>>((resolveServer, reject) => {
       const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
         url = `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;
+        listening = { host: info.address, port: info.port };
         resolveServer(s);
       });
       s.once('error', reject);

@@ -13,6 +13,7 @@ const SECTION_DOCS: Record<string, string> = {
   resources: 'docs/resources.md',
   link: 'docs/master-link.md#settings',
   master: 'docs/master-link.md#settings',
+  http: 'docs/security.md#process-tier-and-network-egress',
 };
 
 /** Values that depend on the machine, shown as what they are derived from. */

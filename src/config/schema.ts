@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TIER_STRENGTH } from '../core/tiers.ts';
 import { dockerSection } from './sections/docker.ts';
 import { executorSection } from './sections/executor.ts';
+import { httpSection } from './sections/http.ts';
 import { isolateSection } from './sections/isolate.ts';
 import { limitsSection } from './sections/limits.ts';
 import { linkSection } from './sections/link.ts';
@@ -38,6 +39,7 @@ export const configSchema = z
     link: linkSection,
     master: masterSection,
     plugins: pluginsSection,
+    http: httpSection,
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'tier_unavailable'
   /** The function asks for something its trust or the node's policy does not permit. */
   | 'permission_denied'
+  /** The SSRF guard refused a network destination (forbidden address class, not in the allow-list). */
+  | 'destination_forbidden'
   /** The function exceeded its wall-clock deadline. */
   | 'timeout'
   /** The function exceeded its memory limit. */

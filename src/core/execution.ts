@@ -49,8 +49,29 @@ export interface ExitInfo {
   timedOut?: boolean;
 }
 
+/** Why an invocation that did not succeed ended (B1). */
+export type DeathCause =
+  | 'memory'
+  | 'time'
+  | 'pids'
+  | 'fuel'
+  | 'log'
+  | 'result'
+  | 'protocol'
+  | 'crash'
+  | 'cancel'
+  | 'disk'
+  | 'error';
+
+/** How a run started (B6). */
+export type StartKind = 'cold' | 'warm' | 'fresh' | 'prewarmed';
+
 /** What a sandbox driver returns from run(). */
 export interface RunOutcome {
+  /** How the sandbox started and how long that took before the code ran. */
+  start?: { kind: StartKind; initMs: number };
+  /** Set when it did not succeed: the cause, the limit hit (its own unit), the usage at that moment. */
+  death?: { cause: DeathCause; limit?: number; usage?: Usage };
   status: Exclude<FinalStatus, 'rejected'>;
   result?: unknown;
   error?: ErrorInfo;

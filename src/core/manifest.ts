@@ -27,8 +27,13 @@ export const limitsSchema = z
 
 export const permissionsSchema = z
   .object({
-    /** Outbound network: false (default) or a list of allowed host names / host:port. */
-    network: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+    /**
+     * Outbound network: false (default), true (any public destination), or `{allow: [...]}` of
+     * host, host:port, CIDR (the older bare array means the same as `{allow}`).
+     */
+    network: z
+      .union([z.boolean(), z.array(z.string().min(1)), z.object({ allow: z.array(z.string().min(1)) }).strict()])
+      .default(false),
     /** A private, empty, per-invocation temp directory (WASM preopen, process /tmp). */
     tmp: z.boolean().default(false),
     /** Environment variables the function may see (never the worker's own). */

@@ -36,5 +36,17 @@ export const processSection = z
     ]),
     /** How often the driver checks a running group's counters (pids, OOM). */
     watchInterval: integer().positive().default(100),
+    /**
+     * The writable /tmp: `disk` (a fresh ext4 on a loop device per invocation, where disk-I/O
+     * limits bind and are counted), `tmpfs` (in memory; I/O limits are refused), or `auto`
+     * (disk where the host can make one, else tmpfs; health says which).
+     */
+    scratch: z.enum(['auto', 'disk', 'tmpfs']).default('auto'),
+    /** Where scratch images and their mount points live; empty = <OS temp dir>/strata-scratch. */
+    scratchDir: z.string().default(''),
+    /** nsenter (util-linux), used to open the egress listener inside a sandbox's network namespace. */
+    nsenter: z.string().min(1).default('nsenter'),
+    /** Connections one sandbox may hold open through the egress proxy at once. */
+    egressMaxConnections: integer().positive().default(32),
   })
   .prefault({});

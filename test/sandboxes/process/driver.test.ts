@@ -3,8 +3,9 @@ import { StrataError } from '../../../src/core/errors.ts';
 import { describeIf } from '../../support/requirements.ts';
 import {
   groupGone,
-  hasPython,
+  itIf,
   processTierRequirement,
+  pythonRequirement,
   runScript,
   sandboxProcessesLeft,
   startTier,
@@ -40,6 +41,10 @@ describeIf(processTierRequirement(), 'process tier: scripts', () => {
     expect(r.outcome.usage.measured).toEqual(expect.arrayContaining(['wallMs', 'cpuMs', 'memoryPeakBytes']));
     expect(r.outcome.usage.memoryPeakBytes).toBeGreaterThan(0);
     expect(groupGone(r.groupDirs)).toBe(true);
+    // A process-tier run always starts fresh; initMs is the sandbox set-up before the script ran.
+    expect(r.outcome.start).toEqual({ kind: 'fresh', initMs: expect.any(Number) });
+    expect(r.outcome.start?.initMs).toBeGreaterThan(0);
+    expect(r.outcome.death).toBeUndefined();
   });
 
   it('measures network bytes of its own namespace while it runs (none can leave)', async () => {
@@ -61,7 +66,7 @@ describeIf(processTierRequirement(), 'process tier: scripts', () => {
     expect(r.outcome.result).toEqual({ sum: 5, node: process.version });
   });
 
-  it.runIf(hasPython())('runs python3', async () => {
+  itIf(pythonRequirement(), 'runs python3', async () => {
     const source = 'import json,sys\nv=json.load(sys.stdin)\nprint(json.dumps({"n": len(v)}))';
     const r = await runScript(tier, { interpreter: 'python3', source }, [1, 2, 3]);
     expect(r.outcome).toMatchObject({ status: 'succeeded', result: { n: 3 } });
@@ -72,6 +77,7 @@ describeIf(processTierRequirement(), 'process tier: scripts', () => {
     expect(r.outcome.status).toBe('failed');
     expect(r.outcome.error?.code).toBe('function_error');
     expect(r.outcome.exit?.exitCode).toBe(3);
+    expect(r.outcome.death).toMatchObject({ cause: 'error', usage: { wallMs: expect.any(Number) } });
     expect(r.logs).toContain('oops');
     expect(groupGone(r.groupDirs)).toBe(true);
   });
@@ -80,7 +86,7 @@ describeIf(processTierRequirement(), 'process tier: scripts', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(new StrataError('cancelled', 'cancelled by the client')), 300);
     const r = await runScript(tier, { interpreter: 'bash', source: 'sleep 30' }, null, {}, ac);
-    expect(r.outcome).toMatchObject({ status: 'killed', error: { code: 'cancelled' } });
+    expect(r.outcome).toMatchObject({ status: 'killed', error: { code: 'cancelled' }, death: { cause: 'cancel' } });
     expect(r.outcome.usage.wallMs).toBeLessThan(5000);
     expect(groupGone(r.groupDirs)).toBe(true);
   });

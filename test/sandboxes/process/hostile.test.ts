@@ -4,8 +4,9 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeIf } from '../../support/requirements.ts';
 import {
   groupGone,
-  hasPython,
+  itIf,
   processTierRequirement,
+  pythonRequirement,
   type RunResult,
   runScript,
   sandboxProcessesLeft,
@@ -39,15 +40,18 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
       timeoutMs: 10_000,
     });
     expect(r.outcome).toMatchObject({ status: 'killed', error: { code: 'limit_exceeded' } });
+    expect(r.outcome.death).toMatchObject({ cause: 'pids', limit: 32, usage: { cpuMs: expect.any(Number) } });
   });
 
-  it.runIf(hasPython())('memory bomb: OOM-killed from the group counters (memory_exceeded)', async () => {
+  itIf(pythonRequirement(), 'memory bomb: OOM-killed from the group counters (memory_exceeded)', async () => {
     const source = 'a = []\nwhile True:\n    a.append(bytearray(1 << 20))';
     const r = await run({ interpreter: 'python3', source }, null, { memoryMb: 48 });
     expect(r.outcome.status).toBe('memory_exceeded');
     expect(r.outcome.exit?.oomKilled).toBe(true);
     expect(r.outcome.usage.memoryPeakBytes).toBeLessThanOrEqual(48 * MiB);
     expect(r.outcome.usage.memoryPeakBytes).toBeGreaterThan(40 * MiB);
+    expect(r.outcome.death).toMatchObject({ cause: 'memory', limit: 48 * MiB });
+    expect(r.outcome.death?.usage?.memoryPeakBytes).toBeGreaterThan(40 * MiB);
   });
 
   it('CPU spinner: CPU time is about quota x wall time, then timeout', async () => {
@@ -57,6 +61,9 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
     // Loose: CFS throttling is per 100 ms period; the ratio must sit near 0.5, far from 1.
     expect(cpuMs / wallMs).toBeGreaterThan(0.3);
     expect(cpuMs / wallMs).toBeLessThan(0.7);
+    // The snapshot is taken when the deadline fired, before the kill.
+    expect(r.outcome.death).toMatchObject({ cause: 'time', limit: 2000 });
+    expect(r.outcome.death?.usage?.cpuMs).toBeGreaterThan(0);
   });
 
   it('filling /tmp stops at the tmpfs size', async () => {
@@ -69,7 +76,7 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
     expect(result.size).toBeLessThanOrEqual(8 * MiB);
   });
 
-  it.runIf(hasPython())('fd exhaustion stops at RLIMIT_NOFILE', async () => {
+  itIf(pythonRequirement(), 'fd exhaustion stops at RLIMIT_NOFILE', async () => {
     const source =
       'import json\nfs=[]\ntry:\n    while True: fs.append(open("/dev/null"))\nexcept OSError as e:\n    print(json.dumps({"opened": len(fs), "errno": e.errno}))';
     const r = await run({ interpreter: 'python3', source });
@@ -82,7 +89,11 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
 
   it('stdout flood: stopped past the result cap (killed, result_too_large)', async () => {
     const r = await run({ interpreter: 'bash', source: 'yes flood' }, null, { resultBytes: MiB });
-    expect(r.outcome).toMatchObject({ status: 'killed', error: { code: 'result_too_large' } });
+    expect(r.outcome).toMatchObject({
+      status: 'killed',
+      error: { code: 'result_too_large' },
+      death: { cause: 'result', limit: MiB },
+    });
   });
 
   it('stderr flood: the log budget keeps head and tail', async () => {
@@ -178,7 +189,8 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
     // Only what the interpreter needs: no /home, /root, /work, /var.
     const root = (kv.root as string).trim().split(' ');
     for (const hidden of ['home', 'root', 'work', 'var', 'opt', 'srv']) expect(root).not.toContain(hidden);
-    expect(text).toMatch(/tmpfs \/tmp tmpfs rw[^\n]*size=16384k/);
+    // /tmp is the invocation's own disk-backed scratch file system.
+    expect(text).toMatch(/^\/dev\/loop\d+ \/tmp ext4 rw,nosuid,nodev/m);
     expect(text).toMatch(/ \/usr\/bin \S+ ro[,\s]/);
   });
 });

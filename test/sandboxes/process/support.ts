@@ -3,7 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createProcessDriver, type ProcessDriver } from '../../../sandboxes/process/driver.ts';
+import { it } from 'vitest';
+import {
+  createProcessDriver,
+  type ProcessDriver,
+  type ProcessDriverOptions,
+} from '../../../sandboxes/process/driver.ts';
 import { probeSandbox } from '../../../sandboxes/process/health.ts';
 import type { Artifact } from '../../../src/core/driver.ts';
 import { StrataError } from '../../../src/core/errors.ts';
@@ -13,7 +18,7 @@ import { LogBudget } from '../../../src/core/log-budget.ts';
 import { type ManifestInput, manifestSchema } from '../../../src/core/manifest.ts';
 import { type CgroupManager, createCgroupManager } from '../../../src/resources/cgroup/manager.ts';
 import { cgroupV1Writable, uniqueParent } from '../../resources/cgroup-support.ts';
-import type { Requirement } from '../../support/requirements.ts';
+import { REQUIRE_ALL, type Requirement } from '../../support/requirements.ts';
 
 export function processTierRequirement(): Requirement {
   const cg = cgroupV1Writable();
@@ -22,17 +27,42 @@ export function processTierRequirement(): Requirement {
   return probe.ok ? { ok: true } : { ok: false, reason: probe.reason };
 }
 
-export const hasPython = (): boolean => existsSync('/usr/bin/python3');
+export function pythonRequirement(): Requirement {
+  return existsSync('/usr/bin/python3')
+    ? { ok: true }
+    : { ok: false, reason: 'python3 is not installed at /usr/bin/python3 (Debian package python3)' };
+}
+
+/**
+ * One test that needs a facility: runs when `req.ok`; otherwise skips with the reason printed,
+ * or fails under STRATA_REQUIRE_ALL=1 (never a silent `it.runIf`).
+ */
+export function itIf(req: Requirement, name: string, fn: () => Promise<void> | void, timeout?: number): void {
+  if (req.ok) return void it(name, fn, timeout);
+  const why = req.reason ?? 'a required facility is missing';
+  if (REQUIRE_ALL)
+    it(`${name} (requires: ${why})`, () => {
+      throw new Error(`STRATA_REQUIRE_ALL=1 and this test cannot run: ${why}`);
+    });
+  else {
+    console.warn(`[skip] ${name}: ${why}`);
+    it.skip(`${name} (skipped: ${why})`, fn);
+  }
+}
 
 export interface Tier {
   cgroups: CgroupManager;
   driver: ProcessDriver;
 }
 
-export async function startTier(tag: string, settings: { node?: string } = {}): Promise<Tier> {
+export async function startTier(
+  tag: string,
+  settings: ProcessDriverOptions['settings'] = {},
+  egress?: ProcessDriverOptions['egress'],
+): Promise<Tier> {
   const cgroups = createCgroupManager({ parent: uniqueParent(tag) });
   await cgroups.start();
-  const driver = createProcessDriver({ cgroups, settings });
+  const driver = createProcessDriver({ cgroups, settings, ...(egress ? { egress } : {}) });
   await driver.start();
   if (!driver.health().available) throw new Error(`process tier unavailable: ${driver.health().reason}`);
   return { cgroups, driver };
