@@ -51,8 +51,13 @@ export class SandboxEgress {
   }
 
   /** Listen at 127.0.0.1:EGRESS_PORT in the namespace of `pid` (bwrap's child, still blocked). */
-  async attach(pid: number): Promise<void> {
-    const server = await listenInNetns({ pid, port: EGRESS_PORT, nsenter: this.#nsenter });
+  async attach(pid: number, signal?: AbortSignal): Promise<void> {
+    const server = await listenInNetns({
+      pid,
+      port: EGRESS_PORT,
+      nsenter: this.#nsenter,
+      ...(signal ? { signal } : {}),
+    });
     server.on('connection', (socket) => this.#proxy.accept(socket));
     server.on('error', () => server.close());
     this.#listener = server;

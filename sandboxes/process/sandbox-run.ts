@@ -163,19 +163,27 @@ export async function runSandbox(run: SandboxRun): Promise<RunOutcome> {
   const info = await readInfo(child.stdio[INFO_FD] as Readable | null);
   if (info && !abortedFor && !stoppedFor) {
     try {
-      await egress?.attach(info.pid);
+      await egress?.attach(info.pid, signal);
       if (!abortedFor && !stoppedFor) {
         block?.end('1');
         initMs = Math.round((performance.now() - run.began) * 100) / 100;
         options.onStart?.();
       }
     } catch (err) {
-      stop({
-        status: 'killed',
-        code: 'internal',
-        message: `cannot set up network egress: ${(err as Error).message}`,
-      });
+      // Given up because the signal fired: the abort is the outcome, not a set-up failure.
+      if (!abortedFor)
+        stop({
+          status: 'killed',
+          code: 'internal',
+          message: `cannot set up network egress: ${(err as Error).message}`,
+        });
     }
+  }
+  // Not released (stopped during set-up, possibly before the wrapper joined the group): kill
+  // bubblewrap itself; closing BLOCK_FD alone would let it run the script.
+  if (initMs === undefined) {
+    child.kill('SIGKILL');
+    void group.kill();
   }
 
   const checkPids = () => {

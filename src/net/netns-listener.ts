@@ -22,13 +22,17 @@ export interface NetnsListenOptions {
   /** The Node binary for the helper (default this process's). */
   node?: string;
   timeoutMs?: number;
+  /** Gives up at once when it fires (the invocation was cancelled or timed out during set-up). */
+  signal?: AbortSignal;
 }
 
-const HELPER = fileURLToPath(new URL('./netns-listen-helper.ts', import.meta.url));
+const HELPER = fileURLToPath(new URL('./netns-listen-helper.mjs', import.meta.url));
 
 export function listenInNetns(options: NetnsListenOptions): Promise<Server> {
   const { pid, port, host = '127.0.0.1', nsenter = 'nsenter', node = process.execPath, timeoutMs = 10_000 } = options;
+  const { signal } = options;
   return new Promise<Server>((resolve, reject) => {
+    if (signal?.aborted) return reject(new StrataError('cancelled', 'the egress listener was not opened: stopped'));
     const helper = spawn(nsenter, [`--net=/proc/${pid}/ns/net`, '--', node, HELPER, host, String(port)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
@@ -39,6 +43,7 @@ export function listenInNetns(options: NetnsListenOptions): Promise<Server> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       if (err) {
         helper.kill('SIGKILL');
         reject(err);
@@ -48,11 +53,15 @@ export function listenInNetns(options: NetnsListenOptions): Promise<Server> {
       () => done(new StrataError('internal', `the egress listener did not start within ${timeoutMs} ms`)),
       timeoutMs,
     );
+    const onAbort = () => done(new StrataError('cancelled', 'the egress listener was not opened: stopped'));
+    signal?.addEventListener('abort', onAbort, { once: true });
     helper.stderr?.setEncoding('utf8');
     helper.stderr?.on('data', (t: string) => {
       stderr = (stderr + t).slice(-2000);
     });
     helper.on('message', (msg: { ok?: boolean; error?: string }, handle: unknown) => {
+      // A socket that arrives after giving up is closed, not leaked.
+      if (settled) return void (handle as Server | undefined)?.close?.();
       if (msg?.ok && handle) done(undefined, handle as Server);
       else done(new StrataError('internal', `the egress listener failed: ${msg?.error ?? 'no socket received'}`));
     });

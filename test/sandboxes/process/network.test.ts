@@ -4,8 +4,11 @@
  * the host, and the proxy's upstream connections go through a counting connect that refuses
  * anything but loopback: no packet leaves this machine, even by mistake.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, type createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Resolver } from '../../../src/net/destination-guard.ts';
 import type { Connect } from '../../../src/net/egress-proxy.ts';
@@ -17,6 +20,7 @@ import {
   processTierRequirement,
   pythonRequirement,
   type RunResult,
+  readProcStatus,
   runScript,
   sandboxProcessesLeft,
   startTier,
@@ -228,5 +232,75 @@ describeIf(processTierRequirement(), 'process tier: network egress', () => {
       code: 'permission_denied',
       message: expect.stringContaining('permissions.network cannot be enforced'),
     });
+  });
+});
+
+describeIf(processTierRequirement(), 'process tier: network where egress cannot be set up', () => {
+  let tier: Tier;
+  beforeAll(async () => {
+    tier = await startTier('nonet', { nsenter: '/nonexistent/nsenter' });
+  });
+  afterAll(async () => stopTier(tier));
+
+  it('health says so and a function asking for network is refused at prepare, with the reason', async () => {
+    expect(tier.driver.health()).toMatchObject({
+      available: true,
+      details: { egress: { unavailable: expect.stringContaining('/nonexistent/nsenter not installed') } },
+    });
+    const a = artifactOf({
+      name: 'wants-net',
+      runtime: 'script',
+      interpreter: 'sh',
+      source: 'true',
+      permissions: { network: true },
+    });
+    await expect(tier.driver.prepare(a)).rejects.toMatchObject({
+      code: 'permission_denied',
+      message: expect.stringContaining('permissions.network cannot be granted on this node'),
+    });
+    // Without network it still runs.
+    const r = await runScript(tier, { interpreter: 'sh', source: 'echo ok' });
+    expect(r.outcome.result).toBe('ok');
+  });
+});
+
+describeIf(processTierRequirement(), 'process tier: stopped while the egress listener is being set up', () => {
+  let tier: Tier;
+  let dir: string;
+  beforeAll(async () => {
+    // An nsenter that answers --version (so health offers egress) and then never opens a listener.
+    dir = mkdtempSync(join(tmpdir(), 'strata-fake-nsenter-'));
+    const fake = join(dir, 'nsenter');
+    writeFileSync(
+      fake,
+      `#!/bin/sh\nif [ "$1" = --version ]; then echo "nsenter (fake)"; exit 0; fi\necho $$ > ${dir}/pid\nexec sleep 60\n`,
+      { mode: 0o755 },
+    );
+    tier = await startTier('hang', { nsenter: fake });
+  });
+  afterAll(async () => {
+    await stopTier(tier);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the deadline ends it at once: the script never runs, the helper is killed, nothing is left', async () => {
+    const t = performance.now();
+    const r = await runScript(
+      tier,
+      { interpreter: 'bash', source: 'echo ran >&2; echo ran', permissions: { network: true } },
+      null,
+      { timeoutMs: 1500 },
+    );
+    // Before the listener's own 10 s set-up timeout: the abort, not the timeout, ended it.
+    expect(performance.now() - t).toBeLessThan(8000);
+    expect(r.outcome).toMatchObject({ status: 'timeout', error: { code: 'timeout' }, death: { cause: 'time' } });
+    expect(r.outcome.start).toBeUndefined();
+    expect(r.logs).not.toContain('ran');
+    const helper = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    await expect
+      .poll(() => readProcStatus(helper)?.match(/^State:\s+(\S)/m)?.[1] ?? 'gone', { timeout: 5000 })
+      .toMatch(/gone|Z/);
+    expect(sandboxProcessesLeft(tier)).toEqual([]);
+    expect(tier.driver.running().size).toBe(0);
   });
 });
