@@ -1,6 +1,8 @@
 /**
  * Process-tier invoke latency (bash and python3 hello) beside a plain spawn of the same
- * interpreter, in one run: the cost of the cgroup + bubblewrap set-up.
+ * interpreter, in one run: the cost of the cgroup + bubblewrap set-up and of the fresh
+ * disk-backed /tmp (bash also with a tmpfs /tmp, and with network granted: the egress listener
+ * opened in the sandbox's namespace).
  *
  *   node bench/process-tier.ts            (root, cgroups and bubblewrap needed)
  *   STRATA_BENCH_N=50 node bench/process-tier.ts
@@ -27,9 +29,13 @@ export interface BenchRow {
   ratio: number;
 }
 
+const BASH = 'read -r x; echo "{\\"hello\\": $x}"';
 const CASES = [
-  { interpreter: 'bash' as const, path: '/bin/bash', source: 'read -r x; echo "{\\"hello\\": $x}"' },
+  { label: 'bash', interpreter: 'bash' as const, path: '/bin/bash', source: BASH },
+  { label: 'bash (tmpfs /tmp)', interpreter: 'bash' as const, path: '/bin/bash', source: BASH, tmpfs: true },
+  { label: 'bash (network granted)', interpreter: 'bash' as const, path: '/bin/bash', source: BASH, network: true },
   {
+    label: 'python3',
     interpreter: 'python3' as const,
     path: '/usr/bin/python3',
     source: 'import json,sys\nprint(json.dumps({"hello": json.load(sys.stdin)}))',
@@ -59,27 +65,31 @@ export async function run(options: { n?: number } = {}): Promise<BenchRow[]> {
   const cgroups = createCgroupManager({ parent: `strata-bench-${process.pid}` });
   await cgroups.start();
   const driver = createProcessDriver({ cgroups });
+  const tmpfsDriver = createProcessDriver({ cgroups, settings: { scratch: 'tmpfs' } });
   await driver.start();
+  await tmpfsDriver.start();
   const dir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
   const rows: BenchRow[] = [];
   try {
     if (!driver.health().available) throw new Error(`process tier unavailable: ${driver.health().reason}`);
     for (const c of CASES) {
       if (!existsSync(c.path)) continue;
+      const d = c.tmpfs ? tmpfsDriver : driver;
       const manifest = manifestSchema.parse({
         name: `bench-${c.interpreter}`,
         runtime: 'script',
         interpreter: c.interpreter,
         source: c.source,
+        permissions: { network: c.network === true },
       });
       const artifact: Artifact = {
-        digest: createHash('sha256').update(c.source).digest('hex'),
+        digest: createHash('sha256').update(`${c.label}\n${c.source}`).digest('hex'),
         name: manifest.name,
         version: 1,
         manifest,
         code: new TextEncoder().encode(c.source),
       };
-      const prepared = await driver.prepare(artifact);
+      const prepared = await d.prepare(artifact);
       const script = join(dir, `${c.interpreter}-script`);
       writeFileSync(script, c.source);
       const sandboxed: number[] = [];
@@ -88,7 +98,7 @@ export async function run(options: { n?: number } = {}): Promise<BenchRow[]> {
         // Interleaved, so drift on a shared machine hits both sides alike; 2 warm-up rounds.
         const p = await plainRun(c.path, script, '1');
         const t = performance.now();
-        const out = await driver.run(
+        const out = await d.run(
           prepared,
           { id: `bench-${i}`, input: 1, inputJson: '1', priority: 0 },
           {
@@ -107,11 +117,12 @@ export async function run(options: { n?: number } = {}): Promise<BenchRow[]> {
       }
       const ps = stats(plain);
       const ss = stats(sandboxed);
-      rows.push({ name: `${c.interpreter} plain spawn`, n, ...ps, ratio: 1 });
-      rows.push({ name: `${c.interpreter} process tier`, n, ...ss, ratio: ss.meanMs / ps.meanMs });
+      if (!c.tmpfs && !c.network) rows.push({ name: `${c.interpreter} plain spawn`, n, ...ps, ratio: 1 });
+      rows.push({ name: `${c.label} process tier`, n, ...ss, ratio: ss.meanMs / ps.meanMs });
     }
   } finally {
     await driver.dispose();
+    await tmpfsDriver.dispose();
     await cgroups.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
