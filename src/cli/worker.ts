@@ -5,14 +5,15 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { createDockerDriver } from '../../sandboxes/docker/driver.ts';
 import { IsolateDriver } from '../../sandboxes/isolate/driver.ts';
 import { createProcessDriver } from '../../sandboxes/process/index.ts';
 import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
+import { CallbackSender } from '../callbacks/sender.ts';
+import { signingKey } from '../callbacks/signature.ts';
 import type { Config } from '../config/schema.ts';
 import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
@@ -31,6 +32,8 @@ import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
 import { Database } from '../store/database.ts';
+import { claimPort, type Listener } from './listen.ts';
+import { createLogger } from './logger.ts';
 import { VERSION } from './version.ts';
 
 export interface Worker {
@@ -58,11 +61,36 @@ export interface StartWorkerOptions {
   listen?: boolean;
 }
 
+/** Things started so far, undone in reverse when a later start-up step fails. */
+type Undo = (() => unknown)[];
+
+/**
+ * Start a worker. The HTTP port is claimed first (a busy port fails before any sandbox host
+ * exists); a start-up step that fails undoes every step before it (hosts, containers, cgroups,
+ * the database) and rethrows, so a failed start leaves no process behind.
+ */
 export async function startWorker(config: Config, options: StartWorkerOptions = {}): Promise<Worker> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'strata-worker' } });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'strata-worker' } });
+  const listener = options.listen === false ? undefined : await claimPort(config.host, config.port);
+  const undo: Undo = [];
+  try {
+    return await assemble(config, logger, listener, undo);
+  } catch (err) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
+    await listener?.abandon();
+    throw err;
+  }
+}
+
+const since = (started: number) => Math.round(performance.now() - started);
+
+async function assemble(config: Config, logger: Logger, listener: Listener | undefined, undo: Undo): Promise<Worker> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'strata.db'));
+  undo.push(() => db.close());
   const registry = new Registry({ db, dataDir });
   const records = new ExecutionStore(db, config.executor.recordRetention);
   const interrupted = records.closeInterrupted();
@@ -82,11 +110,14 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       if (executorReady) reclaim();
     },
   });
+  undo.push(() => resources.stop());
+  let started = performance.now();
   const reaped = await resources.start().catch((err: Error) => {
     logger.warn({ err: err.message }, 'cgroups unavailable; tiers that need them report so in /healthz');
     return 0;
   });
   if (reaped > 0) logger.info({ reaped }, 'removed cgroups a previous run left behind');
+  logger.info({ ms: since(started), cgroups: resources.health().available }, 'resources ready');
   const cgroupsUsable = resources.health().available;
 
   const drivers: SandboxDriver[] = [
@@ -114,11 +145,18 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       log: logger.child({ tier: 'docker' }),
     }),
   ];
+  undo.push(() => Promise.all(drivers.map((d) => d.dispose())));
+  started = performance.now();
   await Promise.all(
-    drivers.map((driver) =>
-      driver.start().catch((err: Error) => logger.warn({ tier: driver.tier, err: err.message }, 'tier did not start')),
-    ),
+    drivers.map((driver) => {
+      const at = performance.now();
+      return driver.start().then(
+        () => logger.info({ tier: driver.tier, ms: since(at), available: driver.health().available }, 'tier started'),
+        (err: Error) => logger.warn({ tier: driver.tier, err: err.message, ms: since(at) }, 'tier did not start'),
+      );
+    }),
   );
+  logger.info({ ms: since(started) }, 'tiers ready');
 
   const executor: Executor = new Executor({
     config,
@@ -131,6 +169,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     },
   });
   executorReady = true;
+  undo.push(() => executor.shutdown(0));
   const executorMetrics = new ExecutorMetrics(metrics, () => executor.stats());
   // The executor reports finished records to the metrics through this hook.
   executor.on('finish', (record) => executorMetrics.observe(record));
@@ -161,6 +200,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     nodeTotals: () => resources.nodeTotals(),
     version: VERSION,
   });
+  undo.push(() => link?.stop());
   // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes).
   let lastTierHealth = '';
   const healthWatch = setInterval(() => {
@@ -171,6 +211,19 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     }
   }, 1000);
   healthWatch.unref();
+  undo.push(() => clearInterval(healthWatch));
+
+  const key = signingKey(config.callbacks.signingKey, dataDir);
+  const callbacks = new CallbackSender({
+    key: key.key,
+    attempts: config.callbacks.attempts,
+    backoffMs: config.callbacks.backoff,
+    backoffMaxMs: config.callbacks.backoffMax,
+    timeoutMs: config.callbacks.timeout,
+    logger: logger.child({ component: 'callbacks' }),
+    userAgent: `strata-worker/${VERSION}`,
+  });
+  undo.push(() => callbacks.close());
 
   const app = createGateway({
     registry,
@@ -182,12 +235,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     apiTokens: config.apiTokens,
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
+    callbacks,
     extraRoutes: [
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
         deploy: async (manifest, module) => {
-          const { created, fn } = await deployFunction(registry, manifest, module, (a) => executor.validate(a));
-          return describeFunction(fn, executor, { created });
+          const { created, fn, sameAs } = await deployFunction(registry, manifest, module, (a) => executor.validate(a));
+          return describeFunction(fn, executor, { created, ...(sameAs !== undefined ? { sameAs } : {}) });
         },
       }),
       usageRoutes({
@@ -197,16 +251,10 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     ],
   });
 
-  let url = `http://${config.host}:${config.port}`;
-  let server: ReturnType<typeof serve> | undefined;
-  if (options.listen !== false) {
-    server = await new Promise<ReturnType<typeof serve>>((resolveServer, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-        url = `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;
-        resolveServer(s);
-      });
-      s.once('error', reject);
-    });
+  const url = listener?.url ?? `http://${config.host}:${config.port}`;
+  const server = listener?.server;
+  if (listener) {
+    listener.serve(app.fetch);
     logger.info({ url, dataDir }, 'strata worker listening');
   }
 
@@ -217,6 +265,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
       clearInterval(healthWatch);
       await executor.shutdown();
+      await callbacks.close();
       // After the executor: results that finished during the drain are already in the outbox.
       await link?.stop();
       await Promise.all(
@@ -227,7 +276,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
         ),
       );
       await resources.stop().catch(() => {});
-      (server as unknown as { closeAllConnections?: () => void })?.closeAllConnections?.();
+      server?.closeAllConnections();
       await stopped;
       db.close();
       logger.info('stopped');

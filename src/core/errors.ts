@@ -52,6 +52,12 @@ export type ErrorCode =
   | 'interrupted'
   /** The worker is shutting down and takes no new work. */
   | 'shutting_down'
+  /** The request contradicts the resource's state (cancel a finished execution, roll back past v1). */
+  | 'conflict'
+  /** The path exists but not for this method (405, with an Allow header). */
+  | 'method_not_allowed'
+  /** A destination (callback URL, upstream) is refused by the network guard. */
+  | 'destination_forbidden'
   /** A configuration value is invalid. */
   | 'invalid_config'
   /** A bug in Strata; the message has details. */

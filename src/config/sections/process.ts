@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, commaList, integer, size } from '../units.ts';
+import { boolean, commaList, duration, integer, size } from '../units.ts';
 
 /** The process tier: scripts in bubblewrap + a cgroup (docs/process-tier.md). */
 export const processSection = z
@@ -35,6 +35,6 @@ export const processSection = z
       'pids',
     ]),
     /** How often the driver checks a running group's counters (pids, OOM). */
-    watchInterval: integer().positive().default(100),
+    watchInterval: duration().default(100),
   })
   .prefault({});

@@ -3,9 +3,13 @@ import { Hono } from 'hono';
 import { StrataError } from '../../core/errors.ts';
 import type { Executor } from '../../executor/executor.ts';
 import { deployFunction } from '../../registry/deploy.ts';
+import { aliasesOf } from '../../registry/promote.ts';
 import type { FunctionVersion, Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
 import { readJson } from '../read-json.ts';
+import { parseVersion, resolveFunction } from './resolve.ts';
+
+export { parseVersion };
 
 export interface FunctionRoutesOptions {
   registry: Registry;
@@ -63,18 +67,24 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
       { function: result.fn.name, version: result.fn.version, created: result.created },
       'function deployed',
     );
-    return c.json(describeFunction(result.fn, executor, { created: result.created }), result.created ? 201 : 200);
+    return c.json(
+      describeFunction(result.fn, executor, {
+        created: result.created,
+        ...(result.sameAs !== undefined ? { sameAs: result.sameAs } : {}),
+      }),
+      result.created ? 201 : 200,
+    );
   });
 
   app.get('/v1/functions', (c) => c.json({ functions: registry.list().map((fn) => describeFunction(fn, executor)) }));
 
   app.get('/v1/functions/:name', (c) => {
-    const version = c.req.query('version');
-    const fn = registry.get(c.req.param('name'), version === undefined ? undefined : parseVersion(version));
+    const fn = resolveFunction(registry, c.req.param('name'), c.req.query('version'));
     const textual = fn.manifest.runtime === 'js' || fn.manifest.runtime === 'script';
     return c.json(
       describeFunction(fn, executor, {
         versions: registry.versions(fn.name).map((v) => v.version),
+        aliases: Object.fromEntries(aliasesOf(registry, fn.name).map((a) => [a.alias, a.version])),
         ...(textual ? { source: new TextDecoder().decode(registry.code(fn)) } : {}),
       }),
     );
@@ -90,12 +100,4 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   });
 
   return app;
-}
-
-export function parseVersion(text: string): number {
-  const version = Number(text);
-  if (!Number.isInteger(version) || version < 1) {
-    throw new StrataError('invalid_request', `version must be a positive integer, got "${text}"`);
-  }
-  return version;
 }
