@@ -6,6 +6,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StrataError } from '../core/errors.ts';
 
 export const SIGNATURE_HEADER = 'Strata-Signature';
 
@@ -44,6 +45,13 @@ export function signingKey(configured: string, dataDir: string): { key: string; 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  chmodSync(file, 0o600);
-  return { key: readFileSync(file, 'utf8').trim(), file };
+  try {
+    chmodSync(file, 0o600);
+    return { key: readFileSync(file, 'utf8').trim(), file };
+  } catch (err) {
+    throw new StrataError(
+      'invalid_config',
+      `cannot read the callback signing key ${file} (${(err as NodeJS.ErrnoException).code}) — set STRATA_CALLBACKS_SIGNING_KEY or remove it`,
+    );
+  }
 }

@@ -187,8 +187,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const [name, path] of Object.entries(ENV_ALIASES)) byEnvName.set(name, path);
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('STRATA_') || byEnvName.has(name) || OTHER_VARIABLES.has(name) || !value) continue;
-    // An unknown variable close to a setting's is a typo that would be ignored silently.
-    const near = nearest(name, byEnvName.keys());
+    // An unknown variable close to a setting's is a typo that would be ignored silently. The
+    // names share "STRATA_" and are long: only two edits away counts, so other tools' variables pass.
+    const near = nearest(name, byEnvName.keys(), 2);
     if (near) problems.push(`${name} is not a setting — did you mean ${near}?`);
   }
   for (const [name, path] of byEnvName) {

@@ -15,9 +15,10 @@ export function levenshtein(a: string, b: string): number {
 
 /**
  * The closest candidate, when it is close enough to be a likely typo: at most a third of the
- * word's length away (and at least 2 edits allowed). Case differences count as half an edit.
+ * word's length away (and at least 2 edits allowed) unless `maxDistance` says. Case differences
+ * count as half an edit.
  */
-export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+export function nearest(word: string, candidates: Iterable<string>, maxDistance?: number): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
@@ -27,5 +28,5 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
       bestDistance = d;
     }
   }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return bestDistance <= (maxDistance ?? Math.max(2, Math.floor(word.length / 3))) ? best : undefined;
 }

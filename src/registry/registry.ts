@@ -111,7 +111,10 @@ export class Registry {
   readonly #codeCache = new Map<string, Uint8Array>();
   /** The latest live version per name: the invoke path's lookup (dropped on store and delete). */
   readonly #latest = new Map<string, FunctionVersion>();
-  /** Artifacts by digest, so repeated invocations share one object. */
+  /**
+   * Artifacts by version and digest, so repeated invocations share one object. Not by digest
+   * alone: versions that repeat an older one's content share its digest but not its number.
+   */
   readonly #artifacts = new Map<string, Artifact>();
   readonly #selectLatest;
 
@@ -342,7 +345,7 @@ export class Registry {
       .run(new Date().toISOString(), name);
     this.aliases.deleteAll(name);
     this.#latest.delete(name);
-    for (const fn of live) this.#artifacts.delete(fn.digest);
+    for (const fn of live) this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
     return live;
   }
 
@@ -358,11 +361,12 @@ export class Registry {
   }
 
   artifact(fn: FunctionVersion): Artifact {
-    let artifact = this.#artifacts.get(fn.digest);
+    const key = `${fn.name}@${fn.version}:${fn.digest}`;
+    let artifact = this.#artifacts.get(key);
     if (!artifact) {
       artifact = { digest: fn.digest, name: fn.name, version: fn.version, manifest: fn.manifest, code: this.code(fn) };
       if (this.#artifacts.size > 1024) this.#artifacts.clear();
-      this.#artifacts.set(fn.digest, artifact);
+      this.#artifacts.set(key, artifact);
     }
     return artifact;
   }

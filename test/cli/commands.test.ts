@@ -2,7 +2,9 @@
  * The command layer as a user meets it: --help on every command and subcommand, --version,
  * unknown commands and options in one line with a hint (exit 2), a group without its subcommand.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.ts';
@@ -57,6 +59,12 @@ describe('the command tree', () => {
     const help = await strata(['help', 'fn']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: strata fn');
+  });
+
+  it('bin/strata runs the same CLI on the project Node', () => {
+    const res = spawnSync(join(import.meta.dirname, '..', '..', 'bin', 'strata'), ['--version'], { encoding: 'utf8' });
+    expect(res.status).toBe(0);
+    expect(res.stdout.trim()).toBe(VERSION);
   });
 
   it('strata --version prints the package version', async () => {

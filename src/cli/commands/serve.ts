@@ -28,6 +28,12 @@ export async function runServe(flags: { config?: string }): Promise<number> {
   // Heavy (every sandbox tier): loaded only when a worker really starts.
   const { startWorker } = await import('../worker.ts');
   const { VERSION } = await import('../version.ts');
+  // Listen for the stop signal before anyone hears the worker is up (a signal during start-up
+  // stops it as soon as it is up, gracefully).
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const worker = await startWorker(config);
   if (process.stdout.isTTY) {
     process.stdout.write(
@@ -44,14 +50,7 @@ export async function runServe(flags: { config?: string }): Promise<number> {
       ),
     );
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      worker.logger.info({ signal }, 'signal received');
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  worker.logger.info({ signal: await stopped }, 'signal received');
   // A second signal during shutdown ends the process at once.
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
