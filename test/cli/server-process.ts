@@ -1,12 +1,40 @@
 /** `strata serve` as a real process, for the start-up tests: spawn, read its lines, find its processes. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const MARK = 'SERVER_TEST_MARK';
 let started = 0;
+const PARENT_PREFIX = `strata-test-serve-${process.pid}-`;
+
+/**
+ * Remove the cgroup parents these servers used, once they are gone. A server reaps its own
+ * groups on a clean stop, but a host group can still be emptying then; nothing else would ever
+ * reap a parent no other worker uses. rmdir only removes empty groups.
+ */
+export function removeCgroupParents(root = '/sys/fs/cgroup'): void {
+  if (!existsSync(root)) return;
+  const remove = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) remove(path);
+    }
+    try {
+      rmdirSync(dir);
+    } catch {
+      // still in use, or not ours to remove
+    }
+  };
+  for (const hierarchy of [root, ...readdirSync(root).map((c) => join(root, c))]) {
+    try {
+      for (const entry of readdirSync(hierarchy)) if (entry.startsWith(PARENT_PREFIX)) remove(join(hierarchy, entry));
+    } catch {
+      // not a directory we can read
+    }
+  }
+}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -49,7 +77,7 @@ export function startServer(env: Record<string, string>, wrapper: string[] = [])
       STRATA_ISOLATE_HOSTS: '1',
       STRATA_WASM_HOSTS: '1',
       STRATA_DOCKER_AUTO_BUILD_IMAGES: 'false',
-      STRATA_RESOURCES_CGROUP_PARENT: `strata-test-serve-${process.pid}-${++started}`,
+      STRATA_RESOURCES_CGROUP_PARENT: `${PARENT_PREFIX}${++started}`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listeningUrl, processesMarked, type ServerProcess, startServer } from './server-process.ts';
+import {
+  listeningUrl,
+  processesMarked,
+  removeCgroupParents,
+  type ServerProcess,
+  startServer,
+} from './server-process.ts';
 import { closedPort } from './support.ts';
 
 const dirs: string[] = [];
@@ -27,6 +33,7 @@ afterAll(async () => {
   for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
   await Promise.all(servers.map((s) => s.exited));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  removeCgroupParents();
 });
 
 /** A start that must fail: its exit code, its one stderr line, and no process of it left. */

@@ -11,12 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAIN, processesMarked, startServer } from './server-process.ts';
+import { MAIN, processesMarked, removeCgroupParents, startServer } from './server-process.ts';
 
 const PTY = ['python3', join(import.meta.dirname, 'pty-run.py')];
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  removeCgroupParents();
 });
 
 describe('strata serve in a terminal', () => {
