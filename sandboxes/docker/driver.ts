@@ -206,6 +206,8 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'ioReadBytes', 'ioWriteBytes'],
     pause: true,
     enforces: ['timeoutMs', ...SANDBOX_LIMITS, 'logBytes'],
+    network: 'none',
+    ownProcesses: true,
   };
 
   async function runnerImage(kind: RunnerKind): Promise<string> {

@@ -20,7 +20,15 @@ describe('container hardening', () => {
   it('applies every hardening option whatever the limits', () => {
     const spec = containerSpec({
       ...base,
-      limits: { timeoutMs: 1000, memoryMb: 128, logBytes: 1024, resultBytes: 1024 },
+      limits: {
+        timeoutMs: 1000,
+        memoryMb: 128,
+        logBytes: 1024,
+        resultBytes: 1024,
+        pids: 64,
+        tmpMb: 64,
+        errorBytes: 1024,
+      },
     });
     const h = spec.HostConfig ?? {};
     expect(spec.User).toBe('65534:65534');
@@ -64,6 +72,7 @@ describe('container hardening', () => {
         tmpMb: 8,
         logBytes: 1024,
         resultBytes: 1024,
+        errorBytes: 1024,
       },
     });
     const h = spec.HostConfig ?? {};
@@ -82,7 +91,17 @@ describe('container hardening', () => {
     const spec = containerSpec({
       ...base,
       facts: { cpuCount: 1, ioWeight: false },
-      limits: { timeoutMs: 1, memoryMb: 64, ioReadBps: 1, ioWeight: 100, logBytes: 1024, resultBytes: 1 },
+      limits: {
+        timeoutMs: 1,
+        memoryMb: 64,
+        ioReadBps: 1,
+        ioWeight: 100,
+        logBytes: 1024,
+        resultBytes: 1,
+        pids: 64,
+        tmpMb: 64,
+        errorBytes: 1024,
+      },
     });
     expect(spec.HostConfig?.BlkioWeight).toBeUndefined();
     expect(spec.HostConfig?.BlkioDeviceReadBps).toBeUndefined();
