@@ -1,9 +1,10 @@
 /** POST /v1/functions/:name/invoke: run a function with the body as input; `?async=1` answers 202 at once. */
 import { Hono } from 'hono';
 import type { Executor } from '../../executor/executor.ts';
+import { sealedJson } from '../../executor/record-seal.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
-import { readJsonText } from '../read-json.ts';
+import { readJsonText } from '../read-body.ts';
 import { parseVersion } from './functions.ts';
 
 export interface InvokeRoutesOptions {
@@ -32,7 +33,9 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       c.header('Location', `/v1/executions/${submission.id}`);
       return c.json({ executionId: submission.id }, 202);
     }
-    return c.json(await submission.done, 200);
+    // The record's text as it was sealed and stored: no second serialisation, and never one that throws.
+    const record = await submission.done;
+    return c.body(sealedJson(record) ?? JSON.stringify(record), 200, { 'Content-Type': 'application/json' });
   });
   return app;
 }
