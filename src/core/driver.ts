@@ -62,6 +62,13 @@ export interface DriverCapabilities {
   pause: boolean;
   /** Limits this tier enforces; others are accepted and ignored, as health says. */
   enforces: readonly (keyof ResolvedLimits)[];
+  /**
+   * How outbound network can be granted: 'none' (never), 'all' (all-or-nothing), 'allowlist'
+   * (host:port / CIDR list enforced). Optional here only until every tier declares it (CONTRACTS.md).
+   */
+  network?: 'none' | 'all' | 'allowlist';
+  /** The sandbox has processes of its own and reserves a core for admission when it asks no CPU limit. */
+  ownProcesses?: boolean;
 }
 
 export interface TierHealth {

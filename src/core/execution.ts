@@ -49,6 +49,23 @@ export interface ExitInfo {
   timedOut?: boolean;
 }
 
+/** What ended an invocation that did not succeed (CONTRACTS.md "Execution record additions"). */
+export type DeathCause =
+  | 'memory'
+  | 'time'
+  | 'pids'
+  | 'fuel'
+  | 'log'
+  | 'result'
+  | 'protocol'
+  | 'crash'
+  | 'cancel'
+  | 'disk'
+  | 'error';
+
+/** How a run started: warm reuse, a new sandbox, a spare, or one made on demand. */
+export type StartKind = 'cold' | 'warm' | 'fresh' | 'prewarmed';
+
 /** What a sandbox driver returns from run(). */
 export interface RunOutcome {
   status: Exclude<FinalStatus, 'rejected'>;
@@ -58,6 +75,10 @@ export interface RunOutcome {
   exit?: ExitInfo;
   /** Set by the tier when the result went through as text rather than JSON. */
   resultIsText?: boolean;
+  /** How the run started; the executor copies it into the record. */
+  start?: { kind: StartKind; initMs: number };
+  /** Cause of death with the usage the tier measured at that moment; the executor adds `at`. */
+  death?: { cause: DeathCause; limit?: number; usage?: Usage };
 }
 
 export interface ExecutionRecord {
