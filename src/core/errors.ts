@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'result_not_serializable'
   /** The sandbox host process died while the invocation ran. */
   | 'sandbox_crashed'
+  /** A sandbox broke the host protocol (malformed, oversized or out-of-turn frame); status killed, the sandbox is destroyed. */
+  | 'protocol_violation'
   /** The invocation was cancelled (by a client, the Master or shutdown). */
   | 'cancelled'
   /** The invocation was stopped to reclaim resources for higher-priority work. */
