@@ -57,7 +57,15 @@ function artifactOf(code: Uint8Array, manifest: Partial<ManifestInput>): Artifac
 
 async function timeInvokes(driver: WasmDriver, a: Artifact, input: unknown, n: number): Promise<number[]> {
   const prepared = await driver.prepare(a);
-  const limits = { timeoutMs: 10_000, memoryMb: 64, logBytes: 65536, resultBytes: 1 << 20 };
+  const limits = {
+    timeoutMs: 10_000,
+    memoryMb: 64,
+    logBytes: 65536,
+    resultBytes: 1 << 20,
+    pids: 64,
+    tmpMb: 64,
+    errorBytes: 16_384,
+  };
   const samples: number[] = [];
   for (let i = 0; i < n + 5; i++) {
     const controller = new AbortController();

@@ -71,6 +71,9 @@ const CAPABILITIES: DriverCapabilities = {
   pause: true,
   // I/O weight needs a kernel scheduler with weights (BFQ, io.cost); health lists it when absent.
   enforces: ['timeoutMs', ...SANDBOX_LIMITS.filter((l) => l !== 'ioWeight'), 'logBytes'],
+  // What it does today (shares the host's namespace when asked); the process branch narrows it.
+  network: 'all',
+  ownProcesses: true,
 };
 
 const ownNetNs = (() => {

@@ -58,6 +58,8 @@ export const WASM_CAPABILITIES: DriverCapabilities = {
   measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'fuelConsumed'],
   pause: false,
   enforces: ['timeoutMs', 'memoryMb', 'logBytes', 'fuel', 'tmpMb'],
+  network: 'none',
+  ownProcesses: false,
 };
 
 export class WasmDriver implements SandboxDriver<PreparedWasm> {

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { ExecutionRecord } from '../core/execution.ts';
+import { sealedJson } from '../executor/record-seal.ts';
 import { type CallbackCheck, checkCallbackUrl } from './destination.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
 
@@ -62,7 +63,8 @@ export class CallbackSender {
   async #deliver(url: string, record: ExecutionRecord, requestId?: string): Promise<DeliveryOutcome> {
     const { attempts, logger } = this.#options;
     const log = logger.child({ executionId: record.id, callback: url, ...(requestId ? { requestId } : {}) });
-    const body = JSON.stringify(record);
+    // The record's text as it was sealed and stored (what GET /v1/executions/:id answers).
+    const body = sealedJson(record) ?? JSON.stringify(record);
     let last: { status?: number; reason: string } = { reason: 'not tried' };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.#stop.signal.aborted) break;

@@ -22,6 +22,7 @@ import { ExecutorMetrics } from '../executor/metrics.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
+import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { describeFunction } from '../gateway/routes/functions.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
@@ -99,6 +100,8 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
   let executorReady = false;
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'strata_worker_' });
+  const loopDelay = registerEventLoopDelay(metrics);
+  undo.push(() => loopDelay.stop());
 
   const resources = createResources({
     settings: config.resources,
@@ -201,17 +204,12 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     version: VERSION,
   });
   undo.push(() => link?.stop());
-  // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes).
-  let lastTierHealth = '';
-  const healthWatch = setInterval(() => {
-    const now = JSON.stringify(Object.entries(executor.tierHealth()).map(([tier, h]) => [tier, h.available]));
-    if (now !== lastTierHealth) {
-      lastTierHealth = now;
-      link?.changed();
-    }
-  }, 1000);
-  healthWatch.unref();
-  undo.push(() => clearInterval(healthWatch));
+  // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes):
+  // the executor hears it from the drivers (pushed, or polled for drivers that cannot push yet).
+  executor.on('tier', (tier, health) => {
+    logger.info({ tier, available: health.available, reason: health.reason }, 'tier health changed');
+    link?.changed();
+  });
 
   const key = signingKey(config.callbacks.signingKey, dataDir);
   const callbacks = new CallbackSender({
@@ -263,9 +261,9 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     closing ??= (async () => {
       logger.info('shutting down: finishing in-flight invocations');
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
-      clearInterval(healthWatch);
       await executor.shutdown();
       await callbacks.close();
+      loopDelay.stop();
       // After the executor: results that finished during the drain are already in the outbox.
       await link?.stop();
       await Promise.all(

@@ -62,6 +62,10 @@ export interface DriverCapabilities {
   pause: boolean;
   /** Limits this tier enforces; others are accepted and ignored, as health says. */
   enforces: readonly (keyof ResolvedLimits)[];
+  /** How outbound network can be granted: 'none' (never), 'all' (all-or-nothing), 'allowlist' (host:port / CIDR list enforced). */
+  network: 'none' | 'all' | 'allowlist';
+  /** The sandbox has processes of its own and reserves a core for admission when it asks no CPU limit. */
+  ownProcesses: boolean;
 }
 
 export interface TierHealth {
@@ -78,6 +82,12 @@ export interface SandboxDriver<Prepared = unknown> {
   readonly capabilities: DriverCapabilities;
   start(): Promise<void>;
   health(): TierHealth;
+  /**
+   * Push health changes: call `listener` whenever `health()` would answer differently (daemon
+   * gone or back, host pool down). Returns the unsubscribe. A driver without it is polled by the
+   * executor (executor.healthPoll) until it has one.
+   */
+  onHealthChange?(listener: (health: TierHealth) => void): () => void;
   /** Validate and compile once per digest; throws StrataError('invalid_code') for bad code. */
   prepare(artifact: Artifact): Promise<Prepared>;
   run(prepared: Prepared, invocation: Invocation, options: RunOptions): Promise<RunOutcome>;

@@ -10,8 +10,7 @@ import type { Executor } from '../executor/executor.ts';
 import type { ExecutionStore } from '../executor/records.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { GatewayEnv } from './env.ts';
-import { errorResponse } from './error-handler.ts';
-import { notFoundOrMethod } from './method-not-allowed.ts';
+import { errorResponse, notFound, type RouteTable, routeTable } from './error-handler.ts';
 import { bearerAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -50,7 +49,9 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   // A raw WASM upload has its own, larger cap (wasm.maxUpload), enforced while its route streams it.
   app.use('/v1/*', (c, next) => (c.req.method === 'PUT' && RAW_UPLOAD.test(c.req.path) ? next() : limitBody(c, next)));
   app.onError(errorResponse);
-  app.notFound(notFoundOrMethod(app));
+  // Built on the first miss, once every route group is mounted: 404, or 405 for a known path.
+  let routes: RouteTable | undefined;
+  app.notFound(notFound(() => (routes ??= routeTable(app.routes))));
   app.route(
     '/',
     healthRoutes({

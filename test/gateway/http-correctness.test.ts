@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowedMethods, patternOf } from '../../src/gateway/method-not-allowed.ts';
 import { errorOf, jsFunction, startTestWorker, type TestWorker } from './support.ts';
 
 const ADD_WASM = readFileSync(new URL('../../udf-examples/wasm/wat-add/add.wasm', import.meta.url));
@@ -19,18 +18,6 @@ afterAll(async () => {
 });
 
 describe('405 Method Not Allowed', () => {
-  it('matches route patterns', () => {
-    expect(patternOf('/v1/functions/:name/invoke').test('/v1/functions/hello@3/invoke')).toBe(true);
-    expect(patternOf('/v1/functions/:name/invoke').test('/v1/functions/a/b/invoke')).toBe(false);
-    const routes = [
-      { method: 'ALL', path: '/v1/*' },
-      { method: 'GET', path: '/v1/functions' },
-      { method: 'POST', path: '/v1/functions' },
-    ];
-    expect(allowedMethods(routes, '/v1/functions')).toEqual(['GET', 'HEAD', 'POST']);
-    expect(allowedMethods(routes, '/v1/other')).toEqual([]);
-  });
-
   it.each([
     ['DELETE', '/healthz', 'GET, HEAD'],
     ['PATCH', '/v1/functions', 'GET, HEAD, POST'],

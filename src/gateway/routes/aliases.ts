@@ -13,7 +13,7 @@ import { LATEST } from '../../registry/aliases.ts';
 import { aliasesOf, aliasOf, deleteAlias, rollback, setAlias } from '../../registry/promote.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
-import { readJson } from '../read-json.ts';
+import { readJson } from '../read-body.ts';
 
 const field = (body: unknown, key: string): unknown =>
   body !== null && typeof body === 'object' && !Array.isArray(body)

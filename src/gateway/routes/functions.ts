@@ -6,7 +6,7 @@ import { deployFunction } from '../../registry/deploy.ts';
 import { aliasesOf } from '../../registry/promote.ts';
 import type { FunctionVersion, Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
-import { readJson } from '../read-json.ts';
+import { readForm, readJson } from '../read-body.ts';
 import { parseVersion, resolveFunction } from './resolve.ts';
 
 export { parseVersion };
@@ -43,9 +43,10 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   app.post('/v1/functions', async (c) => {
     const type = c.req.header('content-type') ?? '';
     let result: Awaited<ReturnType<typeof deploy>>;
-    if (type.startsWith('multipart/form-data')) {
-      const form = await c.req.parseBody();
+    if (type.toLowerCase().startsWith('multipart/form-data')) {
+      const form = await readForm(c);
       const manifestField = form.manifest;
+      if (Array.isArray(manifestField)) throw new StrataError('invalid_request', 'send one "manifest" field');
       const text = typeof manifestField === 'string' ? manifestField : await manifestField?.text();
       if (!text) throw new StrataError('invalid_request', 'the multipart body needs a "manifest" field (JSON)');
       let manifest: unknown;
@@ -55,8 +56,8 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
         throw new StrataError('invalid_request', 'the "manifest" field must be JSON');
       }
       const module = form.module;
-      if (module !== undefined && typeof module === 'string') {
-        throw new StrataError('invalid_request', 'the "module" field must be a file (the .wasm bytes)');
+      if (module !== undefined && (typeof module === 'string' || Array.isArray(module))) {
+        throw new StrataError('invalid_request', 'the "module" field must be one file (the .wasm bytes)');
       }
       const upload = module ? new Uint8Array(await module.arrayBuffer()) : undefined;
       result = await deploy(manifest, upload);

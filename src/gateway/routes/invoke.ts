@@ -9,9 +9,10 @@ import type { CallbackSender } from '../../callbacks/sender.ts';
 import { StrataError } from '../../core/errors.ts';
 import type { ExecutionRecord } from '../../core/execution.ts';
 import type { Executor } from '../../executor/executor.ts';
+import { sealedJson } from '../../executor/record-seal.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
-import { readJsonText } from '../read-json.ts';
+import { readJsonText } from '../read-body.ts';
 import { resolveFunction } from './resolve.ts';
 
 export interface InvokeRoutesOptions {
@@ -68,7 +69,9 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       c.header('Location', `/v1/executions/${submission.id}`);
       return c.json({ executionId: submission.id }, 202);
     }
-    return c.json(await logged, 200);
+    // The record's text as it was sealed and stored: no second serialisation, and never one that throws.
+    const record = await logged;
+    return c.body(sealedJson(record) ?? JSON.stringify(record), 200, { 'Content-Type': 'application/json' });
   });
   return app;
 }

@@ -30,7 +30,16 @@ export function invocation(input: unknown): Invocation {
 }
 
 export function runOptions(limits: Partial<ResolvedLimits> = {}, signal?: AbortSignal) {
-  const resolved: ResolvedLimits = { timeoutMs: 5000, memoryMb: 64, logBytes: 4096, resultBytes: 65536, ...limits };
+  const resolved: ResolvedLimits = {
+    timeoutMs: 5000,
+    memoryMb: 64,
+    logBytes: 4096,
+    resultBytes: 65536,
+    pids: 64,
+    tmpMb: 64,
+    errorBytes: 16 * 1024,
+    ...limits,
+  };
   const controller = new AbortController();
   const deadline = Date.now() + resolved.timeoutMs;
   const timer = setTimeout(
