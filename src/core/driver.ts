@@ -62,6 +62,25 @@ export interface DriverCapabilities {
   pause: boolean;
   /** Limits this tier enforces; others are accepted and ignored, as health says. */
   enforces: readonly (keyof ResolvedLimits)[];
+  /**
+   * How outbound network can be granted: 'none' (never), 'all' (all-or-nothing), 'allowlist'
+   * (host:port / CIDR list enforced). Optional until every tier declares it (CONTRACTS.md).
+   */
+  network?: 'none' | 'all' | 'allowlist';
+  /** The sandbox has processes of its own and reserves a core for admission when it asks no CPU limit. */
+  ownProcesses?: boolean;
+}
+
+/** A step of a long prepare() (a compile), for a CLI to show while a deploy waits. */
+export interface PrepareProgress {
+  step: string;
+  state: 'started' | 'finished';
+  ms?: number;
+  detail?: string;
+}
+
+export interface PrepareOptions {
+  onProgress?: (event: PrepareProgress) => void;
 }
 
 export interface TierHealth {
@@ -79,7 +98,7 @@ export interface SandboxDriver<Prepared = unknown> {
   start(): Promise<void>;
   health(): TierHealth;
   /** Validate and compile once per digest; throws StrataError('invalid_code') for bad code. */
-  prepare(artifact: Artifact): Promise<Prepared>;
+  prepare(artifact: Artifact, options?: PrepareOptions): Promise<Prepared>;
   run(prepared: Prepared, invocation: Invocation, options: RunOptions): Promise<RunOutcome>;
   /** Pause/resume a running invocation (only where capabilities.pause). */
   pause?(invocationId: string): Promise<void>;

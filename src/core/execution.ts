@@ -49,6 +49,23 @@ export interface ExitInfo {
   timedOut?: boolean;
 }
 
+/** Which limit or event ended an invocation that did not succeed (CONTRACTS.md, record `death`). */
+export type DeathCause =
+  | 'memory'
+  | 'time'
+  | 'pids'
+  | 'fuel'
+  | 'log'
+  | 'result'
+  | 'protocol'
+  | 'crash'
+  | 'cancel'
+  | 'disk'
+  | 'error';
+
+/** How a run started (CONTRACTS.md, record `start`). */
+export type StartKind = 'cold' | 'warm' | 'fresh' | 'prewarmed';
+
 /** What a sandbox driver returns from run(). */
 export interface RunOutcome {
   status: Exclude<FinalStatus, 'rejected'>;
@@ -58,6 +75,10 @@ export interface RunOutcome {
   exit?: ExitInfo;
   /** Set by the tier when the result went through as text rather than JSON. */
   resultIsText?: boolean;
+  /** How the code started and how long that took before it ran, ms. */
+  start?: { kind: StartKind; initMs: number };
+  /** Why it ended, when it did not succeed: the limit (in its ResolvedLimits unit) and usage then. */
+  death?: { cause: DeathCause; limit?: number; usage?: Usage };
 }
 
 export interface ExecutionRecord {

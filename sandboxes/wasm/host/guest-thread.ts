@@ -12,6 +12,20 @@ const modules = new Map<string, WebAssembly.Module>();
 const MAX_MODULES = 64;
 
 async function handle(req: ThreadRequest): Promise<CoreRunResult> {
+  if (req.meta.kind === 'js') {
+    const { runJs } = await import('../component/run-js.ts');
+    return runJs({
+      engineDir: req.meta.engineDir,
+      sourceFile: req.meta.sourceFile,
+      asyncBody: req.meta.asyncBody,
+      inputJson: req.inputJson,
+      ctx: req.ctx,
+      deadline: req.deadline,
+      resultBytes: req.resultBytes,
+      logBytes: req.logBytes,
+      memoryCapBytes: req.meta.maxPages * 65536,
+    });
+  }
   if (req.meta.kind === 'component') {
     const { runComponent } = await import('../component/run-component.ts');
     return runComponent({
@@ -32,7 +46,7 @@ async function handle(req: ThreadRequest): Promise<CoreRunResult> {
   }
   if (!module) throw new Error(`guest thread has no module for ${req.key}`);
   const meta = req.meta;
-  return runCore({
+  const result = runCore({
     module,
     style: meta.style,
     entry: meta.entry,
@@ -46,6 +60,9 @@ async function handle(req: ThreadRequest): Promise<CoreRunResult> {
     tempDir: req.tempDir,
     tmpBytes: req.tmpBytes ?? 0,
   });
+  // A module posted with this request was new to this thread.
+  if (req.module && result.start) result.start.kind = 'cold';
+  return result;
 }
 
 parentPort?.on('message', (req: ThreadRequest & { has?: string }) => {
