@@ -99,16 +99,20 @@ export class CompilePool {
     this.#current = { pending: next, finish };
     const refuse = (message: string, budget: 'time' | 'memory') =>
       new StrataError('invalid_code', message, { section: 'budget', budget });
-    const timer = setTimeout(() => {
-      finish(
-        refuse(
-          `compiling this upload took longer than the compile time budget of ${timeoutMs} ms (wasm.compileTimeout) and was stopped; upload a smaller module, or raise the budget`,
-          'time',
-        ),
-        undefined,
-        true,
-      );
-    }, timeoutMs);
+    // The budget counts the job's own work, from when the thread starts it (not the thread's start-up).
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => {
+        finish(
+          refuse(
+            `compiling this upload took longer than the compile time budget of ${timeoutMs} ms (wasm.compileTimeout) and was stopped; upload a smaller module, or raise the budget`,
+            'time',
+          ),
+          undefined,
+          true,
+        );
+      }, timeoutMs);
+    };
     // The thread checks its memory when the job ends; sampling catches a job that is still growing.
     const sampler = setInterval(() => {
       worker.getHeapStatistics().then(
@@ -133,6 +137,7 @@ export class CompilePool {
       if (message.type === 'begin') {
         // Waiting for other jobs and for the thread to start.
         next.onStep('queue', performance.now() - next.queuedAt);
+        arm();
         return;
       }
       if (message.type === 'step') {
@@ -179,8 +184,10 @@ export class CompilePool {
           : new StrataError('internal', `the wasm compile thread failed: ${error.message}`),
       );
     });
-    worker.on('exit', () => {
-      if (this.#worker === worker) this.#worker = undefined;
+    worker.on('exit', (code) => {
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
+      this.#current?.finish(new StrataError('internal', `the wasm compile thread exited (code ${code})`));
     });
     this.#worker = worker;
     return worker;

@@ -46,7 +46,8 @@ async function handle(req: ThreadRequest): Promise<CoreRunResult> {
   }
   if (!module) throw new Error(`guest thread has no module for ${req.key}`);
   const meta = req.meta;
-  const result = runCore({
+  // `start` stays prewarmed: the host compiled it before (it says cold when it compiled it now).
+  return runCore({
     module,
     style: meta.style,
     entry: meta.entry,
@@ -60,9 +61,6 @@ async function handle(req: ThreadRequest): Promise<CoreRunResult> {
     tempDir: req.tempDir,
     tmpBytes: req.tmpBytes ?? 0,
   });
-  // A module posted with this request was new to this thread.
-  if (req.module && result.start) result.start.kind = 'cold';
-  return result;
 }
 
 parentPort?.on('message', (req: ThreadRequest & { has?: string }) => {
