@@ -130,6 +130,9 @@ export class Preparer {
     background = false,
   ): Promise<CacheResult<EngineVariantMeta> & { key: string }> {
     const key = transformKey(engineKey(engine), 'engine-cap', { capPages });
+    const running = this.#builds.get(engine);
+    // A deploy now waits for a background build: it must not run at background priority any more.
+    if (running?.pid !== undefined && !background) raisePriority(running.pid);
     const entry = await this.#cached<EngineVariantMeta>(this.#o.engineCache, key, timer, async (dir) => {
       const base = await this.#engineBase(engine, timer, background);
       return (await this.#job({ kind: 'engine-cap', from: base.dir, capPages }, dir, timer)) as EngineVariantMeta;
@@ -138,9 +141,6 @@ export class Preparer {
   }
 
   #engineBase(engine: JsEngine, timer: CompileTimer, background: boolean): Promise<CacheResult<unknown>> {
-    const running = this.#builds.get(engine);
-    // A deploy now waits for this build: it must not run at background priority any more.
-    if (running?.pid !== undefined && !background) raisePriority(running.pid);
     return this.#cached(this.#o.engineCache, `engine-${engine}-${engineKey(engine)}`, timer, async (dir) => {
       timer.started(
         'engine-build',
