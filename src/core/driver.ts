@@ -68,6 +68,18 @@ export interface DriverCapabilities {
   ownProcesses: boolean;
 }
 
+/** A step of a long prepare() (a compile), for a CLI to show while a deploy waits. */
+export interface PrepareProgress {
+  step: string;
+  state: 'started' | 'finished';
+  ms?: number;
+  detail?: string;
+}
+
+export interface PrepareOptions {
+  onProgress?: (event: PrepareProgress) => void;
+}
+
 export interface TierHealth {
   /** Whether the tier can take invocations now. */
   available: boolean;
@@ -89,7 +101,7 @@ export interface SandboxDriver<Prepared = unknown> {
    */
   onHealthChange?(listener: (health: TierHealth) => void): () => void;
   /** Validate and compile once per digest; throws StrataError('invalid_code') for bad code. */
-  prepare(artifact: Artifact): Promise<Prepared>;
+  prepare(artifact: Artifact, options?: PrepareOptions): Promise<Prepared>;
   run(prepared: Prepared, invocation: Invocation, options: RunOptions): Promise<RunOutcome>;
   /** Pause/resume a running invocation (only where capabilities.pause). */
   pause?(invocationId: string): Promise<void>;
