@@ -14,14 +14,9 @@
  * A step that did not run is absent. `ms` is the whole prepare() wall time.
  */
 
-export interface CompileReport {
-  /** Nothing was built: everything came from the cache (this process's or the disk's). */
-  cached: boolean;
-  /** Wall time of prepare(), ms. */
-  ms: number;
-  /** Step name -> ms (see above); a step that ran several times is summed. */
-  steps: Record<string, number>;
-}
+import type { CompileReport } from '../../src/core/driver.ts';
+
+export type { CompileReport };
 
 export interface CompileProgressEvent {
   step: string;

@@ -23,7 +23,7 @@ import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
-import { describeFunction } from '../gateway/routes/functions.ts';
+import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
 import { attachMasterLink } from '../link/attach.ts';
@@ -238,8 +238,14 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
         deploy: async (manifest, module) => {
-          const { created, fn, sameAs } = await deployFunction(registry, manifest, module, (a) => executor.validate(a));
-          return describeFunction(fn, executor, { created, ...(sameAs !== undefined ? { sameAs } : {}) });
+          const { created, fn, sameAs, reviewed } = await deployFunction(registry, manifest, module, (a) =>
+            executor.validate(a),
+          );
+          return describeFunction(fn, executor, {
+            created,
+            ...(sameAs !== undefined ? { sameAs } : {}),
+            ...compileOf(reviewed),
+          });
         },
       }),
       usageRoutes({

@@ -76,6 +76,16 @@ export interface PrepareProgress {
   detail?: string;
 }
 
+/** What a tier says about a prepare()'s compile, for the deploy answer (`compile`). */
+export interface CompileReport {
+  /** Nothing was built: everything came from a cache. */
+  cached: boolean;
+  /** Wall time of prepare(), ms. */
+  ms: number;
+  /** Step name -> ms. */
+  steps: Record<string, number>;
+}
+
 export interface PrepareOptions {
   onProgress?: (event: PrepareProgress) => void;
 }

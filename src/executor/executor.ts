@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import type { Artifact, SandboxDriver, TierHealth } from '../core/driver.ts';
+import type { Artifact, CompileReport, SandboxDriver, TierHealth } from '../core/driver.ts';
 import { isStrataError, StrataError } from '../core/errors.ts';
 import type { ErrorInfo, ExecutionRecord, FinalStatus, RunOutcome, Usage } from '../core/execution.ts';
 import { usageOf } from '../core/execution.ts';
@@ -178,7 +178,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
    * ('permission_denied' | 'invalid_code' | 'unsupported_runtime'); a tier that exists but is
    * down now does not block the deploy (the invocation will say so).
    */
-  async validate(artifact: Artifact): Promise<Placement> {
+  async validate(artifact: Artifact): Promise<Placement & { compile?: CompileReport }> {
     const refusal = permissionRefusal(artifact.manifest, this.#config.policy.permissions);
     if (refusal) throw refusal;
     const placement = this.placement(artifact.manifest);
@@ -187,8 +187,9 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       if (code === 'unsupported_runtime' || code === 'permission_denied') throw new StrataError(code, message);
       return placement;
     }
-    await this.#drivers.get(placement.tier)?.prepare(artifact);
-    return placement;
+    const prepared = await this.#drivers.get(placement.tier)?.prepare(artifact);
+    const compile = compileReportOf(prepared);
+    return compile ? { ...placement, compile } : placement;
   }
 
   submit(request: InvokeRequest): Submission {
@@ -594,4 +595,11 @@ const REFUSED_AT_PREPARE = new Set<string>([
 
 function eventOf(type: MonitorEvent['type'], record: ExecutionRecord, data: unknown): MonitorEvent {
   return { type, at: new Date().toISOString(), executionId: record.id, data };
+}
+
+/** The compile report a tier's prepared value carries (the wasm tier's `compile`), if it is one. */
+function compileReportOf(prepared: unknown): CompileReport | undefined {
+  const report = (prepared as { compile?: Partial<CompileReport> } | undefined)?.compile;
+  if (!report || typeof report.ms !== 'number' || typeof report.cached !== 'boolean') return undefined;
+  return { cached: report.cached, ms: report.ms, steps: { ...(report.steps ?? {}) } };
 }

@@ -7,7 +7,8 @@
 import type { Artifact } from '../core/driver.ts';
 import type { Registry, StoreResult } from './registry.ts';
 
-export type DeployResult = StoreResult;
+/** What was stored, and what the tier's review (validate) answered for content never seen. */
+export type DeployResult = StoreResult & { reviewed?: unknown };
 
 export async function deployFunction(
   registry: Registry,
@@ -18,6 +19,7 @@ export async function deployFunction(
   const plan = registry.plan(manifestInput, upload);
   const latest = registry.latest(plan.manifest.name);
   if (latest?.digest === plan.digest) return { created: false, fn: latest };
-  if (!registry.existing(plan)) await review(registry.planArtifact(plan, registry.nextVersion(plan.manifest.name)));
-  return registry.store(plan);
+  if (registry.existing(plan)) return registry.store(plan);
+  const reviewed = await review(registry.planArtifact(plan, registry.nextVersion(plan.manifest.name)));
+  return { ...registry.store(plan), reviewed };
 }

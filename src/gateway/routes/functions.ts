@@ -72,6 +72,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
       describeFunction(result.fn, executor, {
         created: result.created,
         ...(result.sameAs !== undefined ? { sameAs: result.sameAs } : {}),
+        ...compileOf(result.reviewed),
       }),
       result.created ? 201 : 200,
     );
@@ -101,4 +102,10 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   });
 
   return app;
+}
+
+/** Where a deploy's compile time went, when the tier reported it (`compile: {cached, ms, steps}`). */
+export function compileOf(reviewed: unknown): { compile?: unknown } {
+  const compile = (reviewed as { compile?: unknown } | undefined)?.compile;
+  return compile ? { compile } : {};
 }
