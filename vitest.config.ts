@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One JS engine cache for the run (the wasm tier builds each engine once, not per test).
+    globalSetup: ['test/support/wasm-engines.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Suites start sandbox hosts, daemons and cgroups; two cores do not gain from more files at once.

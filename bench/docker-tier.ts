@@ -80,7 +80,15 @@ export async function run(options: { n?: number; coldN?: number } = {}): Promise
       manifest,
       code: Buffer.from(SOURCE),
     });
-    const limits = { timeoutMs: 10_000, memoryMb: 128, logBytes: 65_536, resultBytes: 1_048_576 };
+    const limits = {
+      timeoutMs: 10_000,
+      memoryMb: 128,
+      logBytes: 65_536,
+      resultBytes: 1_048_576,
+      pids: 64,
+      tmpMb: 64,
+      errorBytes: 16_384,
+    };
     const invokeWarm = async (i: number) => {
       const input = { n: i };
       const outcome = await driver.run(

@@ -103,7 +103,15 @@ export async function run(options: { n?: number } = {}): Promise<BenchRow[]> {
           { id: `bench-${i}`, input: 1, inputJson: '1', priority: 0 },
           {
             deadline: Date.now() + 10_000,
-            limits: { timeoutMs: 10_000, memoryMb: 128, logBytes: 4096, resultBytes: 65536, pids: 64 },
+            limits: {
+              timeoutMs: 10_000,
+              memoryMb: 128,
+              logBytes: 4096,
+              resultBytes: 65536,
+              pids: 64,
+              tmpMb: 64,
+              errorBytes: 16_384,
+            },
             signal: new AbortController().signal,
             logs: new LogBudget(4096),
           },

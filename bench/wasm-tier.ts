@@ -1,8 +1,11 @@
 /**
  * WASM tier figures, side by side in one run:
  *  - invoke through the driver (main process -> wasm host -> guest thread) of a small cached
- *    core module (WAT `add`, plain entry), a C WASI command, a C component, and JS compiled
- *    into a component with each engine (StarlingMonkey, QuickJS; with their build time and size);
+ *    core module (WAT `add`, plain entry), a C WASI command, a C component, and standard JS in
+ *    each engine (StarlingMonkey, QuickJS);
+ *  - deploying standard JS: the engine build (once per engine version), a new small function
+ *    with the engine cached (prepare(), with where the time went), the same after a restart
+ *    (disk cache), and for comparison the old path (one component compiled per function);
  *  - instantiation cost alone (new WebAssembly.Instance of a compiled module) in-process;
  *  - fuel overhead: the same compute loop metered and unmetered, in-process.
  *
@@ -16,7 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@bytecodealliance/jco';
 import { createWasmDriver, type WasmDriver } from '../sandboxes/wasm/driver.ts';
-import { compileJsComponent, type JsEngine } from '../sandboxes/wasm/js-compile.ts';
+import { compileJsComponent } from '../sandboxes/wasm/js-compile.ts';
+import type { JsEngine } from '../sandboxes/wasm/js-engine/build-engine.ts';
+import { prepareComponent } from '../sandboxes/wasm/prepare-component.ts';
 import { runCore } from '../sandboxes/wasm/run-core.ts';
 import { sha256, transformCore } from '../sandboxes/wasm/transform.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -57,7 +62,15 @@ function artifactOf(code: Uint8Array, manifest: Partial<ManifestInput>): Artifac
 
 async function timeInvokes(driver: WasmDriver, a: Artifact, input: unknown, n: number): Promise<number[]> {
   const prepared = await driver.prepare(a);
-  const limits = { timeoutMs: 10_000, memoryMb: 64, logBytes: 65536, resultBytes: 1 << 20 };
+  const limits = {
+    timeoutMs: 10_000,
+    memoryMb: 64,
+    logBytes: 65536,
+    resultBytes: 1 << 20,
+    pids: 64,
+    tmpMb: 64,
+    errorBytes: 16_384,
+  };
   const samples: number[] = [];
   for (let i = 0; i < n + 5; i++) {
     const controller = new AbortController();
@@ -147,22 +160,7 @@ export async function run(options: { n?: number; js?: boolean } = {}): Promise<W
       n,
       ...stats(await timeInvokes(driver, artifactOf(shout, {}), { a: 1 }, n)),
     });
-    if (withJs) {
-      const source = readFileSync(new URL('udf-examples/component/js-wordcount/wordcount.js', root), 'utf8');
-      for (const engine of ['starlingmonkey', 'quickjs'] as JsEngine[]) {
-        const started = performance.now();
-        const component = await compileJsComponent(source.replace(/async function/, 'function'), engine);
-        const buildMs = performance.now() - started;
-        const m = Math.max(20, Math.floor(n / 5));
-        const samples = await timeInvokes(driver, artifactOf(component, {}), { text: 'the cat and the hat' }, m);
-        rows.push({
-          name: `driver invoke: JS component (${engine})`,
-          n: m,
-          ...stats(samples),
-          note: `build ${Math.round(buildMs)} ms, component ${(component.length / 1024 ** 2).toFixed(1)} MiB`,
-        });
-      }
-    }
+    if (withJs) rows.push(...(await jsRows(n)));
   } finally {
     await driver.dispose();
     rmSync(dataDir, { recursive: true, force: true });
@@ -196,6 +194,93 @@ export async function run(options: { n?: number; js?: boolean } = {}): Promise<W
     ...m,
     note: `x${(m.p50Ms / plain.p50Ms).toFixed(2)} of unmetered (p50), fuel ${metered.fuelConsumed}`,
   });
+  return rows;
+}
+
+/** Standard JS: what a deploy costs (engine once, then per function) and what an invoke costs. */
+async function jsRows(n: number): Promise<WasmBenchRow[]> {
+  const rows: WasmBenchRow[] = [];
+  const source = readFileSync(new URL('udf-examples/component/js-wordcount/wordcount.js', root), 'utf8');
+  for (const engine of ['starlingmonkey', 'quickjs'] as JsEngine[]) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'strata-wasm-bench-js-'));
+    const make = () =>
+      createWasmDriver({
+        config: loadConfig({
+          env: {},
+          overrides: { dataDir, wasm: { hosts: 1, jsEngine: engine, prebuildEngines: false } },
+        }).wasm,
+        dataDir,
+        defaultMemoryBytes: 64 << 20,
+        maxMemoryBytes: 1 << 30,
+      });
+    const jsArtifact = (text: string) => artifactOf(new TextEncoder().encode(text), { runtime: 'js', source: text });
+    // A function the engine runs either way (QuickJS cannot wait for a promise).
+    const fn = (i: number) => `${source.replace(/async function/, 'function')}\n// variant ${i}\n`;
+    let driver = make();
+    try {
+      await driver.start();
+      let started = performance.now();
+      await driver.prebuildEngines();
+      rows.push({
+        name: `JS engine build, ${engine} (once per engine version)`,
+        n: 1,
+        ...stats([performance.now() - started]),
+      });
+      const deploys: number[] = [];
+      let last: Awaited<ReturnType<WasmDriver['prepare']>> | undefined;
+      for (let i = 0; i < 10; i++) {
+        started = performance.now();
+        last = await driver.prepare(jsArtifact(fn(i)));
+        deploys.push(performance.now() - started);
+      }
+      const steps = Object.entries(last?.compile.steps ?? {})
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(', ');
+      rows.push({
+        name: `deploy a small JS function, ${engine} (engine cached)`,
+        n: 10,
+        ...stats(deploys),
+        note: steps,
+      });
+      const m = Math.max(20, Math.floor(n / 5));
+      rows.push({
+        name: `driver invoke: JS, ${engine}`,
+        n: m,
+        ...stats(await timeInvokes(driver, jsArtifact(fn(0)), { text: 'the cat and the hat' }, m)),
+      });
+      await driver.dispose();
+      // A restart: a new driver on the same data dir finds every piece on disk.
+      driver = make();
+      await driver.start();
+      started = performance.now();
+      const again = await driver.prepare(jsArtifact(fn(1)));
+      rows.push({
+        name: `deploy after a restart, ${engine} (disk cache)`,
+        n: 1,
+        ...stats([performance.now() - started]),
+        note: `cached ${again.compile.cached}`,
+      });
+    } finally {
+      await driver.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    // The old deploy path, for comparison: one component compiled (and transpiled) per function.
+    const scratch = mkdtempSync(join(tmpdir(), 'strata-wasm-bench-old-'));
+    try {
+      const started = performance.now();
+      const component = await compileJsComponent(fn(99), engine);
+      const compiled = performance.now() - started;
+      await prepareComponent(component, scratch, 1024);
+      rows.push({
+        name: `old path: compile one function to a component, ${engine}`,
+        n: 1,
+        ...stats([performance.now() - started]),
+        note: `componentize ${compiled.toFixed(0)} ms, ${(component.length / 1024 ** 2).toFixed(1)} MiB`,
+      });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
   return rows;
 }
 

@@ -65,7 +65,15 @@ export async function runLayers(options: { n: number; warmup: number }): Promise
     if (!driver?.health().available) throw new Error(`isolate tier unavailable: ${driver?.health().reason}`);
     const artifact = worker.registry.artifact(worker.registry.get('layers'));
     const prepared = await driver.prepare(artifact);
-    const limits = { timeoutMs: 10_000, memoryMb: 128, logBytes: 65_536, resultBytes: 1 << 20 };
+    const limits = {
+      timeoutMs: 10_000,
+      memoryMb: 128,
+      logBytes: 65_536,
+      resultBytes: 1 << 20,
+      pids: 64,
+      tmpMb: 64,
+      errorBytes: 16_384,
+    };
     const layer = async (name: string, fn: (i: number) => Promise<unknown>) => {
       const samples = await timeSequential(async (i) => checkJs(await fn(i), i), options.n, options.warmup);
       rows.push({ name, ...summarize(samples) });

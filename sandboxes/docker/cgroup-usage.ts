@@ -11,6 +11,8 @@ export interface CgroupCounters {
   ioReadBytes?: number;
   ioWriteBytes?: number;
   oomKills?: number;
+  /** Times a fork failed at the pids limit (pids.events "max"). */
+  pidsMaxHits?: number;
 }
 
 export interface ContainerCgroup {
@@ -51,7 +53,7 @@ export function containerCgroup(
       continue;
     }
     for (const controller of controllers.split(',')) {
-      if (!['memory', 'cpuacct', 'blkio'].includes(controller)) continue;
+      if (!['memory', 'cpuacct', 'blkio', 'pids'].includes(controller)) continue;
       // Co-mounted hierarchies are named "cpu,cpuacct" (usually with a "cpuacct" symlink beside).
       const joint = `${cgroupRoot}/${controllers}${path}`;
       dirs[controller] = existsSync(joint) ? joint : `${cgroupRoot}/${controller}${path}`;
@@ -83,12 +85,14 @@ export function readCounters(cg: ContainerCgroup): CgroupCounters {
     const cpu = cg.dirs.cpuacct;
     const blkio = cg.dirs.blkio;
     const throttle = blkio ? readText(`${blkio}/blkio.throttle.io_service_bytes`) : undefined;
+    const pids = cg.dirs.pids;
     return {
       cpuNs: cpu ? num(readText(`${cpu}/cpuacct.usage`)) : undefined,
       memoryPeakBytes: mem ? num(readText(`${mem}/memory.max_usage_in_bytes`)) : undefined,
       ioReadBytes: sumBlkio(throttle, 'Read'),
       ioWriteBytes: sumBlkio(throttle, 'Write'),
       oomKills: mem ? num(/oom_kill (\d+)/.exec(readText(`${mem}/memory.oom_control`) ?? '')?.[1]) : undefined,
+      pidsMaxHits: pids ? num(/^max (\d+)/m.exec(readText(`${pids}/pids.events`) ?? '')?.[1]) : undefined,
     };
   }
   const dir = cg.dirs[''] as string;
@@ -100,6 +104,7 @@ export function readCounters(cg: ContainerCgroup): CgroupCounters {
     ioReadBytes: sumIoStat(io, 'rbytes'),
     ioWriteBytes: sumIoStat(io, 'wbytes'),
     oomKills: num(/oom_kill (\d+)/.exec(readText(`${dir}/memory.events`) ?? '')?.[1]),
+    pidsMaxHits: num(/^max (\d+)/m.exec(readText(`${dir}/pids.events`) ?? '')?.[1]),
   };
 }
 

@@ -68,6 +68,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Whether `permissions.network` asks for anything: `true`, a non-empty list (the older form) or
+ * `{allow: [...]}` with entries. Read loosely, so every form the manifest may take is covered.
+ */
+export function asksForNetwork(network: unknown): boolean {
+  if (network === true) return true;
+  if (Array.isArray(network)) return network.length > 0;
+  if (typeof network === 'object' && network !== null) {
+    const allow = (network as { allow?: unknown }).allow;
+    return !Array.isArray(allow) || allow.length > 0;
+  }
+  return false;
+}
+
 export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
   const settings = options.settings;
   const workerId = options.workerId || settings.workerId || hostname();
@@ -206,6 +220,8 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'ioReadBytes', 'ioWriteBytes'],
     pause: true,
     enforces: ['timeoutMs', ...SANDBOX_LIMITS, 'logBytes'],
+    network: 'none',
+    ownProcesses: true,
   };
 
   async function runnerImage(kind: RunnerKind): Promise<string> {
@@ -267,11 +283,10 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
       if (cached) return cached;
       if (!daemon.up) throw new StrataError('tier_unavailable', daemon.reason ?? 'the Docker daemon is not reachable');
       const m = artifact.manifest;
-      const network = m.permissions.network;
-      if (network === true || (Array.isArray(network) && network.length > 0)) {
+      if (asksForNetwork(m.permissions.network)) {
         throw new StrataError(
           'permission_denied',
-          `function "${m.name}" asks for network access, but docker-tier containers have none (NetworkMode none); drop permissions.network or use a tier that grants it`,
+          `function "${m.name}" asks for network access, but the docker tier cannot grant network access yet; its containers have no network (NetworkMode none): drop permissions.network, or deploy it where policy places it on a tier that can grant it`,
         );
       }
       const env = { ...m.permissions.env };
@@ -317,9 +332,9 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
           image,
           digest: artifact.digest,
           functionName: m.name,
+          functionVersion: artifact.version,
           source,
           ...(m.interpreter ? { interpreter: m.interpreter } : {}),
-          isolate: m.trust === 'untrusted',
           env,
         };
       } else {

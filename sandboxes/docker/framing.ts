@@ -30,7 +30,8 @@ export class FrameTooLargeError extends Error {
  * hostile peer cannot make the other side allocate without bound.
  */
 export class FrameDecoder {
-  readonly maxFrameBytes: number;
+  /** May be changed between pushes (the cap follows the current invocation's result limit). */
+  maxFrameBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
 

@@ -1,9 +1,14 @@
 /**
  * The create options of every container the tier makes, hardened the same way whatever runs in
- * it (a pure function, unit-tested): unprivileged user, no capabilities, no new privileges, the
- * daemon's default seccomp profile (never overridden), read-only root with a small noexec /tmp,
- * cgroup limits for pids, memory (no swap), CPU, cpuset and block I/O, ulimits, no network, no
- * host mounts, no daemon-side logs (output is captured over the attach stream), and labels.
+ * it (a pure function, unit-tested): no new privileges, the daemon's default seccomp profile
+ * (never overridden), read-only root with a small noexec /tmp, cgroup limits for pids, memory
+ * (no swap), CPU, cpuset and block I/O, ulimits, no network, no host mounts, no daemon-side logs
+ * (output is captured over the attach stream), and labels.
+ *
+ * Cold containers (custom images) run as 65534 with no capability at all. Warm runner
+ * containers run tini and the runner as uid 0 with only RUNNER_CAPS, so that the runner can start
+ * user code as 65534 without any capability (runner/procs.ts) and user code cannot open the
+ * runner's or tini's /proc/<pid>/fd/*, where the host protocol lives.
  */
 import type Docker from 'dockerode';
 import type { ResolvedLimits } from '../../src/core/limits.ts';
@@ -13,6 +18,15 @@ export const LABEL_WORKER = 'io.strata.worker';
 export const LABEL_ROLE = 'io.strata.role';
 export const LABEL_FUNCTION = 'io.strata.function';
 export const SANDBOX_USER = '65534:65534';
+/** The runner's user in warm containers (see the header). */
+export const RUNNER_USER = '0:0';
+/**
+ * What the runner needs, and nothing else: SETUID/SETGID/SETPCAP to drop to 65534 with an empty
+ * bounding set (setpriv), KILL to kill user processes of another uid, CHOWN to hand a work
+ * directory to 65534, DAC_OVERRIDE/FOWNER to remove what user code left in it. User processes
+ * lose all of them when their uid changes.
+ */
+export const RUNNER_CAPS = ['SETUID', 'SETGID', 'SETPCAP', 'KILL', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER'] as const;
 const MIB = 1024 * 1024;
 
 export interface HostFacts {
@@ -41,6 +55,8 @@ export interface ContainerSpecInput {
   labels: Record<string, string>;
   /** Warm runner: stdin stays open across invocations; cold: closed after the input. */
   stdinOnce: boolean;
+  /** A warm runner container: runner as uid 0 with RUNNER_CAPS (user code drops to 65534 inside). */
+  runner?: boolean;
   facts: HostFacts;
   defaults: SpecDefaults;
 }
@@ -61,7 +77,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     NetworkMode: 'none',
     Privileged: false,
     CapDrop: ['ALL'],
-    CapAdd: [],
+    CapAdd: input.runner ? [...RUNNER_CAPS] : [],
     SecurityOpt: ['no-new-privileges:true'],
     ReadonlyRootfs: true,
     Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${tmpBytes},mode=1777` },
@@ -102,7 +118,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     Image: input.image,
     ...(input.cmd ? { Cmd: input.cmd } : {}),
     Env: Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`),
-    User: SANDBOX_USER,
+    User: input.runner ? RUNNER_USER : SANDBOX_USER,
     WorkingDir: '/tmp',
     Hostname: 'sandbox',
     Labels: input.labels,

@@ -84,11 +84,22 @@ export async function buildRunnerImages(
   return results;
 }
 
-/** Remove earlier builds of a runner kind (ones still used by a container stay: the daemon refuses). */
+/** Earlier builds of a kind kept besides the current one: other checkouts sharing the daemon may use them. */
+const KEEP_EARLIER_BUILDS = 2;
+
+/**
+ * Remove earlier builds of a runner kind beyond the newest few (ones still used by a container
+ * stay: the daemon refuses). Several checkouts of Strata may share one daemon with different
+ * runner sources, so the newest earlier builds survive instead of being rebuilt back and forth.
+ */
 export async function pruneOldRunnerImages(docker: Docker, kind: RunnerKind, keep: string): Promise<number> {
   let removed = 0;
-  for (const image of await docker.listImages({ filters: { label: [`strata.runner=${kind}`] } })) {
-    if ((image.RepoTags ?? []).includes(keep)) continue;
+  const images = await docker.listImages({ filters: { label: [`strata.runner=${kind}`] } });
+  const earlier = images
+    .filter((image) => !(image.RepoTags ?? []).includes(keep))
+    .sort((a, b) => b.Created - a.Created)
+    .slice(KEEP_EARLIER_BUILDS);
+  for (const image of earlier) {
     try {
       await docker.getImage(image.Id).remove({ force: false });
       removed++;

@@ -1,6 +1,7 @@
 /** Small pure helpers turning what a container did into a RunOutcome. */
 import { abortError } from '../../src/core/driver.ts';
-import type { ErrorInfo, ExitInfo, RunOutcome, Usage } from '../../src/core/execution.ts';
+import type { DeathCause, ErrorInfo, ExitInfo, RunOutcome, Usage } from '../../src/core/execution.ts';
+import type { ResolvedLimits } from '../../src/core/limits.ts';
 
 /** Status for an invocation stopped by the executor's signal. */
 export function abortedOutcome(signal: AbortSignal, usage: Usage): RunOutcome {
@@ -43,4 +44,39 @@ export function crashed(reason: string, usage: Usage, exit?: ExitInfo): RunOutco
     usage,
     ...(exit ? { exit } : {}),
   };
+}
+
+export function protocolViolation(reason: string, usage: Usage): RunOutcome {
+  return {
+    status: 'killed',
+    error: {
+      code: 'protocol_violation',
+      message: `the container broke the host protocol and was destroyed: ${reason}`,
+    },
+    usage,
+  };
+}
+
+const CANCEL_CODES = new Set(['cancelled', 'reclaimed', 'shutting_down', 'interrupted']);
+
+/**
+ * The outcome with its cause of death (CONTRACTS.md): what ended it, the limit that was hit and
+ * the usage measured at that moment (the outcome's own figures, read when it ended). A success
+ * has none. `pidsHit` says the container's pids limit refused a fork during the invocation.
+ */
+export function withDeath(outcome: RunOutcome, limits: ResolvedLimits, pids: number, pidsHit = false): RunOutcome {
+  if (outcome.status === 'succeeded') return outcome;
+  const code = outcome.error?.code;
+  const death = (cause: DeathCause, limit?: number): RunOutcome => ({
+    ...outcome,
+    death: { cause, ...(limit !== undefined ? { limit } : {}), usage: outcome.usage },
+  });
+  if (outcome.status === 'memory_exceeded') return death('memory', limits.memoryMb);
+  if (outcome.status === 'timeout') return death('time', limits.timeoutMs);
+  if (code === 'protocol_violation') return death('protocol');
+  if (code && CANCEL_CODES.has(code)) return death('cancel');
+  if (code === 'result_too_large') return death('result', limits.resultBytes);
+  if (pidsHit) return death('pids', pids);
+  if (outcome.status === 'killed') return death('crash');
+  return death('error');
 }

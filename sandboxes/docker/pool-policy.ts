@@ -10,7 +10,8 @@ const CONTAINER_LIMITS = SANDBOX_LIMITS;
 
 /**
  * Containers are shared only between invocations with the same image and container limits, and,
- * when `isolateBy` is set (untrusted code: the function's digest), only within that function.
+ * when `isolateBy` is set (the warm path always sets the function's digest: a warm container
+ * keeps the function's state, so it is never shared between functions), only within that one.
  */
 export function poolKey(image: string, limits: ResolvedLimits, isolateBy?: string): string {
   const parts: string[] = [image];

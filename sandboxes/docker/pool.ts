@@ -21,6 +21,12 @@ export interface PoolSettings {
 
 export type SpecFactory = (name: string) => Docker.ContainerCreateOptions;
 
+/** What acquire() hands out: the container, and whether it was booted for this caller (a cold start). */
+export interface Acquired {
+  container: WarmContainer;
+  booted: boolean;
+}
+
 export interface PoolEvents {
   /** A container was booted (cold start inside the pool). */
   onBoot?: (ms: number) => void;
@@ -41,6 +47,10 @@ export class WarmPool {
   boots = 0;
   bootFailures = 0;
   replaced = 0;
+  /** Output bytes dropped because they came after their invocation had ended. */
+  lateLogBytes = 0;
+  /** Containers destroyed for breaking the host protocol. */
+  protocolViolations = 0;
 
   constructor(
     docker: Docker,
@@ -78,6 +88,8 @@ export class WarmPool {
     keys: number;
     boots: number;
     replaced: number;
+    lateLogBytes: number;
+    protocolViolations: number;
   } {
     const list = [...this.#entries.values()];
     return {
@@ -88,11 +100,13 @@ export class WarmPool {
       keys: new Set(list.map((c) => c.key)).size,
       boots: this.boots,
       replaced: this.replaced,
+      lateLogBytes: this.lateLogBytes,
+      protocolViolations: this.protocolViolations,
     };
   }
 
   /** An idle container for `key`, booting one when allowed; waits (abortably) when the key is full. */
-  async acquire(key: string, specFor: SpecFactory, signal: AbortSignal): Promise<WarmContainer> {
+  async acquire(key: string, specFor: SpecFactory, signal: AbortSignal): Promise<Acquired> {
     this.#specs.set(key, specFor);
     this.#keyLastUsed.set(key, Date.now());
     for (;;) {
@@ -105,7 +119,7 @@ export class WarmPool {
       if (decision.action === 'reuse') {
         const c = this.#entries.get(decision.id) as WarmContainer;
         c.state = 'busy';
-        return c;
+        return { container: c, booted: false };
       }
       if (decision.action === 'evict-then-create') {
         const victim = this.#entries.get(decision.evictId);
@@ -114,7 +128,7 @@ export class WarmPool {
       if (decision.action === 'create' || decision.action === 'evict-then-create') {
         const c = await this.#boot(key, specFor);
         c.state = 'busy';
-        return c;
+        return { container: c, booted: true };
       }
       await this.#waitForChange(signal);
     }
@@ -123,6 +137,11 @@ export class WarmPool {
   async #boot(key: string, specFor: SpecFactory): Promise<WarmContainer> {
     const name = this.#newName();
     const c = new WarmContainer(this.#docker, key, name, this.#maxFrameBytes);
+    // An idle container that dies (or breaks the protocol) leaves the pool at once; a busy one
+    // is released by its invocation, a starting one by the boot that fails.
+    c.onDead = (dead, was) => {
+      if (was === 'idle' && this.#entries.get(dead.name) === dead) void this.#discard(dead, true);
+    };
     this.#entries.set(name, c);
     const started = Date.now();
     try {

@@ -5,10 +5,9 @@ export interface WarmPrepared {
   image: string;
   digest: string;
   functionName: string;
+  functionVersion: number;
   source: string;
   interpreter?: string;
-  /** Untrusted code gets containers of its own (the pool key includes the digest). */
-  isolate: boolean;
   env: Record<string, string>;
 }
 

@@ -15,13 +15,15 @@ import type { TarEntry } from './tar-writer.ts';
 export type RunnerKind = 'js' | 'script';
 export const RUNNER_KINDS: readonly RunnerKind[] = ['js', 'script'];
 /** Bump when the layout below changes in a way the file list does not show. */
-const PLAN_VERSION = 'strata-runner-v1';
+const PLAN_VERSION = 'strata-runner-v2';
 export const RUNNER_REPO_PREFIX = 'strata-runner-';
 /** Where the runner lives inside the image. */
 export const RUNNER_ENTRY = '/strata/runner/main.ts';
 export const NODE_IN_IMAGE = '/usr/local/bin/node';
 /** tini as PID 1: reaps the zombies that scripts' orphans would otherwise pile up (pids limit). */
 export const INIT_IN_IMAGE = '/usr/local/bin/tini';
+/** Where runner/procs.ts expects setpriv. */
+export const SETPRIV_IN_IMAGE = '/usr/bin/setpriv';
 
 export interface RunnerPlan {
   kind: RunnerKind;
@@ -152,11 +154,22 @@ function baseLayout(b: PlanBuilder): void {
   b.data('/etc/group', 'root:x:0:\nnogroup:x:65534:\n');
 }
 
+/** The runner's own files (everything under runner/ plus the framing it shares with the host). */
+export const RUNNER_FILES = [
+  'main.ts',
+  'protocol.ts',
+  'js-worker.ts',
+  'js-host.ts',
+  'child-messages.ts',
+  'fence.ts',
+  'procs.ts',
+  'scripts.ts',
+] as const;
+
 function runnerFiles(b: PlanBuilder): void {
   b.data('/strata/package.json', '{"type":"module"}\n');
   b.data('/strata/framing.ts', readFileSync(join(HERE, 'framing.ts')));
-  b.data('/strata/runner/main.ts', readFileSync(join(HERE, 'runner', 'main.ts')));
-  b.data('/strata/runner/protocol.ts', readFileSync(join(HERE, 'runner', 'protocol.ts')));
+  for (const name of RUNNER_FILES) b.data(`/strata/runner/${name}`, readFileSync(join(HERE, 'runner', name)));
 }
 
 const PYTHON_SKIP = new Set([
@@ -220,6 +233,10 @@ function plan(kind: RunnerKind): RunnerPlan {
       'tini is needed for the runner images: install the Debian package "tini" (docker.io depends on it)',
     );
   b.binary(tini, INIT_IN_IMAGE);
+  // The runner starts all user code through setpriv (uid 65534, no capabilities).
+  const setpriv = which('setpriv');
+  if (!setpriv) throw new Error('setpriv is needed for the runner images: install the Debian package "util-linux"');
+  b.binary(setpriv, SETPRIV_IN_IMAGE);
   runnerFiles(b);
   if (kind === 'script') {
     for (const name of ['bash', 'sh', ...UTILITIES]) {
@@ -241,10 +258,11 @@ function plan(kind: RunnerKind): RunnerPlan {
     'ENV PATH=/usr/local/bin:/usr/bin:/bin',
     'ENV HOME=/tmp',
     'WORKDIR /tmp',
-    'USER 65534:65534',
+    // The runner is uid 0 (with the few capabilities the tier grants) and drops user code to 65534.
+    'USER 0:0',
     `LABEL strata.runner=${kind}`,
     `LABEL strata.runner.hash=${hash}`,
-    `CMD ["${INIT_IN_IMAGE}", "--", "${NODE_IN_IMAGE}", "--no-warnings", "${RUNNER_ENTRY}"]`,
+    `CMD ["${INIT_IN_IMAGE}", "--", "${NODE_IN_IMAGE}", "--no-warnings", "${RUNNER_ENTRY}", "--kind=${kind}"]`,
   ];
   return { kind, image, hash, entries, bytes, changes };
 }

@@ -13,7 +13,7 @@ import { attachStdio } from './client.ts';
 import { errorText, isDaemonDown, type TierContext } from './context.ts';
 import { DockerStreamDemuxer } from './demux.ts';
 import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
-import { abortedOutcome, crashed, failed, memoryExceeded, resultFromStdout } from './outcome.ts';
+import { abortedOutcome, crashed, failed, memoryExceeded, resultFromStdout, withDeath } from './outcome.ts';
 import type { ColdPrepared } from './prepared.ts';
 import { inspectOom, unavailableOutcome } from './run-warm.ts';
 import { UsageMeter } from './usage-meter.ts';
@@ -25,6 +25,29 @@ export async function runCold(
   p: ColdPrepared,
   invocation: Invocation,
   options: RunOptions,
+): Promise<RunOutcome> {
+  const marks: Marks = {};
+  const t0 = Date.now();
+  const outcome = await runOnce(ctx, p, invocation, options, marks);
+  const pids = options.limits.pids ?? ctx.defaults.pids;
+  return {
+    ...withDeath(outcome, options.limits, pids, marks.pidsHit),
+    ...(marks.startedAt !== undefined ? { start: { kind: 'cold' as const, initMs: marks.startedAt - t0 } } : {}),
+  };
+}
+
+/** What the run found out on the way: when the code started, whether a fork hit the pids limit. */
+interface Marks {
+  startedAt?: number;
+  pidsHit?: boolean;
+}
+
+async function runOnce(
+  ctx: TierContext,
+  p: ColdPrepared,
+  invocation: Invocation,
+  options: RunOptions,
+  marks: Marks,
 ): Promise<RunOutcome> {
   const { limits, signal, logs } = options;
   const t0 = Date.now();
@@ -90,6 +113,7 @@ export async function runCold(
     const waited = container.wait({ condition: 'next-exit' });
     await container.start();
     const started = Date.now();
+    marks.startedAt = started;
     ctx.running.set(invocation.id, container.id);
     options.onStart?.();
     const info = await container.inspect().catch(() => undefined);
@@ -118,6 +142,7 @@ export async function runCold(
       return abortedOutcome(signal, usage);
     }
     const usage = meter.end(Date.now() - started, false);
+    marks.pidsHit = (meter.pidsHitsSinceBegin() ?? 0) > 0;
     if ('error' in end) {
       if (isDaemonDown(end.error))
         return unavailableOutcome('the Docker daemon went away while the function ran', usage);

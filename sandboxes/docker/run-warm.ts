@@ -9,7 +9,16 @@ import type { RunOutcome, Usage } from '../../src/core/execution.ts';
 import { usageOf } from '../../src/core/execution.ts';
 import { errorText, isDaemonDown, type TierContext } from './context.ts';
 import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
-import { abortedOutcome, crashed, failed, memoryExceeded, resultFromStdout } from './outcome.ts';
+import {
+  abortedOutcome,
+  crashed,
+  failed,
+  memoryExceeded,
+  protocolViolation,
+  resultFromStdout,
+  withDeath,
+} from './outcome.ts';
+import type { Acquired } from './pool.ts';
 import { poolKey } from './pool-policy.ts';
 import type { WarmPrepared } from './prepared.ts';
 import { INIT_IN_IMAGE, NODE_IN_IMAGE, RUNNER_ENTRY } from './rootfs-plan.ts';
@@ -35,15 +44,18 @@ export async function inspectOom(
   return { oomKilled: false };
 }
 
-function runnerCmd(memoryMb: number): string[] {
+function runnerCmd(kind: 'js' | 'script', memoryMb: number): string[] {
   // V8's heap limit above the cgroup limit: the kernel OOM killer (which we can see) acts first.
+  const heap = Math.max(16, memoryMb * 2);
   return [
     INIT_IN_IMAGE,
     '--',
     NODE_IN_IMAGE,
     '--no-warnings',
-    `--max-old-space-size=${Math.max(16, memoryMb * 2)}`,
+    `--max-old-space-size=${heap}`,
     RUNNER_ENTRY,
+    `--kind=${kind}`,
+    `--child-heap-mb=${heap}`,
   ];
 }
 
@@ -59,31 +71,41 @@ export async function runWarm(
 ): Promise<RunOutcome> {
   const { limits, signal } = options;
   const t0 = Date.now();
-  const key = poolKey(p.image, limits, p.isolate ? p.digest : undefined);
+  const pids = limits.pids ?? ctx.defaults.pids;
+  const done = (outcome: RunOutcome, start?: RunOutcome['start'], pidsHit = false): RunOutcome => ({
+    ...withDeath(outcome, limits, pids, pidsHit),
+    ...(start ? { start } : {}),
+  });
+  // Warm containers are never shared between functions: the key includes the digest.
+  const key = poolKey(p.image, limits, p.digest);
   const specFor = (name: string) =>
     containerSpec({
       name,
       image: p.image,
-      cmd: runnerCmd(limits.memoryMb),
+      cmd: runnerCmd(p.kind, limits.memoryMb),
       limits,
-      labels: workerLabels(ctx.workerId, 'warm', p.isolate ? { [LABEL_FUNCTION]: p.functionName } : {}),
+      labels: workerLabels(ctx.workerId, 'warm', { [LABEL_FUNCTION]: p.functionName }),
       stdinOnce: false,
+      runner: true,
       facts: ctx.facts,
       defaults: ctx.defaults,
     });
-  let c: WarmContainer;
+  let acquired: Acquired;
   try {
-    c = await ctx.pool.acquire(key, specFor, signal);
+    acquired = await ctx.pool.acquire(key, specFor, signal);
   } catch (error) {
-    if (signal.aborted) return abortedOutcome(signal, usageOf({ wallMs: Date.now() - t0 }));
     const usage = usageOf({ wallMs: Date.now() - t0 });
+    if (signal.aborted) return done(abortedOutcome(signal, usage));
     if (isDaemonDown(error))
-      return unavailableOutcome(`the Docker daemon is not reachable: ${errorText(error)}`, usage);
-    return crashed(`a warm container could not start: ${errorText(error)}`, usage);
+      return done(unavailableOutcome(`the Docker daemon is not reachable: ${errorText(error)}`, usage));
+    return done(crashed(`a warm container could not start: ${errorText(error)}`, usage));
   }
+  const c = acquired.container;
   ctx.running.set(invocation.id, c.id);
   try {
-    return await invokeIn(ctx, c, p, invocation, options);
+    const start = { kind: acquired.booted ? ('cold' as const) : ('warm' as const), initMs: Date.now() - t0 };
+    const { outcome, pidsHit } = await invokeIn(ctx, c, p, invocation, options);
+    return done(outcome, start, pidsHit);
   } finally {
     ctx.running.delete(invocation.id);
   }
@@ -95,7 +117,7 @@ async function invokeIn(
   p: WarmPrepared,
   invocation: Invocation,
   options: RunOptions,
-): Promise<RunOutcome> {
+): Promise<{ outcome: RunOutcome; pidsHit?: boolean }> {
   const { limits, signal, logs } = options;
   options.onStart?.();
   const meter = new UsageMeter(c.cgroup);
@@ -107,6 +129,8 @@ async function invokeIn(
     kind: p.kind,
     digest: p.digest,
     functionName: p.functionName,
+    functionVersion: p.functionVersion,
+    deadline: options.deadline,
     ...(c.loaded.has(p.digest) ? {} : { source: p.source }),
     ...(p.interpreter ? { interpreter: p.interpreter } : {}),
     input: invocation.inputJson,
@@ -123,56 +147,92 @@ async function invokeIn(
   const end = await Promise.race([c.invoke(message, (_stream, text) => logs.write(text)), aborted]);
   if (onAbort) signal.removeEventListener('abort', onAbort);
   const wallMs = () => Date.now() - started;
+  const pidsHit = () => (meter.pidsHitsSinceBegin() ?? 0) > 0;
 
   if (end === 'aborted') {
     meter.read();
     const usage = meter.end(wallMs(), false);
     await ctx.pool.release(c, false);
-    return abortedOutcome(signal, usage);
+    return { outcome: abortedOutcome(signal, usage) };
   }
-  if (end.kind === 'died' || end.kind === 'protocol') {
+  if (end.kind === 'protocol') {
     const usage = meter.end(wallMs(), false);
+    ctx.pool.protocolViolations++;
+    await ctx.pool.release(c, false);
+    return { outcome: protocolViolation(end.reason, usage) };
+  }
+  if (end.kind === 'died') {
+    const usage = meter.end(wallMs(), false);
+    const hit = pidsHit();
     const cgroupOom = (meter.oomKillsSinceBegin() ?? 0) > 0;
     const verdict = await inspectOom(ctx, c.id);
     await ctx.pool.release(c, false);
-    if (cgroupOom || verdict?.oomKilled) return memoryExceeded(limits.memoryMb, usage, { exitCode: verdict?.exitCode });
+    if (cgroupOom || verdict?.oomKilled)
+      return { outcome: memoryExceeded(limits.memoryMb, usage, { exitCode: verdict?.exitCode }) };
     if (!verdict) {
       const down = await ctx.docker.ping().then(
         () => false,
         () => true,
       );
-      if (down) return unavailableOutcome('the Docker daemon went away while the function ran', usage);
+      if (down) return { outcome: unavailableOutcome('the Docker daemon went away while the function ran', usage) };
     }
-    const reason = end.kind === 'protocol' ? end.reason : c.deathReason || end.reason;
-    return crashed(reason, usage, verdict?.exitCode !== undefined ? { exitCode: verdict.exitCode } : undefined);
+    const reason = c.deathReason || end.reason;
+    const exit = verdict?.exitCode !== undefined ? { exitCode: verdict.exitCode } : undefined;
+    return { outcome: crashed(reason, usage, exit), pidsHit: hit };
   }
-  if (end.kind === 'pong') return crashed('the runner answered out of turn', meter.end(wallMs()));
+  if (end.kind === 'pong') {
+    await ctx.pool.release(c, false);
+    return { outcome: protocolViolation('a pong answered an invocation', meter.end(wallMs())) };
+  }
 
   const usage = meter.end(wallMs());
   const result = end.message;
-  // A script's child can be OOM-killed while the runner lives: the cgroup counter tells.
+  if (result.late) ctx.pool.lateLogBytes += result.late;
+  const hit = pidsHit();
+  // A child can be OOM-killed while the runner lives: the cgroup counter tells.
   if ((meter.oomKillsSinceBegin() ?? 0) > 0) {
     await ctx.pool.release(c, false);
-    return memoryExceeded(
-      limits.memoryMb,
-      usage,
-      result.ok ? undefined : { exitCode: result.exitCode, signal: result.signal },
-    );
+    const exit = result.ok ? undefined : { exitCode: result.exitCode, signal: result.signal };
+    return { outcome: memoryExceeded(limits.memoryMb, usage, exit) };
+  }
+  if (!result.ok && (result.code === 'protocol_violation' || result.code === 'sandbox_crashed')) {
+    // The runner's JS child broke its protocol or died: the container goes, never back to the pool.
+    await ctx.pool.release(c, false);
+    if (result.code === 'protocol_violation') {
+      ctx.pool.protocolViolations++;
+      return { outcome: protocolViolation(result.message, usage) };
+    }
+    const exit =
+      result.exitCode !== undefined || result.signal ? { exitCode: result.exitCode, signal: result.signal } : undefined;
+    return { outcome: crashed(result.message, usage, exit), pidsHit: hit };
   }
   await ctx.pool.release(c, true);
   if (!result.ok) {
     const exit =
       result.exitCode !== undefined || result.signal ? { exitCode: result.exitCode, signal: result.signal } : undefined;
-    return failed({ code: result.code, message: result.message }, usage, exit);
+    return { outcome: failed({ code: result.code, message: result.message }, usage, exit), pidsHit: hit };
   }
   if (result.json !== undefined) {
     if (Buffer.byteLength(result.json) > limits.resultBytes) {
-      return failed(
-        { code: 'result_too_large', message: `the result is larger than ${limits.resultBytes} bytes of JSON` },
-        usage,
-      );
+      return {
+        outcome: failed(
+          { code: 'result_too_large', message: `the result is larger than ${limits.resultBytes} bytes of JSON` },
+          usage,
+        ),
+      };
     }
-    return { status: 'succeeded', result: JSON.parse(result.json) as unknown, usage, exit: { exitCode: 0 } };
+    let value: unknown;
+    try {
+      value = JSON.parse(result.json);
+    } catch (error) {
+      return {
+        outcome: failed(
+          { code: 'result_not_serializable', message: `the result's JSON could not be read back: ${errorText(error)}` },
+          usage,
+        ),
+      };
+    }
+    return { outcome: { status: 'succeeded', result: value, usage, exit: { exitCode: 0 } } };
   }
-  return { status: 'succeeded', ...resultFromStdout(result.text ?? ''), usage, exit: { exitCode: 0 } };
+  return { outcome: { status: 'succeeded', ...resultFromStdout(result.text ?? ''), usage, exit: { exitCode: 0 } } };
 }

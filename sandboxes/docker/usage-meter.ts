@@ -49,6 +49,12 @@ export class UsageMeter {
     return now === undefined || this.#base.oomKills === undefined ? undefined : now - this.#base.oomKills;
   }
 
+  /** Forks refused at the pids limit since begin(), when the counter exists. */
+  pidsHitsSinceBegin(): number | undefined {
+    const now = this.read().pidsMaxHits;
+    return now === undefined || this.#base.pidsMaxHits === undefined ? undefined : now - this.#base.pidsMaxHits;
+  }
+
   end(wallMs: number, readNow = true): Usage {
     if (this.#timer) clearInterval(this.#timer);
     if (!this.#cg) return usageOf({ wallMs });

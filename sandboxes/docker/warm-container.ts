@@ -2,17 +2,23 @@
  * One warm container running the resident runner: created hardened, attached (hijacked stdio)
  * before it starts, ready once the runner's first frame arrives. It runs one invocation at a
  * time; any death (crash, OOM, kill, daemon gone) settles the pending invocation as `died`.
+ *
+ * Everything read from the container goes through RunnerChannel (size cap + schema) and then
+ * through a turn check here (a log or result only for the invocation in flight, a pong only for
+ * the ping in flight, one ready). Any violation settles the pending invocation as `protocol`
+ * and destroys the container; nothing the container sends can throw in this process.
  */
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { type ContainerCgroup, containerCgroup } from './cgroup-usage.ts';
 import { attachStdio } from './client.ts';
 import { DockerStreamDemuxer } from './demux.ts';
-import { encodeFrame, FrameDecoder } from './framing.ts';
-import type { HostMessage, RunMessage, RunnerMessage } from './runner/protocol.ts';
+import { encodeFrame } from './framing.ts';
+import type { HostMessage, RunMessage, RunnerMessage, RunnerResult } from './runner/protocol.ts';
+import { frameLimitFor, RunnerChannel } from './runner-channel.ts';
 
 export type InvokeEnd =
-  | { kind: 'result'; message: Extract<RunnerMessage, { t: 'result' }> }
+  | { kind: 'result'; message: RunnerResult }
   | { kind: 'died'; reason: string }
   | { kind: 'protocol'; reason: string }
   | { kind: 'pong' };
@@ -39,8 +45,14 @@ export class WarmContainer {
   createdAt = Date.now();
   lastUsedAt = Date.now();
   invocations = 0;
+  /** The runner's PID inside the container (from its ready frame). */
+  runnerPid = 0;
+  /** Why the container was destroyed for breaking the protocol, if it was. */
+  violation: string | undefined;
+  /** Called once when the container dies, with the state it was in (the pool drops an idle one at once). */
+  onDead: ((c: WarmContainer, was: WarmState) => void) | undefined;
   #stream: Duplex | undefined;
-  #decoder: FrameDecoder;
+  #channel: RunnerChannel;
   #pending: Pending | undefined;
   #ready: ((error?: Error) => void) | undefined;
   #deathReason = '';
@@ -52,7 +64,7 @@ export class WarmContainer {
     this.docker = docker;
     this.key = key;
     this.name = name;
-    this.#decoder = new FrameDecoder(maxFrameBytes);
+    this.#channel = new RunnerChannel(maxFrameBytes);
   }
 
   get deathReason(): string {
@@ -69,7 +81,13 @@ export class WarmContainer {
       (chunk) => this.#onStdout(chunk),
       (chunk) => this.#onStderr(chunk),
     );
-    stream.on('data', (chunk: Buffer) => demux.push(chunk));
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        demux.push(chunk);
+      } catch (error) {
+        this.#violate(`the attach stream could not be demultiplexed: ${(error as Error).message}`);
+      }
+    });
     stream.on('error', () => this.#die('the attach stream failed'));
     stream.on('close', () => this.#die('the container stopped'));
     stream.on('end', () => this.#die('the container stopped'));
@@ -98,30 +116,59 @@ export class WarmContainer {
   }
 
   #onStdout(chunk: Buffer): void {
-    let messages: RunnerMessage[];
+    if (this.state === 'dead') return;
     try {
-      messages = this.#decoder.push(chunk) as RunnerMessage[];
-    } catch (error) {
-      this.#settle({ kind: 'protocol', reason: `the runner broke the protocol: ${(error as Error).message}` });
-      void this.destroy();
-      return;
-    }
-    for (const message of messages) {
-      if (message.t === 'ready') this.#ready?.();
-      // Output a function makes after its result (a stray timer) belongs to no invocation: dropped.
-      else if (message.t === 'log' && this.#pending && message.id === this.#pending.id)
-        this.#pending.onLog(message.stream, message.data);
-      else if (message.t === 'pong' && this.#pending?.isPing) this.#settle({ kind: 'pong' });
-      else if (message.t === 'result' && this.#pending && message.id === this.#pending.id) {
-        this.#settle({ kind: 'result', message });
+      const { messages, violation } = this.#channel.push(chunk);
+      if (violation) {
+        this.#violate(violation);
+        return;
       }
+      for (const message of messages) {
+        const problem = this.#accept(message);
+        if (problem) {
+          this.#violate(problem);
+          return;
+        }
+      }
+    } catch (error) {
+      // A bug on our side (or a log sink that threw): still never an exception in the worker.
+      this.#violate(`handling a frame failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
+  /** Apply one valid message; returns why it is out of turn, if it is. */
+  #accept(message: RunnerMessage): string | undefined {
+    const pending = this.#pending;
+    if (message.t === 'ready') {
+      if (!this.#ready || this.runnerPid !== 0) return 'a ready frame after start-up';
+      this.runnerPid = message.pid;
+      this.#ready();
+      return undefined;
+    }
+    if (message.t === 'pong') {
+      if (!pending?.isPing || message.id !== pending.id) return 'a pong frame nobody asked for';
+      this.#settle({ kind: 'pong' });
+      return undefined;
+    }
+    if (!pending || pending.isPing || message.id !== pending.id) {
+      return `a ${message.t} frame for no invocation in flight`;
+    }
+    if (message.t === 'log') pending.onLog(message.stream, message.data);
+    else this.#settle({ kind: 'result', message });
+    return undefined;
+  }
+
+  #violate(reason: string): void {
+    if (this.state === 'dead') return;
+    this.#channel.break(reason);
+    this.violation = reason;
+    this.#settle({ kind: 'protocol', reason: `the runner broke the host protocol: ${reason}` });
+    this.destroy(`protocol violation: ${reason}`).catch(() => {});
+  }
+
   #onStderr(chunk: Buffer): void {
-    const text = chunk.toString('utf8');
-    if (this.#pending && !this.#pending.isPing) this.#pending.onLog('stderr', text);
-    else this.#strayStderr = (this.#strayStderr + text).slice(-4096);
+    // Only the runner and tini write here (user code cannot reach it): diagnostics, not user logs.
+    this.#strayStderr = (this.#strayStderr + chunk.toString('utf8')).slice(-4096);
   }
 
   #settle(end: InvokeEnd): void {
@@ -132,10 +179,14 @@ export class WarmContainer {
 
   #die(reason: string): void {
     if (this.state === 'dead') return;
+    const was = this.state;
     this.state = 'dead';
     this.#deathReason ||= reason;
     this.#ready?.(new Error(`the runner died while starting: ${this.deathReason}`));
     this.#settle({ kind: 'died', reason });
+    const onDead = this.onDead;
+    this.onDead = undefined;
+    if (onDead) queueMicrotask(() => onDead(this, was));
   }
 
   /** Send one invocation; resolves when the runner answers or the container dies. */
@@ -144,6 +195,7 @@ export class WarmContainer {
       return Promise.resolve({ kind: 'died', reason: this.deathReason || 'dead' });
     this.invocations++;
     this.lastUsedAt = Date.now();
+    this.#channel.maxFrameBytes = frameLimitFor(message.maxResultBytes);
     return new Promise<InvokeEnd>((resolve) => {
       this.#pending = { id: message.id, onLog, resolve };
       this.#write(message);

@@ -42,6 +42,8 @@ const CAPABILITIES: DriverCapabilities = {
   measures: ['wallMs', 'cpuMs', 'memoryPeakBytes'],
   pause: false,
   enforces: ['timeoutMs', 'memoryMb', 'logBytes', 'resultBytes'],
+  network: 'none',
+  ownProcesses: false,
 };
 
 export class IsolateDriver implements SandboxDriver<PreparedFunction> {

@@ -33,7 +33,7 @@ import { EGRESS_PORT, SandboxEgress } from './egress.ts';
 import { DIR_PREFIX, reapScriptDirs, sandboxReachableNode } from './files.ts';
 import { probeEgress, probeSandbox } from './health.ts';
 import { checkManifest, type TierFacts } from './permissions.ts';
-import { DEFAULT_PIDS, MEASURES, runSandbox } from './sandbox-run.ts';
+import { MEASURES, runSandbox } from './sandbox-run.ts';
 
 export type ProcessSettings = z.output<typeof processSection>;
 
@@ -63,7 +63,6 @@ export interface PreparedScript {
   env: Record<string, string>;
 }
 
-const DEFAULT_TMP_MB = 64;
 const MiB = 1024 * 1024;
 export class ProcessDriver implements SandboxDriver<PreparedScript> {
   readonly tier = 'process' as const;
@@ -116,7 +115,8 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
         ),
         'logBytes',
       ],
-      network: 'allowlist',
+      // The guard enforces host:port / CIDR lists; without a way into the sandbox's namespace, none.
+      network: this.#facts.egress.ok ? 'allowlist' : 'none',
       ownProcesses: true,
     };
   }
@@ -264,7 +264,7 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
     if (signal.aborted) return aborted(signal, usageOf({ wallMs: 0 }));
     if (!this.#health.available)
       throw new StrataError('tier_unavailable', `the process tier is unavailable: ${this.#health.reason}`);
-    const tmpBytes = (limits.tmpMb ?? DEFAULT_TMP_MB) * MiB;
+    const tmpBytes = limits.tmpMb * MiB;
     let scratch: ScratchDisk | undefined;
     let group: CgroupGroup | undefined;
     try {
@@ -277,7 +277,7 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
           cpu: limits.cpu,
           cpuWeight: limits.cpuWeight,
           cpuset: limits.cpuset,
-          pids: limits.pids ?? DEFAULT_PIDS,
+          pids: limits.pids,
           ioReadBps: limits.ioReadBps,
           ioWriteBps: limits.ioWriteBps,
           ioWeight: limits.ioWeight,

@@ -64,14 +64,21 @@ function deathCause(end: ProcessEnd, code: string): DeathCause {
   return end.scratchFull || xfsz ? 'disk' : 'error';
 }
 
-/** The limit that was hit, in its own unit: bytes (memory, disk, result), ms (time), count (pids). */
+/**
+ * The limit that was hit, in the unit of the limit's own name (core/execution.ts Death): MiB for
+ * memory (memoryMb) and disk (tmpMb, or RLIMIT_FSIZE for one file too large), ms for time, a count
+ * for pids, bytes for the result.
+ */
 function limitOf(end: ProcessEnd, cause: DeathCause): number | undefined {
   const l = end.limits;
-  if (cause === 'memory') return l ? l.memoryMb * MiB : undefined;
+  if (cause === 'memory') return l?.memoryMb;
   if (cause === 'time') return l?.timeoutMs;
   if (cause === 'pids') return l?.pids;
   if (cause === 'result') return l?.resultBytes;
-  if (cause === 'disk') return end.scratchFull ? end.tmpBytes : (end.maxFileSize ?? end.tmpBytes);
+  if (cause === 'disk') {
+    const bytes = end.scratchFull ? end.tmpBytes : (end.maxFileSize ?? end.tmpBytes);
+    return bytes === undefined ? undefined : bytes / MiB;
+  }
   return undefined;
 }
 

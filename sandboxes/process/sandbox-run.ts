@@ -17,7 +17,6 @@ import { BLOCK_FD, INFO_FD } from './command.ts';
 import type { SandboxEgress } from './egress.ts';
 import { processOutcome } from './outcome.ts';
 
-export const DEFAULT_PIDS = 256;
 const MiB = 1024 * 1024;
 const HOST_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -191,7 +190,7 @@ export async function runSandbox(run: SandboxRun): Promise<RunOutcome> {
       stop({
         status: 'killed',
         code: 'limit_exceeded',
-        message: `the script reached its limit of ${limits.pids ?? DEFAULT_PIDS} processes and was stopped; raise limits.pids`,
+        message: `the script reached its limit of ${limits.pids} processes and was stopped; raise limits.pids`,
       });
   };
   const watch = setInterval(() => {
@@ -237,7 +236,7 @@ export async function runSandbox(run: SandboxRun): Promise<RunOutcome> {
     limits: {
       timeoutMs: limits.timeoutMs,
       memoryMb: limits.memoryMb,
-      pids: limits.pids ?? DEFAULT_PIDS,
+      pids: limits.pids,
       resultBytes: limits.resultBytes,
     },
     tmpBytes,

@@ -1,10 +1,10 @@
 /**
  * The WASM tier's SandboxDriver: runtime "wasm" (core modules and components uploaded as bytes)
- * and runtime "js" when policy sends standard-trust JS here (compiled into a component at
- * prepare time). prepare() validates and transforms once per upload (cached on disk by key);
- * run() hands the invocation to a supervised wasm host process, which runs it in a guest thread.
+ * and runtime "js" when policy sends standard-trust JS here (run in a shared JS engine
+ * component). prepare() validates and transforms once per upload, off the serving thread and
+ * cached on disk by key (prepare.ts); run() hands the invocation to a supervised wasm host
+ * process, which runs it in a guest thread.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -22,12 +22,18 @@ import { isStrataError, StrataError } from '../../src/core/errors.ts';
 import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
 import { HostPool, type HostPoolOptions } from '../shared/host-pool.ts';
 import { ArtifactCache } from './cache.ts';
-import type { GuestMeta, HostRunReply, RunMessage } from './host/protocol.ts';
-import { pickEngine } from './js-compile.ts';
-import { sha256, transformCore, transformKey } from './transform.ts';
-import { checkMagic } from './validate.ts';
+import { CompilePool } from './compile/compile-pool.ts';
+import { type CompileReport, CompileTimer, type WasmPrepareOptions } from './compile-report.ts';
+import type { HostRunReply, RunMessage } from './host/protocol.ts';
+import type { JsEngine } from './js-engine/build-engine.ts';
+import { type PreparedArtifact, Preparer } from './prepare.ts';
+import { withRecords } from './records.ts';
 
 const MIB = 1024 ** 2;
+/** Engine builds use our own code only; they get at least this long, whatever compileTimeout says. */
+const ENGINE_BUILD_MIN_MS = 5 * 60_000;
+/** Background engine builds wait this long after start, so short-lived workers never pay for them. */
+const PREBUILD_DELAY_MS = 10_000;
 
 export interface WasmDriverOptions {
   config: WasmConfig;
@@ -43,52 +49,107 @@ export interface WasmDriverOptions {
   place?: HostPoolOptions['place'];
 }
 
-export interface PreparedWasm {
-  key: string;
-  meta: GuestMeta;
-  /** Transformed module bytes, sent to a host that has not compiled this key yet. */
-  bytes?: Uint8Array;
-  tmp: boolean;
-  /** Whether prepare() found the transform already on disk. */
-  cacheHit: boolean;
+export interface PreparedWasm extends PreparedArtifact {
+  /** ctx.function: identical code deployed as two versions shares the cache, not this. */
+  function: { name: string; version: number };
+  /** Where this prepare()'s time went (the executor puts it into the deploy answer). */
+  compile: CompileReport;
 }
+
+export type { CompileReport } from './compile-report.ts';
 
 export const WASM_CAPABILITIES: DriverCapabilities = {
   runtimes: ['wasm', 'js'],
   measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'fuelConsumed'],
   pause: false,
   enforces: ['timeoutMs', 'memoryMb', 'logBytes', 'fuel', 'tmpMb'],
+  network: 'none',
+  ownProcesses: false,
 };
+
+interface Preparing {
+  promise: Promise<PreparedWasm>;
+  timer: CompileTimer;
+  done: boolean;
+}
 
 export class WasmDriver implements SandboxDriver<PreparedWasm> {
   readonly tier = 'wasm' as const;
   readonly capabilities = WASM_CAPABILITIES;
   readonly cache: ArtifactCache;
+  readonly engineCache: ArtifactCache;
+  readonly compiler: CompilePool;
   readonly #options: WasmDriverOptions;
   readonly #pool: HostPool;
-  readonly #prepared = new Map<string, Promise<PreparedWasm>>();
+  readonly #preparer: Preparer;
+  readonly #prepared = new Map<string, Preparing>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #prebuild: NodeJS.Timeout | undefined;
+  #lateLogBytes = 0;
 
   constructor(options: WasmDriverOptions) {
     this.#options = options;
-    this.cache = new ArtifactCache(options.config.cacheDir || join(options.dataDir, 'wasm-cache'));
+    const { config } = options;
+    const logger = options.logger;
+    this.cache = new ArtifactCache(config.cacheDir || join(options.dataDir, 'wasm-cache'), { logger });
+    this.engineCache = config.engineCacheDir ? new ArtifactCache(config.engineCacheDir, { logger }) : this.cache;
+    this.compiler = new CompilePool({ timeoutMs: config.compileTimeout, memoryBytes: config.compileMemory, logger });
+    this.#preparer = new Preparer({
+      cache: this.cache,
+      engineCache: this.engineCache,
+      pool: this.compiler,
+      jsEngine: config.jsEngine,
+      engineTimeoutMs: Math.max(config.compileTimeout, ENGINE_BUILD_MIN_MS),
+      logger,
+    });
     this.#pool = new HostPool({
       kind: 'wasm',
       entry: fileURLToPath(new URL('./host/host-main.ts', import.meta.url)),
-      size: options.config.hosts,
-      args: [String(options.config.threadsPerHost), String(Math.floor(options.config.threadHeap / MIB))],
-      killAfterMs: options.config.killAfter,
-      ...(options.logger ? { logger: options.logger } : {}),
+      size: config.hosts,
+      args: [String(config.threadsPerHost), String(Math.floor(config.threadHeap / MIB))],
+      killAfterMs: config.killAfter,
+      ...(logger ? { logger } : {}),
       ...(options.place ? { place: options.place } : {}),
     });
   }
 
   async start(): Promise<void> {
     await this.cache.sweep();
+    if (this.engineCache !== this.cache) await this.engineCache.sweep();
     await this.#pool.start();
+    if (this.#options.config.prebuildEngines) {
+      this.#prebuild = setTimeout(() => void this.prebuildEngines(true), PREBUILD_DELAY_MS);
+      this.#prebuild.unref();
+    }
+  }
+
+  /**
+   * Make sure the JS engines `wasm.jsEngine` may pick are built and capped for the default
+   * memory limit, so a JS deploy finds them (background: at low priority, failures logged).
+   */
+  async prebuildEngines(background = false): Promise<void> {
+    const choice = this.#options.config.jsEngine;
+    const engines: JsEngine[] = choice === 'auto' ? ['quickjs', 'starlingmonkey'] : [choice];
+    const capPages = this.#capPagesOf(undefined);
+    for (const engine of engines) {
+      const job = this.#preparer.engineVariant(engine, capPages, new CompileTimer(), background);
+      this.#track(job);
+      try {
+        await job;
+      } catch (error) {
+        if (!background) throw error;
+        this.#options.logger?.warn({ engine, err: (error as Error).message }, 'the JS engine could not be prebuilt');
+        return;
+      }
+    }
   }
 
   health(): TierHealth {
-    return this.#pool.health();
+    const health = this.#pool.health();
+    return {
+      ...health,
+      details: { ...health.details, compileThread: this.compiler.running, lateLogBytes: this.#lateLogBytes },
+    };
   }
 
   /** PIDs of the live wasm hosts (tests, diagnostics, cgroup placement checks). */
@@ -98,65 +159,72 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
 
   /** Memory cap in 64 KiB pages for a manifest. */
   capPages(artifact: Artifact): number {
-    const asked = artifact.manifest.limits.memoryMb !== undefined ? artifact.manifest.limits.memoryMb * MIB : undefined;
+    return this.#capPagesOf(artifact.manifest.limits.memoryMb);
+  }
+
+  #capPagesOf(memoryMb: number | undefined): number {
+    const asked = memoryMb !== undefined ? memoryMb * MIB : undefined;
     const bytes = Math.min(asked ?? this.#options.defaultMemoryBytes, this.#options.maxMemoryBytes);
     return Math.max(1, Math.floor(bytes / 65536));
   }
 
-  prepare(artifact: Artifact): Promise<PreparedWasm> {
-    let pending = this.#prepared.get(artifact.digest);
-    if (!pending) {
-      pending = this.#prepare(artifact);
-      this.#prepared.set(artifact.digest, pending);
-      pending.catch(() => this.#prepared.delete(artifact.digest));
+  /**
+   * Validate and transform once per digest (memoized here, cached on disk). The answer's
+   * `compile` says where the time went; `onProgress` hears long steps while they run.
+   */
+  prepare(artifact: Artifact, options: WasmPrepareOptions = {}): Promise<PreparedWasm> {
+    const memoKey = `${artifact.digest}/${artifact.name}@${artifact.version}`;
+    const known = this.#prepared.get(memoKey);
+    if (known?.done) {
+      // Already prepared by this process: nothing was compiled for this call.
+      return known.promise.then((p) => ({ ...p, compile: { cached: true, ms: 0, steps: {} } }));
     }
-    return pending;
+    if (known) {
+      if (options.onProgress) known.timer.listen(options.onProgress);
+      return known.promise;
+    }
+    const timer = new CompileTimer(options.onProgress ? [options.onProgress] : []);
+    const promise = this.#preparer.prepare(artifact, this.capPages(artifact), timer).then(
+      (p): PreparedWasm => ({
+        ...p,
+        function: { name: artifact.name, version: artifact.version },
+        compile: timer.report(),
+      }),
+    );
+    const entry: Preparing = { promise, timer, done: false };
+    this.#prepared.set(memoKey, entry);
+    this.#track(promise);
+    promise.then(
+      () => {
+        entry.done = true;
+      },
+      () => this.#prepared.delete(memoKey),
+    );
+    return promise;
   }
 
-  async #prepare(artifact: Artifact): Promise<PreparedWasm> {
-    const { manifest } = artifact;
-    const capPages = this.capPages(artifact);
-    const tmp = manifest.permissions.tmp;
-    if (manifest.runtime === 'js') {
-      const source = manifest.source ?? new TextDecoder().decode(artifact.code);
-      const engine = pickEngine(source, this.#options.config.jsEngine);
-      const key = transformKey(sha256(source), 'js', { engine, capPages });
-      const { prepareJs } = await import('./prepare-component.ts');
-      const entry = await this.cache.getOrBuild(key, (dir) => prepareJs(source, engine, dir, capPages));
-      return { key, meta: { ...entry.meta, dir: entry.dir }, tmp, cacheHit: entry.hit };
-    }
-    if (manifest.runtime !== 'wasm') {
-      throw new StrataError('unsupported_runtime', `the wasm tier cannot run runtime "${manifest.runtime}"`);
-    }
-    const bytes = artifact.code;
-    const uploadSha = sha256(bytes);
-    if (checkMagic(bytes) === 'component') {
-      const key = transformKey(uploadSha, 'component', { capPages });
-      // jco is large: load it only when a component arrives.
-      const { prepareComponent } = await import('./prepare-component.ts');
-      const entry = await this.cache.getOrBuild(key, (dir) => prepareComponent(bytes, dir, capPages));
-      return { key, meta: { ...entry.meta, dir: entry.dir }, tmp, cacheHit: entry.hit };
-    }
-    const fuel = manifest.limits.fuel !== undefined;
-    const key = transformKey(uploadSha, 'module', { capPages, fuel, entry: manifest.entry ?? null });
-    const entry = await this.cache.getOrBuild(key, async (dir) => {
-      const t = await transformCore(bytes, { capPages, fuel, entry: manifest.entry });
-      await writeFile(join(dir, 'module.wasm'), t.bytes);
-      const meta: GuestMeta = {
-        kind: 'module',
-        style: t.style,
-        entry: t.entry,
-        reactor: t.reactor,
-        metered: t.metered,
-        maxPages: t.maxPages,
-      };
-      return meta;
-    });
-    const transformed = new Uint8Array(await readFile(join(entry.dir, 'module.wasm')));
-    return { key, meta: entry.meta, bytes: transformed, tmp, cacheHit: entry.hit };
+  #track(promise: Promise<unknown>): void {
+    this.#inflight.add(promise);
+    const untrack = () => this.#inflight.delete(promise);
+    promise.then(untrack, untrack);
   }
 
   async run(prepared: PreparedWasm, invocation: Invocation, options: RunOptions): Promise<RunOutcome> {
+    const seen: { reply?: HostRunReply } = {};
+    const outcome = await this.#runOnHost(prepared, invocation, options, seen);
+    const reply = seen.reply;
+    const start = reply && !reply.needBytes ? reply.start : undefined;
+    if (reply && !reply.needBytes && typeof reply.lateLogBytes === 'number') this.#lateLogBytes += reply.lateLogBytes;
+    return withRecords(outcome, options.limits, start);
+  }
+
+  /** One invocation on a host; `seen.reply` keeps the host's last reply for run()'s record fields. */
+  async #runOnHost(
+    prepared: PreparedWasm,
+    invocation: Invocation,
+    options: RunOptions,
+    seen: { reply?: HostRunReply },
+  ): Promise<RunOutcome> {
     const { limits, signal } = options;
     const message: RunMessage = {
       type: 'run',
@@ -164,6 +232,11 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
       meta: prepared.meta,
       inputJson: invocation.inputJson,
       deadline: options.deadline,
+      ctx: {
+        executionId: invocation.id,
+        name: prepared.function.name,
+        version: prepared.function.version,
+      },
       fuel: limits.fuel,
       resultBytes: limits.resultBytes,
       logBytes: limits.logBytes,
@@ -179,12 +252,13 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
     try {
       const send = (m: RunMessage) =>
         this.#pool.request<HostRunReply>(m as unknown as RunMessage & Record<string, unknown>, {
-          key: prepared.key,
+          key: prepared.routeKey,
           signal,
           killAfterMs: this.#options.config.killAfter,
         });
       reply = await send(message);
       if (reply.needBytes) reply = await send({ ...message, bytes: prepared.bytes as Uint8Array });
+      seen.reply = reply;
     } catch (error) {
       const wallMs = performance.now() - started;
       if (signal.aborted) return this.#aborted(signal, wallMs);
@@ -229,15 +303,22 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
   }
 
   forget(digest: string): void {
-    const pending = this.#prepared.get(digest);
-    this.#prepared.delete(digest);
-    pending?.then(
-      (p) => this.#pool.broadcast({ type: 'forget', key: p.key }),
-      () => {},
-    );
+    for (const [memoKey, entry] of this.#prepared) {
+      if (!memoKey.startsWith(`${digest}/`)) continue;
+      this.#prepared.delete(memoKey);
+      entry.promise.then(
+        (p) => this.#pool.broadcast({ type: 'forget', key: p.key }),
+        () => {},
+      );
+    }
   }
 
   async dispose(): Promise<void> {
+    clearTimeout(this.#prebuild);
+    this.#preparer.abortBuilds();
+    await this.compiler.close();
+    // Builds that were stopped remove their half-made cache entries and scratch directories.
+    await Promise.allSettled([...this.#inflight]);
     await this.#pool.dispose();
   }
 }

@@ -1,29 +1,18 @@
 /**
- * Compiles a standard-trust JS function into a component of the Strata world (wit/strata.wit),
- * at deploy time. Two engines are available: StarlingMonkey (@bytecodealliance/componentize-js)
- * and QuickJS (componentize-qjs); docs/wasm-tier.md has the measurements behind `auto`.
- *
- * The user writes `export default async function (input, ctx) {...}` (DESIGN.md); a small
- * wrapper exports `run(inputJson) -> string`. Async results cannot be awaited inside a
- * synchronous component call, so a function returning a promise that does not settle within
- * the call's microtasks fails with a clear message.
+ * Compiles one JS function into a standalone component of the `function` world
+ * (wit/strata.wit), for looking at or running elsewhere (udf-examples, the benchmark). This is
+ * NOT how the worker deploys JS: it builds one engine component per engine and runs every
+ * function's source in it (js-engine/, docs/wasm-tier.md "JS"), which takes milliseconds per
+ * function instead of seconds. Here ctx has the contracted members, with `log` going to the
+ * component's stdout, and no timers beyond the engine's own.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StrataError } from '../../src/core/errors.ts';
 
-export type JsEngine = 'starlingmonkey' | 'quickjs';
-export type JsEngineChoice = JsEngine | 'auto';
+import type { JsEngine } from './js-engine/build-engine.ts';
 
-/**
- * `auto`: QuickJS (1.5 MiB, ~1 s to build, a few ms per call) for synchronous functions, and
- * StarlingMonkey (11 MiB, several seconds to build, ~25 ms per call) when the source may
- * produce a promise, because QuickJS's synchronous runtime cannot wait on one.
- */
-export function pickEngine(source: string, choice: JsEngineChoice): JsEngine {
-  if (choice !== 'auto') return choice;
-  return /\basync\b|\bawait\b|\bPromise\b|\.then\s*\(/.test(source) ? 'starlingmonkey' : 'quickjs';
-}
+export { type JsEngine, type JsEngineChoice, pickEngine } from './js-engine/build-engine.ts';
 
 export const WIT_DIR = fileURLToPath(new URL('../../wit/', import.meta.url));
 export const WIT_WORLD = 'function';
@@ -41,7 +30,13 @@ export function wrapSource(source: string): string {
   return `${body}
 const __strataText = (value) => (value === undefined ? 'null' : JSON.stringify(value));
 export function run(input) {
-  const value = __strataUserDefault(JSON.parse(input), { tier: 'wasm' });
+  const ctx = Object.freeze({
+    executionId: 'standalone',
+    function: Object.freeze({ name: 'standalone', version: 0 }),
+    deadline: Number.MAX_SAFE_INTEGER,
+    log: (...args) => console.log(...args),
+  });
+  const value = __strataUserDefault(JSON.parse(input), ctx);
   // A promise is handed back to the engine, which drains its job queue before returning.
   if (value && typeof value.then === 'function') return value.then(__strataText);
   return __strataText(value);

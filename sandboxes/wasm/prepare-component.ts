@@ -1,10 +1,10 @@
 /**
  * Upload-time work for components: transpile once with jco's API into an `instantiate()` glue
  * module plus core wasm files (so the host supplies every import itself), refuse imports we
- * do not implement, and cap each core module's memory. Standard-trust JS is first compiled into
- * a component (js-compile.ts), then goes the same way.
+ * do not implement, and cap each core module's memory. Strata's own JS engine components
+ * (js-engine/) go the same way once per engine, with their one extra import allowed.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { transpile } from '@bytecodealliance/jco';
 import { StrataError } from '../../src/core/errors.ts';
@@ -13,14 +13,31 @@ import { inspectModule } from './binary/sections.ts';
 import { COMPONENT_ENTRY } from './component/run-component.ts';
 import { P2_INTERFACES } from './component/wasi-p2.ts';
 import type { GuestMeta } from './host/protocol.ts';
-import { compileJsComponent, type JsEngine } from './js-compile.ts';
 
 type ComponentMeta = Omit<Extract<GuestMeta, { kind: 'component' }>, 'dir'> & { dir?: string; imports: string[] };
 
 const refuse = (message: string, details?: Record<string, unknown>) =>
   new StrataError('invalid_code', message, details);
 
-export async function prepareComponent(bytes: Uint8Array, dir: string, capPages: number): Promise<ComponentMeta> {
+export interface PrepareComponentOptions {
+  /** Interfaces allowed beyond WASI (Strata's own engine-host import, for engine components). */
+  extraImports?: readonly string[];
+  /** Called as each step ends (name, ms), for the compile report. */
+  onStep?: (step: string, ms: number) => void;
+}
+
+export async function prepareComponent(
+  bytes: Uint8Array,
+  dir: string,
+  capPages: number,
+  options: PrepareComponentOptions = {},
+): Promise<ComponentMeta> {
+  let began = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    options.onStep?.(name, now - began);
+    began = now;
+  };
   let out: Awaited<ReturnType<typeof transpile>>;
   try {
     out = await transpile(bytes, {
@@ -34,7 +51,8 @@ export async function prepareComponent(bytes: Uint8Array, dir: string, capPages:
   } catch (error) {
     throw refuse(`invalid component: ${(error as Error).message.split('\n')[0]}`, { section: 'component' });
   }
-  const allowed = new Set<string>(P2_INTERFACES);
+  step('transpile');
+  const allowed = new Set<string>([...P2_INTERFACES, ...(options.extraImports ?? [])]);
   const refused = out.imports.filter((name) => !allowed.has(name.replace(/@[^/]*$/, '')));
   if (refused.length > 0) {
     throw refuse(
@@ -61,6 +79,7 @@ export async function prepareComponent(bytes: Uint8Array, dir: string, capPages:
     await writeFile(join(dir, name), file);
   }
   if (!out.files[COMPONENT_ENTRY]) throw new StrataError('internal', `jco produced no ${COMPONENT_ENTRY}`);
+  step('check');
   return { kind: 'component', maxPages: capPages, imports: out.imports };
 }
 
@@ -83,12 +102,11 @@ function checkCore(name: string, bytes: Uint8Array, capPages: number): Uint8Arra
   }
 }
 
-export async function prepareJs(
-  source: string,
-  engine: JsEngine,
-  dir: string,
-  capPages: number,
-): Promise<ComponentMeta> {
-  const component = await compileJsComponent(source, engine);
-  return prepareComponent(component, dir, capPages);
+/** Copy a transpiled component from `from` into `to` with every core memory capped at `capPages`. */
+export async function capComponentDir(from: string, to: string, capPages: number): Promise<void> {
+  for (const name of await readdir(from)) {
+    if (name === 'meta.json') continue;
+    const content = new Uint8Array(await readFile(join(from, name)));
+    await writeFile(join(to, name), name.endsWith('.wasm') ? checkCore(name, content, capPages) : content);
+  }
 }

@@ -37,6 +37,10 @@ export interface CoreRunResult {
   fuelConsumed?: number;
   memoryBytes?: number;
   cpuMs?: number;
+  /** How the guest started: its code already compiled in this thread (prewarmed) or not (cold). */
+  start?: { kind: 'prewarmed' | 'cold'; initMs: number };
+  /** Log bytes written after the invocation ended: dropped, counted here. */
+  lateLogBytes?: number;
 }
 
 /** Thrown from a host function to stop the guest because a host-side cap was hit. */
@@ -81,7 +85,9 @@ export function runCore(req: CoreRunRequest): CoreRunResult {
   const fuelLimit = req.fuel !== undefined ? BigInt(req.fuel) : UNLIMITED_FUEL;
   const out: CoreRunResult = { status: 'succeeded', logs: '' };
   try {
+    const began = performance.now();
     instance = new WebAssembly.Instance(req.module, wasi.imports);
+    out.start = { kind: 'prewarmed', initMs: performance.now() - began };
     const exports = instance.exports as Record<string, unknown>;
     memory = (exports.memory ?? Object.values(exports).find((e) => e instanceof WebAssembly.Memory)) as
       | WebAssembly.Memory

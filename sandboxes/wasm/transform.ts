@@ -9,7 +9,7 @@ import { capMemories } from './binary/memory-cap.ts';
 import { type CallStyle, validateCoreModule } from './validate.ts';
 
 /** Bump when the output of any transform changes, so cached artifacts are rebuilt. */
-export const TRANSFORM_VERSION = 1;
+export const TRANSFORM_VERSION = 2;
 
 export interface CoreTransformOptions {
   capPages: number;
@@ -37,17 +37,33 @@ export function transformKey(uploadSha: string, kind: string, options: Record<st
   return sha256(JSON.stringify({ v: TRANSFORM_VERSION, uploadSha, kind, ...options }));
 }
 
-export async function transformCore(upload: Uint8Array, options: CoreTransformOptions): Promise<TransformedCore> {
+/**
+ * Validate, meter and cap `upload`. Slow for large modules (binaryen): the driver runs it in the
+ * compile thread. `step` hears each step's name as it ends.
+ */
+export async function transformCore(
+  upload: Uint8Array,
+  options: CoreTransformOptions,
+  step: (name: string) => void = () => {},
+): Promise<TransformedCore> {
   const checked = validateCoreModule(upload, options);
+  step('validate');
   let bytes = upload;
   // binaryen.js is large: load it only when a module asks for fuel.
-  if (options.fuel) bytes = (await import('./fuel.ts')).meterFuel(bytes);
+  if (options.fuel) {
+    const { meterFuel } = await import('./fuel.ts');
+    step('load-binaryen');
+    bytes = meterFuel(bytes);
+    step('fuel');
+  }
   try {
     bytes = capMemories(bytes, options.capPages);
   } catch (error) {
     throw new StrataError('invalid_code', (error as Error).message, { section: 'memory' });
   }
+  step('memory-cap');
   if (!WebAssembly.validate(bytes)) throw new StrataError('internal', 'the transformed module does not validate');
+  step('check');
   return {
     kind: 'module',
     bytes,

@@ -26,6 +26,15 @@ export function printRecord(record: Record<string, unknown>): void {
 
 export function printFunction(fn: Record<string, unknown>): void {
   line('function', `${fn.name} v${fn.version}`);
+  const aliases = fn.aliases as Record<string, number> | undefined;
+  if (aliases && Object.keys(aliases).length)
+    line(
+      'aliases',
+      Object.entries(aliases)
+        .map(([alias, v]) => `${alias}=v${v}`)
+        .join(' '),
+    );
+  if (Array.isArray(fn.versions)) line('versions', fn.versions.join(', '));
   line('runtime', `${fn.runtime} (${fn.trust})`);
   line('tier', fn.tier ?? `none: ${(fn.placementError as { message?: string } | undefined)?.message ?? '-'}`);
   line('digest', fn.digest);
@@ -38,4 +47,35 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
   const format = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] as number)).join('  ');
   console.log(format(columns.map((c) => c.toUpperCase())));
   for (const row of rows) console.log(format(columns.map((c) => String(row[c] ?? '-'))));
+}
+
+const ms = (value: unknown) => {
+  const n = Number(value);
+  return n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
+};
+
+/**
+ * Where a deploy's time went, when the answer says (`compile: {cached, ms, steps}`): steps may
+ * be `[{name, ms}]` or `{name: ms}`.
+ */
+export function compileLine(compile: unknown): string | undefined {
+  if (!compile || typeof compile !== 'object') return undefined;
+  const c = compile as { cached?: boolean; ms?: number; steps?: unknown; engine?: string };
+  let steps: [string, unknown][] = [];
+  if (Array.isArray(c.steps)) {
+    steps = c.steps.map((s: Record<string, unknown>) => [String(s.name ?? s.step ?? '?'), s.ms ?? s.durationMs]);
+  } else if (c.steps && typeof c.steps === 'object') steps = Object.entries(c.steps as Record<string, unknown>);
+  const head = c.cached ? `cached${c.ms !== undefined ? ` (${ms(c.ms)})` : ''}` : c.ms !== undefined ? ms(c.ms) : '';
+  const detail = steps.length ? ` — ${steps.map(([name, t]) => `${name} ${ms(t)}`).join(', ')}` : '';
+  return `${head}${c.engine ? ` [${c.engine}]` : ''}${detail}`.trim() || undefined;
+}
+
+export function printDeploy(body: Record<string, unknown>): void {
+  if (body.created === false) console.log(`unchanged: ${body.name} v${body.version} already runs this content`);
+  else if (typeof body.sameAs === 'number')
+    console.log(`deployed ${body.name} v${body.version} (the content of v${body.sameAs}); it runs now`);
+  else console.log(`deployed ${body.name} v${body.version}`);
+  printFunction(body);
+  const compile = compileLine(body.compile);
+  if (compile) line('compile', compile);
 }

@@ -5,14 +5,15 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { createDockerDriver } from '../../sandboxes/docker/driver.ts';
 import { IsolateDriver } from '../../sandboxes/isolate/driver.ts';
 import { createProcessDriver } from '../../sandboxes/process/index.ts';
 import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
+import { CallbackSender } from '../callbacks/sender.ts';
+import { signingKey } from '../callbacks/signature.ts';
 import type { Config } from '../config/schema.ts';
 import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
@@ -21,7 +22,8 @@ import { ExecutorMetrics } from '../executor/metrics.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
-import { describeFunction } from '../gateway/routes/functions.ts';
+import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
+import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
 import { attachMasterLink } from '../link/attach.ts';
@@ -31,6 +33,8 @@ import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
 import { Database } from '../store/database.ts';
+import { claimPort, type Listener } from './listen.ts';
+import { createLogger } from './logger.ts';
 import { VERSION } from './version.ts';
 
 export interface Worker {
@@ -58,11 +62,36 @@ export interface StartWorkerOptions {
   listen?: boolean;
 }
 
+/** Things started so far, undone in reverse when a later start-up step fails. */
+type Undo = (() => unknown)[];
+
+/**
+ * Start a worker. The HTTP port is claimed first (a busy port fails before any sandbox host
+ * exists); a start-up step that fails undoes every step before it (hosts, containers, cgroups,
+ * the database) and rethrows, so a failed start leaves no process behind.
+ */
 export async function startWorker(config: Config, options: StartWorkerOptions = {}): Promise<Worker> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'strata-worker' } });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'strata-worker' } });
+  const listener = options.listen === false ? undefined : await claimPort(config.host, config.port);
+  const undo: Undo = [];
+  try {
+    return await assemble(config, logger, listener, undo);
+  } catch (err) {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
+    await listener?.abandon();
+    throw err;
+  }
+}
+
+const since = (started: number) => Math.round(performance.now() - started);
+
+async function assemble(config: Config, logger: Logger, listener: Listener | undefined, undo: Undo): Promise<Worker> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'strata.db'));
+  undo.push(() => db.close());
   const registry = new Registry({ db, dataDir });
   const records = new ExecutionStore(db, config.executor.recordRetention);
   const interrupted = records.closeInterrupted();
@@ -71,6 +100,8 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   let executorReady = false;
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'strata_worker_' });
+  const loopDelay = registerEventLoopDelay(metrics);
+  undo.push(() => loopDelay.stop());
 
   const resources = createResources({
     settings: config.resources,
@@ -82,15 +113,19 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       if (executorReady) reclaim();
     },
   });
+  undo.push(() => resources.stop());
+  let started = performance.now();
   const reaped = await resources.start().catch((err: Error) => {
     logger.warn({ err: err.message }, 'cgroups unavailable; tiers that need them report so in /healthz');
     return 0;
   });
   if (reaped > 0) logger.info({ reaped }, 'removed cgroups a previous run left behind');
+  logger.info({ ms: since(started), cgroups: resources.health().available }, 'resources ready');
   const cgroupsUsable = resources.health().available;
 
-  /** Where the gateway listens, once it does (the egress guard refuses it to every sandbox). */
-  let listening: { host: string; port: number } | undefined;
+  /** Where the gateway listens (claimed before anything starts): the egress guard refuses it to every sandbox. */
+  const address = listener?.server.address();
+  const listening = address && typeof address === 'object' ? { host: address.address, port: address.port } : undefined;
   const drivers: SandboxDriver[] = [
     new IsolateDriver({
       hosts: config.isolate.hosts,
@@ -121,11 +156,18 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       log: logger.child({ tier: 'docker' }),
     }),
   ];
+  undo.push(() => Promise.all(drivers.map((d) => d.dispose())));
+  started = performance.now();
   await Promise.all(
-    drivers.map((driver) =>
-      driver.start().catch((err: Error) => logger.warn({ tier: driver.tier, err: err.message }, 'tier did not start')),
-    ),
+    drivers.map((driver) => {
+      const at = performance.now();
+      return driver.start().then(
+        () => logger.info({ tier: driver.tier, ms: since(at), available: driver.health().available }, 'tier started'),
+        (err: Error) => logger.warn({ tier: driver.tier, err: err.message, ms: since(at) }, 'tier did not start'),
+      );
+    }),
   );
+  logger.info({ ms: since(started) }, 'tiers ready');
 
   const executor: Executor = new Executor({
     config,
@@ -138,6 +180,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     },
   });
   executorReady = true;
+  undo.push(() => executor.shutdown(0));
   const executorMetrics = new ExecutorMetrics(metrics, () => executor.stats());
   // The executor reports finished records to the metrics through this hook.
   executor.on('finish', (record) => executorMetrics.observe(record));
@@ -168,16 +211,25 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     nodeTotals: () => resources.nodeTotals(),
     version: VERSION,
   });
-  // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes).
-  let lastTierHealth = '';
-  const healthWatch = setInterval(() => {
-    const now = JSON.stringify(Object.entries(executor.tierHealth()).map(([tier, h]) => [tier, h.available]));
-    if (now !== lastTierHealth) {
-      lastTierHealth = now;
-      link?.changed();
-    }
-  }, 1000);
-  healthWatch.unref();
+  undo.push(() => link?.stop());
+  // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes):
+  // the executor hears it from the drivers (pushed, or polled for drivers that cannot push yet).
+  executor.on('tier', (tier, health) => {
+    logger.info({ tier, available: health.available, reason: health.reason }, 'tier health changed');
+    link?.changed();
+  });
+
+  const key = signingKey(config.callbacks.signingKey, dataDir);
+  const callbacks = new CallbackSender({
+    key: key.key,
+    attempts: config.callbacks.attempts,
+    backoffMs: config.callbacks.backoff,
+    backoffMaxMs: config.callbacks.backoffMax,
+    timeoutMs: config.callbacks.timeout,
+    logger: logger.child({ component: 'callbacks' }),
+    userAgent: `strata-worker/${VERSION}`,
+  });
+  undo.push(() => callbacks.close());
 
   const app = createGateway({
     registry,
@@ -189,12 +241,19 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     apiTokens: config.apiTokens,
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
+    callbacks,
     extraRoutes: [
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
         deploy: async (manifest, module) => {
-          const { created, fn } = await deployFunction(registry, manifest, module, (a) => executor.validate(a));
-          return describeFunction(fn, executor, { created });
+          const { created, fn, sameAs, reviewed } = await deployFunction(registry, manifest, module, (a) =>
+            executor.validate(a),
+          );
+          return describeFunction(fn, executor, {
+            created,
+            ...(sameAs !== undefined ? { sameAs } : {}),
+            ...compileOf(reviewed),
+          });
         },
       }),
       usageRoutes({
@@ -204,17 +263,10 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     ],
   });
 
-  let url = `http://${config.host}:${config.port}`;
-  let server: ReturnType<typeof serve> | undefined;
-  if (options.listen !== false) {
-    server = await new Promise<ReturnType<typeof serve>>((resolveServer, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-        url = `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;
-        listening = { host: info.address, port: info.port };
-        resolveServer(s);
-      });
-      s.once('error', reject);
-    });
+  const url = listener?.url ?? `http://${config.host}:${config.port}`;
+  const server = listener?.server;
+  if (listener) {
+    listener.serve(app.fetch);
     logger.info({ url, dataDir }, 'strata worker listening');
   }
 
@@ -223,8 +275,9 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     closing ??= (async () => {
       logger.info('shutting down: finishing in-flight invocations');
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
-      clearInterval(healthWatch);
       await executor.shutdown();
+      await callbacks.close();
+      loopDelay.stop();
       // After the executor: results that finished during the drain are already in the outbox.
       await link?.stop();
       await Promise.all(
@@ -235,7 +288,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
         ),
       );
       await resources.stop().catch(() => {});
-      (server as unknown as { closeAllConnections?: () => void })?.closeAllConnections?.();
+      server?.closeAllConnections();
       await stopped;
       db.close();
       logger.info('stopped');

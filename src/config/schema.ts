@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TIER_STRENGTH } from '../core/tiers.ts';
+import { callbacksSection } from './sections/callbacks.ts';
 import { dockerSection } from './sections/docker.ts';
 import { executorSection } from './sections/executor.ts';
 import { httpSection } from './sections/http.ts';
@@ -12,7 +13,7 @@ import { policySection } from './sections/policy.ts';
 import { processSection } from './sections/process.ts';
 import { resourcesSection } from './sections/resources.ts';
 import { wasmSection } from './sections/wasm.ts';
-import { commaList, integer, size } from './units.ts';
+import { commaList, integer, secret, size } from './units.ts';
 
 /**
  * Every setting Strata has. Environment variables are derived from the path:
@@ -24,10 +25,12 @@ export const configSchema = z
     port: integer().min(0).max(65535).default(8080),
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** `auto`: readable lines when stdout is a terminal, JSON lines otherwise. */
+    logFormat: z.enum(['auto', 'pretty', 'json']).default('auto'),
     /** Largest request body; larger ones get 413 without being buffered. */
     bodyLimit: size().default(6 * 1024 ** 2),
     /** Bearer tokens accepted by the gateway; empty means no authentication (loopback use). */
-    apiTokens: commaList(z.string().min(16, 'an API token must be at least 16 characters')).default([]),
+    apiTokens: secret(commaList(z.string().min(16, 'an API token must be at least 16 characters'))).default([]),
     limits: limitsSection,
     executor: executorSection,
     policy: policySection,
@@ -39,6 +42,7 @@ export const configSchema = z
     link: linkSection,
     master: masterSection,
     plugins: pluginsSection,
+    callbacks: callbacksSection,
     http: httpSection,
   })
   .strict()

@@ -62,13 +62,32 @@ export interface DriverCapabilities {
   pause: boolean;
   /** Limits this tier enforces; others are accepted and ignored, as health says. */
   enforces: readonly (keyof ResolvedLimits)[];
-  /**
-   * How outbound network can be granted: 'none' (never), 'all' (all-or-nothing), 'allowlist'
-   * (host:port / CIDR list enforced). Optional until every tier sets it (CONTRACTS.md makes it required).
-   */
-  network?: 'none' | 'all' | 'allowlist';
+  /** How outbound network can be granted: 'none' (never), 'all' (all-or-nothing), 'allowlist' (host:port / CIDR list enforced). */
+  network: 'none' | 'all' | 'allowlist';
   /** The sandbox has processes of its own and reserves a core for admission when it asks no CPU limit. */
-  ownProcesses?: boolean;
+  ownProcesses: boolean;
+}
+
+/** A step of a long prepare() (a compile), for a CLI to show while a deploy waits. */
+export interface PrepareProgress {
+  step: string;
+  state: 'started' | 'finished';
+  ms?: number;
+  detail?: string;
+}
+
+/** What a tier says about a prepare()'s compile, for the deploy answer (`compile`). */
+export interface CompileReport {
+  /** Nothing was built: everything came from a cache. */
+  cached: boolean;
+  /** Wall time of prepare(), ms. */
+  ms: number;
+  /** Step name -> ms. */
+  steps: Record<string, number>;
+}
+
+export interface PrepareOptions {
+  onProgress?: (event: PrepareProgress) => void;
 }
 
 export interface TierHealth {
@@ -85,8 +104,14 @@ export interface SandboxDriver<Prepared = unknown> {
   readonly capabilities: DriverCapabilities;
   start(): Promise<void>;
   health(): TierHealth;
+  /**
+   * Push health changes: call `listener` whenever `health()` would answer differently (daemon
+   * gone or back, host pool down). Returns the unsubscribe. A driver without it is polled by the
+   * executor (executor.healthPoll) until it has one.
+   */
+  onHealthChange?(listener: (health: TierHealth) => void): () => void;
   /** Validate and compile once per digest; throws StrataError('invalid_code') for bad code. */
-  prepare(artifact: Artifact): Promise<Prepared>;
+  prepare(artifact: Artifact, options?: PrepareOptions): Promise<Prepared>;
   run(prepared: Prepared, invocation: Invocation, options: RunOptions): Promise<RunOutcome>;
   /** Pause/resume a running invocation (only where capabilities.pause). */
   pause?(invocationId: string): Promise<void>;

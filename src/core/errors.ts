@@ -1,7 +1,7 @@
 /**
- * One error base class for everything Strata raises on purpose. The gateway maps `code` to an
- * HTTP status in one place (src/gateway/error-handler.ts); execution records carry `{code, message}`.
- * A message says what happened and what to do about it.
+ * One error base class for everything Strata raises on purpose. `httpStatusOf(code)` below is the
+ * one code -> HTTP status map (the worker gateway and the Master both use it); execution records
+ * carry `{code, message}`. A message says what happened and what to do about it.
  */
 export type ErrorCode =
   /** The request body or query is malformed or fails its schema. */
@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'result_not_serializable'
   /** The sandbox host process died while the invocation ran. */
   | 'sandbox_crashed'
+  /** A sandbox broke the host protocol (malformed, oversized or out-of-turn frame); status killed, the sandbox is destroyed. */
+  | 'protocol_violation'
   /** The invocation was cancelled (by a client, the Master or shutdown). */
   | 'cancelled'
   /** The invocation was stopped to reclaim resources for higher-priority work. */
@@ -56,6 +58,30 @@ export type ErrorCode =
   | 'shutting_down'
   /** A configuration value is invalid. */
   | 'invalid_config'
+  /** A sandbox broke the host protocol (forged or malformed frame); the sandbox is destroyed, status killed. */
+  | 'protocol_violation'
+  /** A pre-processing plugin refused the invocation (status rejected; a record code). */
+  | 'plugin_rejected'
+  /** A plugin hook threw or overran its budget (pre: status rejected; post/monitor: record.plugins.errors). */
+  | 'plugin_failed'
+  /** An API-call function's upstream answered non-2xx (status failed; a record code). */
+  | 'upstream_error'
+  /** The SSRF guard refused an outbound destination (status failed, or the deploy when the URL is fixed). */
+  | 'destination_forbidden'
+  /** Code review rejected the version at deploy (422 with the findings). */
+  | 'review_rejected'
+  /** The invoked version waits for manual approval (status rejected; a record code). */
+  | 'pending_review'
+  /** The trust level asked needs a signature and none came with the deploy. */
+  | 'signature_required'
+  /** The deploy's signature does not verify with the configured key. */
+  | 'signature_invalid'
+  /** A tenant quota is used up (429 on invoke, 403 at deploy). */
+  | 'quota_exceeded'
+  /** The request conflicts with the current state (unload a plugin another one requires, ...). */
+  | 'conflict'
+  /** The path exists but not with this method (405 with an Allow header). */
+  | 'method_not_allowed'
   /** A bug in Strata; the message has details. */
   | 'internal';
 
@@ -76,6 +102,40 @@ export class StrataError extends Error {
       ? { code: this.code, message: this.message, details: this.details }
       : { code: this.code, message: this.message };
   }
+}
+
+/** HTTP status of each code a request can fail with. Codes only records carry are absent (500 if thrown). */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  invalid_manifest: 400,
+  invalid_code: 400,
+  unsupported_runtime: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  permission_denied: 403,
+  /** A callback URL refused at request time (the record code of the http runtime stays `failed`). */
+  destination_forbidden: 403,
+  signature_required: 403,
+  signature_invalid: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  review_rejected: 422,
+  rate_limited: 429,
+  quota_exceeded: 429,
+  capacity_exhausted: 503,
+  shutting_down: 503,
+  tier_unavailable: 503,
+};
+
+/**
+ * The HTTP status a request failing with `code` answers. `when: 'deploy'` is for the deploy
+ * routes, where a used-up quota is a refusal (403) rather than "retry later" (429).
+ */
+export function httpStatusOf(code: ErrorCode, when: 'invoke' | 'deploy' = 'invoke'): number {
+  if (code === 'quota_exceeded' && when === 'deploy') return 403;
+  return HTTP_STATUS[code] ?? 500;
 }
 
 export const isStrataError = (value: unknown): value is StrataError => value instanceof StrataError;

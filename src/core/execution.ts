@@ -49,29 +49,63 @@ export interface ExitInfo {
   timedOut?: boolean;
 }
 
-/** Why an invocation that did not succeed ended (B1). */
-export type DeathCause =
-  | 'memory'
-  | 'time'
-  | 'pids'
-  | 'fuel'
-  | 'log'
-  | 'result'
-  | 'protocol'
-  | 'crash'
-  | 'cancel'
-  | 'disk'
-  | 'error';
+/** What ended an invocation that did not succeed (DESIGN.md B1). */
+export const DEATH_CAUSES = [
+  'memory',
+  'time',
+  'pids',
+  'fuel',
+  'log',
+  'result',
+  'protocol',
+  'crash',
+  'cancel',
+  'disk',
+  'error',
+] as const;
+export type DeathCause = (typeof DEATH_CAUSES)[number];
 
-/** How a run started (B6). */
+/**
+ * One cause of death with the resource snapshot at that moment. `limit` is the limit that was
+ * hit, in its own unit (timeoutMs ms, memoryMb MiB, pids count, fuel units, logBytes/resultBytes
+ * bytes, tmpMb MiB).
+ */
+export interface Death {
+  cause: DeathCause;
+  limit?: number;
+  /** ISO time the executor saw the end. */
+  at: string;
+  /** As the tier measured it at that moment (the record's usage when the tier gave none). */
+  usage: Usage;
+}
+
+/** How a run started (DESIGN.md B6); see CONTRACTS.md for which tier reports which kind. */
 export type StartKind = 'cold' | 'warm' | 'fresh' | 'prewarmed';
+export interface StartInfo {
+  kind: StartKind;
+  /** Milliseconds spent before the function's code began (sandbox creation, compile, warm-up). */
+  initMs: number;
+}
+
+/** Where an invocation was placed and why (DESIGN.md B5). */
+export interface PlacementInfo {
+  /** The tier it ran on (null when none could take it). */
+  tier: TierName | null;
+  /** The tier the trust level alone would pick. */
+  requested: TierName | null;
+  /** Why `tier` differs from `requested` (or why there is none). */
+  reason?: string;
+}
+
+/** What plugin hooks added to a record (src/executor/phases.ts). */
+export interface PluginNotes {
+  errors?: { plugin: string; phase: string; message: string }[];
+  /** By plugin name. */
+  annotations?: Record<string, unknown>;
+}
 
 /** What a sandbox driver returns from run(). */
 export interface RunOutcome {
-  /** How the sandbox started and how long that took before the code ran. */
-  start?: { kind: StartKind; initMs: number };
-  /** Set when it did not succeed: the cause, the limit hit (its own unit), the usage at that moment. */
-  death?: { cause: DeathCause; limit?: number; usage?: Usage };
   status: Exclude<FinalStatus, 'rejected'>;
   result?: unknown;
   error?: ErrorInfo;
@@ -79,6 +113,10 @@ export interface RunOutcome {
   exit?: ExitInfo;
   /** Set by the tier when the result went through as text rather than JSON. */
   resultIsText?: boolean;
+  /** How this run started; the executor copies it into the record. */
+  start?: StartInfo;
+  /** What ended it, when it did not succeed; the executor adds `at` (and `usage` if absent). */
+  death?: { cause: DeathCause; limit?: number; usage?: Usage };
 }
 
 export interface ExecutionRecord {
@@ -96,6 +134,15 @@ export interface ExecutionRecord {
   timings: { queuedMs: number; enqueuedAt: string; startedAt: string | null; finishedAt: string | null };
   /** Anomaly flags raised by the usage baseline (resources issue). */
   anomalies?: string[];
+  /** Every record that did not succeed says what ended it. */
+  death?: Death;
+  /** Every record that ran says how it started. */
+  start?: StartInfo;
+  /** Every record says where it was placed. */
+  placement?: PlacementInfo;
+  plugins?: PluginNotes;
+  /** The tenant the invocation ran for, when there is one (tenants issue). */
+  tenant?: string;
 }
 
 /** Build a usage object from the figures that were actually measured. */

@@ -31,13 +31,21 @@ export interface Limits {
   fuel?: number;
 }
 
-/** Limits after defaults and caps: the always-present ones are required. */
+/**
+ * Limits after defaults and caps (src/executor/limits.ts resolves them once from config). Every
+ * figure a tier needs a default for is required here, so no tier keeps defaults of its own; the
+ * optional ones mean "not limited" when absent (no CPU quota, no weight, no I/O throttle, no fuel).
+ */
 export interface ResolvedLimits extends Limits {
   timeoutMs: number;
   memoryMb: number;
+  pids: number;
+  tmpMb: number;
   logBytes: number;
   /** Largest result, in bytes of JSON, the worker accepts back from a function. */
   resultBytes: number;
+  /** Largest error message (and stack) kept, in bytes; the middle of a longer one is cut with a marker. */
+  errorBytes: number;
 }
 
 /** Limits that shape a process sandbox itself (its cgroup and private /tmp), not the invocation's budget. */

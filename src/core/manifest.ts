@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { RUNTIMES, TRUST_LEVELS } from './tiers.ts';
 
@@ -25,15 +26,66 @@ export const limitsSchema = z
   .partial()
   .strict();
 
+const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
+
+/** An allow-list entry: a host name or address, optionally with `:port`, or a CIDR range. */
+export function isNetworkTarget(entry: string): boolean {
+  if (entry.length > 300) return false;
+  const cidr = /^(.+)\/(\d{1,3})$/.exec(entry);
+  if (cidr) {
+    const family = isIP(cidr[1] as string);
+    return family !== 0 && Number(cidr[2]) <= (family === 4 ? 32 : 128);
+  }
+  if (isIP(entry) === 6) return true;
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry);
+  if (bracketed) return isIP(bracketed[1] as string) === 6 && portOk(bracketed[2]);
+  const [host, port, ...rest] = entry.split(':');
+  return rest.length === 0 && HOST.test(host as string) && portOk(port);
+}
+const portOk = (port: string | undefined) =>
+  port === undefined || (/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535);
+
+const networkTarget = z
+  .string()
+  .refine(isNetworkTarget, 'an allow-list entry is a host, host:port, [IPv6]:port or a CIDR range like 10.1.2.0/24');
+
+/**
+ * Outbound network as a manifest asks for it: `false` (default), `true` (all, for tiers that can
+ * only do all-or-nothing), `{allow: [...]}`, or the older array form, which means `{allow: [...]}`.
+ */
+export const networkPermissionSchema = z
+  .union([z.boolean(), z.object({ allow: z.array(networkTarget).max(256) }).strict(), z.array(networkTarget).max(256)])
+  .default(false);
+export type NetworkPermission = z.output<typeof networkPermissionSchema>;
+
+/** How much network a permission asks for, in the words tiers and the node's policy use. */
+export type NetworkLevel = 'none' | 'allowlist' | 'all';
+export const NETWORK_LEVELS: readonly NetworkLevel[] = ['none', 'allowlist', 'all'];
+
+/** The one reading of `permissions.network` (every form, stored manifests included). */
+export function networkAsk(network: NetworkPermission | undefined): { level: NetworkLevel; allow: string[] } {
+  const level = networkLevelOf(network);
+  if (level !== 'allowlist') return { level, allow: [] };
+  return { level, allow: Array.isArray(network) ? network : (network as { allow: string[] }).allow };
+}
+
+/** Just the level (no allocation: placement asks it on every invocation). */
+export function networkLevelOf(network: NetworkPermission | undefined): NetworkLevel {
+  if (network === true) return 'all';
+  if (!network) return 'none';
+  return (Array.isArray(network) ? network.length : network.allow.length) > 0 ? 'allowlist' : 'none';
+}
+
+/** Whether a tier granting network as `tier` can honour an ask of `asked` without granting more. */
+export function networkGrantable(asked: NetworkLevel, tier: NetworkLevel): boolean {
+  if (asked === 'none') return true;
+  // An allow-list must be enforced; "all" needs a tier that grants any network at all.
+  return asked === 'allowlist' ? tier === 'allowlist' : tier !== 'none';
+}
+
 export const permissionsSchema = z
   .object({
-    /**
-     * Outbound network: false (default), true (any public destination), or `{allow: [...]}` of
-     * host, host:port, CIDR (the older bare array means the same as `{allow}`).
-     */
-    network: z
-      .union([z.boolean(), z.array(z.string().min(1)), z.object({ allow: z.array(z.string().min(1)) }).strict()])
-      .default(false),
+    network: networkPermissionSchema,
     /** A private, empty, per-invocation temp directory (WASM preopen, process /tmp). */
     tmp: z.boolean().default(false),
     /** Environment variables the function may see (never the worker's own). */

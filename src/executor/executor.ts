@@ -1,25 +1,33 @@
 /**
- * One invocation's life: admit (slots, priority queue, resources) -> pick the tier -> prepare
- * (cached by digest) -> run under limits with the deadline and cancellation owned here -> record.
- * Records are the single source of truth for what happened; every path ends in exactly one
- * final record, persisted before the caller hears about it.
+ * One invocation's life: admit (slots, priority queue, resources) -> pre hooks -> prepare (cached
+ * by digest) -> run under limits with the deadline and cancellation owned here -> post hooks ->
+ * record (sealed on its own, then group-committed). Records are the single source of truth for
+ * what happened; every path ends in exactly one final record, persisted before the caller hears
+ * about it, with its placement, its start and (when it did not succeed) its cause of death.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import type { Artifact, SandboxDriver, TierHealth } from '../core/driver.ts';
+import type { Artifact, CompileReport, SandboxDriver, TierHealth } from '../core/driver.ts';
 import { isStrataError, StrataError } from '../core/errors.ts';
 import type { ErrorInfo, ExecutionRecord, FinalStatus, RunOutcome, Usage } from '../core/execution.ts';
 import { usageOf } from '../core/execution.ts';
 import type { ResolvedLimits } from '../core/limits.ts';
 import { LogBudget } from '../core/log-budget.ts';
-import type { Manifest } from '../core/manifest.ts';
+import { type Manifest, networkLevelOf } from '../core/manifest.ts';
+import { capText } from '../core/text-cap.ts';
 import type { TierName } from '../core/tiers.ts';
 import { AdmissionQueue } from './admission-queue.ts';
+import { deathOf } from './death.ts';
 import { resolveLimits } from './limits.ts';
-import { type Placement, pickTier } from './policy.ts';
+import { permissionRefusal } from './permissions.ts';
+import { type HookSnapshot, MonitorBus, NO_HOOKS, runPost, runPre, snapshotOf } from './phase-runner.ts';
+import type { MonitorEvent, PhaseHooks } from './phases.ts';
+import { type Placement, type PlacementRequest, pickTier } from './policy.ts';
+import { sealRecord } from './record-seal.ts';
 import type { ExecutionStore } from './records.ts';
+import { TierWatch } from './tier-watch.ts';
 import type { ExecutorEvents, ExecutorStats, InvokeRequest, Submission } from './types.ts';
 
 /** What the executor asks of src/resources (kept narrow so tests can pass a fake). */
@@ -39,6 +47,8 @@ export interface ExecutorOptions {
   records: ExecutionStore;
   logger: Logger;
   governor?: ResourceGovernor;
+  /** Pre, post and monitor hooks (plugins, governance); none when absent. */
+  hooks?: PhaseHooks;
 }
 
 interface Live {
@@ -47,6 +57,9 @@ interface Live {
   artifact: Artifact;
   limits: ResolvedLimits;
   tier: TierName;
+  /** Reserves a core for admission when it asks no CPU limit (its tier has processes of its own). */
+  reservesCore: boolean;
+  hooks: HookSnapshot;
   priority: number;
   seq: number;
   controller: AbortController;
@@ -55,6 +68,9 @@ interface Live {
   enqueuedAt: number;
   startedAt?: number;
 }
+
+/** An ending, including one that never reached a tier (rejected by a pre hook). */
+type Ending = Omit<RunOutcome, 'status'> & { status: FinalStatus };
 
 export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #config: Config;
@@ -65,6 +81,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #queue = new AdmissionQueue<Live>();
   readonly #live = new Map<string, Live>();
   readonly #running = new Set<Live>();
+  readonly #hooks: PhaseHooks | undefined;
+  readonly #monitor: MonitorBus;
+  readonly #tierWatch: TierWatch;
+  /** Bounds for sealing records that never got limits of their own (refused before they ran). */
+  readonly #sealLimits: Pick<ResolvedLimits, 'resultBytes' | 'logBytes' | 'errorBytes'>;
   #concurrency: number;
   #seq = 0;
   #draining = false;
@@ -77,7 +98,40 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#records = options.records;
     this.#logger = options.logger;
     this.#governor = options.governor;
+    this.#hooks = options.hooks;
     this.#concurrency = options.config.executor.concurrency;
+    const { default: defaults, errorBytes } = options.config.limits;
+    this.#sealLimits = { resultBytes: defaults.resultBytes, logBytes: defaults.logBytes, errorBytes };
+    this.#monitor = new MonitorBus({
+      onError: (hook, err, event) =>
+        this.#logger.warn(
+          { hook, event: event.type, err: (err as Error)?.message ?? String(err) },
+          'monitor hook threw',
+        ),
+    });
+    this.#tierWatch = new TierWatch(this.#drivers.values(), {
+      pollMs: options.config.executor.healthPoll,
+      onChange: (tier, health) => {
+        this.emit('tier', tier, health);
+        this.monitor({ type: 'tier', at: new Date().toISOString(), data: { tier, health } });
+      },
+    });
+  }
+
+  /** Deliver an event to the monitor hooks (resources' samples come in here), off the caller's path. */
+  monitor(event: MonitorEvent, hooks: HookSnapshot | undefined = undefined): void {
+    const monitors = hooks ? hooks.monitor : this.#hooks ? this.#hooks.monitor() : NO_HOOKS.monitor;
+    this.#monitor.emit(monitors, event);
+  }
+
+  /** Monitor hook calls that threw, and events dropped because monitors fell behind. */
+  hookStats(): { monitorErrors: number; monitorDropped: number } {
+    return { monitorErrors: this.#monitor.errors, monitorDropped: this.#monitor.dropped };
+  }
+
+  /** Resolves once queued monitor events were delivered (tests, shutdown). */
+  monitorSettled(): Promise<void> {
+    return this.#monitor.settled();
   }
 
   driver(tier: TierName): SandboxDriver | undefined {
@@ -87,30 +141,55 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   /** Health of every tier built into this worker. */
   tierHealth(): Partial<Record<TierName, TierHealth>> {
     const health: Partial<Record<TierName, TierHealth>> = {};
-    for (const [tier, driver] of this.#drivers) health[tier] = driver.health();
+    for (const [tier, driver] of this.#drivers) health[tier] = this.#healthOf(driver);
     return health;
   }
 
-  /** Where a function would run now, or why it cannot. */
-  placement(manifest: Pick<Manifest, 'runtime' | 'trust'>): Placement {
-    // Only the candidate tiers' health is asked for (this runs on every invocation).
-    return pickTier(manifest, this.#config.policy, (tier) => this.#drivers.get(tier)?.health());
+  /**
+   * Where a function would run now, or why it cannot: by its runtime, trust and the network it
+   * asks, from what each tier declares (capabilities) and how it is (health).
+   */
+  placement(
+    manifest: Pick<Manifest, 'runtime' | 'trust'> & { permissions?: Pick<Manifest['permissions'], 'network'> },
+    escalate?: PlacementRequest['escalate'],
+  ): Placement {
+    const request: PlacementRequest = {
+      runtime: manifest.runtime,
+      trust: manifest.trust,
+      network: networkLevelOf(manifest.permissions?.network),
+      ...(escalate ? { escalate } : {}),
+    };
+    // Only the candidate tiers are asked for their health (this runs on every invocation).
+    return pickTier(request, this.#config.policy, (tier) => {
+      const driver = this.#drivers.get(tier);
+      return driver && { capabilities: driver.capabilities, health: this.#healthOf(driver) };
+    });
+  }
+
+  #healthOf(driver: SandboxDriver): TierHealth {
+    const health = driver.health();
+    this.#tierWatch.note(driver.tier, health);
+    return health;
   }
 
   /**
-   * Deploy-time check: place the function and let its tier validate the code (compile, check
-   * imports). Throws StrataError('invalid_code' | 'unsupported_runtime'); a tier that exists but
-   * is down now does not block the deploy (the invocation will say so).
+   * Deploy-time check: the node's permission cap, placement, and the tier's own review of the
+   * code (compile, check imports, refuse what it cannot enforce). Throws StrataError
+   * ('permission_denied' | 'invalid_code' | 'unsupported_runtime'); a tier that exists but is
+   * down now does not block the deploy (the invocation will say so).
    */
-  async validate(artifact: Artifact): Promise<Placement> {
+  async validate(artifact: Artifact): Promise<Placement & { compile?: CompileReport }> {
+    const refusal = permissionRefusal(artifact.manifest, this.#config.policy.permissions);
+    if (refusal) throw refusal;
     const placement = this.placement(artifact.manifest);
     if (placement.tier === null) {
-      if (placement.error.code === 'unsupported_runtime')
-        throw new StrataError('unsupported_runtime', placement.error.message);
+      const { code, message } = placement.error;
+      if (code === 'unsupported_runtime' || code === 'permission_denied') throw new StrataError(code, message);
       return placement;
     }
-    await this.#drivers.get(placement.tier)?.prepare(artifact);
-    return placement;
+    const prepared = await this.#drivers.get(placement.tier)?.prepare(artifact);
+    const compile = compileReportOf(prepared);
+    return compile ? { ...placement, compile } : placement;
   }
 
   submit(request: InvokeRequest): Submission {
@@ -129,16 +208,26 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       logs: '',
       usage: usageOf({ wallMs: 0 }),
       tier: placement.tier,
+      // A placement that found a tier is already {tier, requested, reason?}; a refusal also carries its error.
+      placement:
+        placement.tier !== null
+          ? placement
+          : { tier: null, requested: placement.requested, ...(placement.reason ? { reason: placement.reason } : {}) },
       priority,
       source: request.source,
       timings: { queuedMs: 0, enqueuedAt: new Date(now).toISOString(), startedAt: null, finishedAt: null },
     };
+    if (request.tenant !== undefined) record.tenant = request.tenant;
     let resolve: (r: ExecutionRecord) => void = () => {};
     const done = new Promise<ExecutionRecord>((r) => {
       resolve = r;
     });
-    if (placement.tier === null) {
-      this.#finish(record, 'rejected', { error: placement.error });
+    // A manifest that arrived without a deploy here (a Master's dispatch) is held to the same cap.
+    const refusal = permissionRefusal(artifact.manifest, this.#config.policy.permissions);
+    if (refusal || placement.tier === null) {
+      this.#finish(record, 'rejected', {
+        error: refusal ? refusal.toJSON() : (placement as { error: ErrorInfo }).error,
+      });
       resolve(record);
       return { id, done };
     }
@@ -159,6 +248,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       artifact,
       limits,
       tier: placement.tier,
+      reservesCore: this.#drivers.get(placement.tier)?.capabilities.ownProcesses === true,
+      hooks: snapshotOf(this.#hooks),
       priority,
       seq: this.#seq++,
       controller: new AbortController(),
@@ -267,6 +358,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       await Promise.all([...this.#live.keys()].map((id) => this.cancel(id, why)));
     }
     clearTimeout(timer);
+    this.#tierWatch.stop();
+    await this.#monitor.settled();
   }
 
   #runningOrThrow(id: string): Live {
@@ -299,17 +392,17 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   }
 
   async #start(live: Live): Promise<void> {
-    const { record, limits, artifact } = live;
+    const { record, limits, artifact, hooks } = live;
     this.#running.add(live);
     live.startedAt = Date.now();
     record.status = 'running';
     record.timings.startedAt = new Date(live.startedAt).toISOString();
     record.timings.queuedMs = live.startedAt - live.enqueuedAt;
     this.emit('start', record);
-    const logs = new LogBudget(
-      limits.logBytes,
-      this.listenerCount('log') > 0 ? (text) => this.emit('log', record.id, text) : undefined,
-    );
+    if (hooks.monitor.length > 0)
+      this.monitor(eventOf('start', record, { function: record.function, tier: live.tier }), hooks);
+    const tapped = this.listenerCount('log') > 0 || hooks.monitor.length > 0;
+    const logs = new LogBudget(limits.logBytes, tapped ? (text) => this.#onLog(live, text) : undefined);
     const deadline = live.startedAt + limits.timeoutMs;
     const timer = setTimeout(
       () =>
@@ -318,53 +411,118 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         ),
       limits.timeoutMs,
     );
-    let outcome: RunOutcome;
-    const driver = this.#drivers.get(live.tier) as SandboxDriver;
-    try {
-      const prepared = await driver.prepare(artifact);
-      outcome = await driver.run(
-        prepared,
-        {
-          id: record.id,
-          input: live.request.input,
-          inputJson: live.request.inputJson ?? JSON.stringify(live.request.input ?? null),
-          priority: live.priority,
-        },
-        { deadline, limits, signal: live.controller.signal, logs },
-      );
-    } catch (err) {
-      outcome = this.#outcomeOfError(err, live);
-    } finally {
-      clearTimeout(timer);
+    let outcome: Ending | undefined;
+    let input = live.request.input;
+    let inputJson = live.request.inputJson;
+    if (hooks.pre.length > 0) {
+      const pre = await this.#pre(live);
+      if ('ending' in pre) outcome = pre.ending;
+      else if (pre.replaced) {
+        input = pre.input;
+        inputJson = undefined;
+      }
     }
+    // When the code began and when prepare started: the record's start.initMs when a tier gives none.
+    let prepareAt: number | undefined;
+    let codeAt: number | undefined;
+    const driver = this.#drivers.get(live.tier) as SandboxDriver;
+    if (!outcome) {
+      try {
+        prepareAt = performance.now();
+        const prepared = await driver.prepare(artifact);
+        codeAt = performance.now();
+        const json = inputJson ?? JSON.stringify(input ?? null);
+        outcome = await driver.run(
+          prepared,
+          { id: record.id, input, inputJson: json, priority: live.priority },
+          {
+            deadline,
+            limits,
+            signal: live.controller.signal,
+            logs,
+            onStart: () => {
+              codeAt = performance.now();
+            },
+          },
+        );
+      } catch (err) {
+        outcome = this.#outcomeOfError(err, live);
+      }
+    }
+    clearTimeout(timer);
     record.logs = logs.text();
     const flags =
-      outcome.status !== 'killed'
+      outcome.status !== 'killed' && outcome.status !== 'rejected'
         ? this.#governor?.observe(`${artifact.name}@${artifact.version}`, outcome.usage)
         : undefined;
     if (flags && flags.length > 0) record.anomalies = flags;
     // The slot is free now; the record stays live (visible to GET) until it is on disk.
     this.#running.delete(live);
     this.#pump();
-    this.#fill(record, outcome.status, outcome);
+    this.#fill(record, outcome.status, outcome, limits);
+    if (prepareAt !== undefined && outcome.status !== 'rejected') {
+      record.start = outcome.start ?? {
+        kind: 'fresh',
+        initMs: Math.round(((codeAt ?? prepareAt) - prepareAt) * 1000) / 1000,
+      };
+    }
+    if (hooks.post.length > 0) {
+      await runPost(hooks.post, record, this.#config.executor.hookBudget, (text) =>
+        capText(text, limits.logBytes, 'log output'),
+      );
+    }
+    const json = sealRecord(record, limits, this.#config.limits.resultDepth);
     try {
       // Group commit: records finishing in the same tick share one transaction.
-      await this.#records.saveSoon(record);
+      await this.#records.saveSoon(record, json);
     } catch (err) {
       this.#logger.error({ err, executionId: record.id }, 'could not persist an execution record');
     }
     this.#live.delete(record.id);
     this.emit('finish', record);
+    if (hooks.monitor.length > 0) this.monitor(eventOf('finish', record, record), hooks);
     live.resolve(record);
     this.#checkIdle();
   }
 
-  #outcomeOfError(err: unknown, live: Live): RunOutcome {
+  /** The pre phase: the hooks see the invocation and may replace its input or end it. */
+  async #pre(live: Live): Promise<{ ending: Ending } | { input: unknown; replaced: boolean }> {
+    const { record, limits } = live;
+    const view = {
+      function: { name: record.function.name, version: record.function.version },
+      ...(record.tenant !== undefined ? { tenant: record.tenant } : {}),
+      input: live.request.input,
+      limits: { ...limits },
+    };
+    const pre = await runPre(live.hooks.pre, view, this.#config.executor.hookBudget, live.controller.signal);
+    const usage = usageOf({ wallMs: Date.now() - (live.startedAt ?? Date.now()) });
+    if (!pre.ok) {
+      if (!pre.aborted) return { ending: { status: 'rejected', error: pre.error, usage } };
+      return { ending: { status: pre.error.code === 'timeout' ? 'timeout' : 'killed', error: pre.error, usage } };
+    }
+    if (pre.replaced) {
+      try {
+        JSON.stringify(pre.input ?? null);
+      } catch (err) {
+        const message = `a pre hook replaced the input with something that is not JSON: ${(err as Error).message}`;
+        return { ending: { status: 'rejected', error: { code: 'plugin_failed', message }, usage } };
+      }
+    }
+    return { input: pre.input, replaced: pre.replaced };
+  }
+
+  #onLog(live: Live, text: string): void {
+    if (this.listenerCount('log') > 0) this.emit('log', live.record.id, text);
+    if (live.hooks.monitor.length > 0) this.monitor(eventOf('log', live.record, { text }), live.hooks);
+  }
+
+  #outcomeOfError(err: unknown, live: Live): Ending {
     const wallMs = Date.now() - (live.startedAt ?? Date.now());
     if (isStrataError(err)) {
-      // Code the tier refuses (compile error, bad module) is refused before it ran.
-      const status = err.code === 'invalid_code' || err.code === 'tier_unavailable' ? 'rejected' : 'killed';
-      return { status: status as RunOutcome['status'], error: err.toJSON(), usage: usageOf({ wallMs }) };
+      // What the tier refuses before the code runs (compile error, bad module, a permission it
+      // cannot enforce) is refused, not killed.
+      const refused = REFUSED_AT_PREPARE.has(err.code);
+      return { status: refused ? 'rejected' : 'killed', error: err.toJSON(), usage: usageOf({ wallMs }) };
     }
     this.#logger.error({ err, executionId: live.record.id, tier: live.tier }, 'sandbox driver failed');
     return {
@@ -377,17 +535,21 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     };
   }
 
-  /** Set a record's final fields. */
+  /** Set a record's final fields, its cause of death included. */
   #fill(
     record: ExecutionRecord,
     status: FinalStatus,
-    outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage },
+    outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage; death?: RunOutcome['death'] },
+    limits?: ResolvedLimits,
   ): void {
     record.status = status;
     if (status === 'succeeded') record.result = outcome.result ?? null;
     if (outcome.error) record.error = { code: outcome.error.code, message: outcome.error.message };
     if (outcome.usage) record.usage = outcome.usage;
-    record.timings.finishedAt = new Date().toISOString();
+    const at = new Date().toISOString();
+    record.timings.finishedAt = at;
+    const death = deathOf(record, outcome.death, limits, at);
+    if (death) record.death = death;
   }
 
   /** End an invocation that never ran (rejected, cancelled while queued): save at once, announce. */
@@ -398,7 +560,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   ): void {
     this.#fill(record, status, outcome);
     try {
-      this.#records.save(record);
+      this.#records.save(record, sealRecord(record, this.#sealLimits, this.#config.limits.resultDepth));
     } catch (err) {
       this.#logger.error({ err, executionId: record.id }, 'could not persist an execution record');
     }
@@ -412,13 +574,32 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 }
 
 /**
- * What an invocation reserves for admission. A sandbox with processes of its own (process,
- * docker) and no CPU limit reserves one core; isolate and WASM invocations share their hosts'
- * cores (the host pool bounds them), so they reserve only the CPU they asked for.
+ * What an invocation reserves for admission. A sandbox with processes of its own
+ * (capabilities.ownProcesses) and no CPU limit reserves one core; invocations sharing their
+ * hosts' cores (the host pool bounds them) reserve only the CPU they asked for.
  */
 const requestOf = (l: Live) => ({
   id: l.record.id,
   priority: l.priority,
-  cpu: l.limits.cpu ?? (l.tier === 'process' || l.tier === 'docker' ? 1 : 0),
+  cpu: l.limits.cpu ?? (l.reservesCore ? 1 : 0),
   memoryBytes: l.limits.memoryMb * 1024 ** 2,
 });
+
+/** Codes a tier's prepare() refuses with: the invocation never ran, so it is `rejected`. */
+const REFUSED_AT_PREPARE = new Set<string>([
+  'invalid_code',
+  'tier_unavailable',
+  'permission_denied',
+  'unsupported_runtime',
+]);
+
+function eventOf(type: MonitorEvent['type'], record: ExecutionRecord, data: unknown): MonitorEvent {
+  return { type, at: new Date().toISOString(), executionId: record.id, data };
+}
+
+/** The compile report a tier's prepared value carries (the wasm tier's `compile`), if it is one. */
+function compileReportOf(prepared: unknown): CompileReport | undefined {
+  const report = (prepared as { compile?: Partial<CompileReport> } | undefined)?.compile;
+  if (!report || typeof report.ms !== 'number' || typeof report.cached !== 'boolean') return undefined;
+  return { cached: report.cached, ms: report.ms, steps: { ...(report.steps ?? {}) } };
+}

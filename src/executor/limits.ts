@@ -1,4 +1,8 @@
-/** Resolve an invocation's limits: manifest values, else node defaults; always capped by the node's maximums. */
+/**
+ * Resolve an invocation's limits once: manifest values, else node defaults; always capped by the
+ * node's maximums. Every default a tier needs is filled in here (see ResolvedLimits), so tiers
+ * read limits and never keep defaults of their own.
+ */
 import type { Config } from '../config/schema.ts';
 import type { Limits, ResolvedLimits } from '../core/limits.ts';
 
@@ -19,6 +23,7 @@ export function resolveLimits(
     memoryMb: cap(requested.memoryMb ?? Math.floor(defaults.memory / MiB), Math.floor(max.memory / MiB)),
     logBytes: cap(requested.logBytes ?? defaults.logBytes, max.logBytes),
     resultBytes: cap(defaults.resultBytes, max.resultBytes),
+    errorBytes: node.errorBytes,
     pids: cap(requested.pids ?? defaults.pids, max.pids),
     tmpMb: cap(requested.tmpMb ?? Math.floor(defaults.tmp / MiB), Math.floor(max.tmp / MiB)),
   };

@@ -1,6 +1,18 @@
-/** Execution records in node:sqlite: written when an async invocation is accepted and when any invocation ends. */
+/**
+ * Execution records in node:sqlite: written when an async invocation is accepted and when any
+ * invocation ends. Each record is serialised on its own before it joins a group commit, so a
+ * record that cannot be serialised, or a row the database refuses, fails alone and never takes
+ * the other records of its batch with it.
+ */
 import type { ExecutionRecord } from '../core/execution.ts';
 import type { Database } from '../store/database.ts';
+
+interface Row {
+  record: ExecutionRecord;
+  json: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
 
 const MIGRATIONS = [
   `CREATE TABLE executions (
@@ -35,17 +47,26 @@ export class ExecutionStore {
     this.#get = db.db.prepare('SELECT record FROM executions WHERE id = ?');
   }
 
-  /** Records waiting for the next group commit, with their callers. */
-  #batch: { record: ExecutionRecord; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** Records waiting for the next group commit (already serialised), with their callers. */
+  #batch: Row[] = [];
 
   /**
    * Save on the next tick, in one transaction with every other record saved in this tick; resolves
    * once it is committed. Under load this turns a commit per invocation into one per tick.
+   * `json` is the record's text when the caller sealed it already (src/executor/record-seal.ts);
+   * otherwise it is serialised here, now, and a failure rejects this call alone.
    */
-  saveSoon(record: ExecutionRecord): Promise<void> {
+  saveSoon(record: ExecutionRecord, json?: string): Promise<void> {
     return new Promise((resolve, reject) => {
+      let text: string;
+      try {
+        text = json ?? JSON.stringify(record);
+      } catch (err) {
+        reject(err);
+        return;
+      }
       if (this.#batch.length === 0) setImmediate(() => this.#commitBatch());
-      this.#batch.push({ record, resolve, reject });
+      this.#batch.push({ record, json: text, resolve, reject });
     });
   }
 
@@ -54,23 +75,36 @@ export class ExecutionStore {
     this.#batch = [];
     try {
       this.#db.transaction(() => {
-        for (const { record } of batch) this.save(record);
+        for (const row of batch) this.#write(row.record, row.json);
       });
-    } catch (err) {
-      for (const item of batch) item.reject(err);
+    } catch {
+      // One row the database refused must not lose the others: write each on its own.
+      for (const row of batch) {
+        try {
+          this.#write(row.record, row.json);
+          row.resolve();
+        } catch (err) {
+          row.reject(err);
+        }
+      }
       return;
     }
-    for (const item of batch) item.resolve();
+    for (const row of batch) row.resolve();
   }
 
-  save(record: ExecutionRecord): void {
+  /** Save now (a record that never ran, or one accepted for async). */
+  save(record: ExecutionRecord, json?: string): void {
+    this.#write(record, json ?? JSON.stringify(record));
+  }
+
+  #write(record: ExecutionRecord, json: string): void {
     this.#upsert.run(
       record.id,
       record.function.name,
       record.function.version,
       record.status,
       record.timings.enqueuedAt,
-      JSON.stringify(record),
+      json,
     );
     if (++this.#writesSincePrune >= 1000) {
       this.#writesSincePrune = 0;
@@ -107,7 +141,9 @@ export class ExecutionStore {
         code: 'interrupted',
         message: 'the worker stopped before this invocation finished; invoke it again',
       };
-      record.timings.finishedAt = new Date().toISOString();
+      const at = new Date().toISOString();
+      record.timings.finishedAt = at;
+      record.death = { cause: 'cancel', at, usage: record.usage };
       this.save(record);
     }
     return rows.length;

@@ -1,5 +1,6 @@
-import type { Artifact } from '../core/driver.ts';
+import type { Artifact, TierHealth } from '../core/driver.ts';
 import type { ExecutionRecord } from '../core/execution.ts';
+import type { TierName } from '../core/tiers.ts';
 
 /** One request to run a stored function version. */
 export interface InvokeRequest {
@@ -18,6 +19,8 @@ export interface InvokeRequest {
   durable?: boolean;
   /** Cancels the invocation from outside (client gone, Master cancel). */
   signal?: AbortSignal;
+  /** The tenant it runs for (tenants issue); copied into the record and shown to hooks. */
+  tenant?: string;
 }
 
 /** A submitted invocation: its id at once, its final record when it ends. */
@@ -42,4 +45,6 @@ export interface ExecutorEvents {
   finish: [record: ExecutionRecord];
   /** Log text as a sandbox produces it (only emitted while someone listens). */
   log: [executionId: string, text: string];
+  /** A tier's health changed (available or not, or why); pushed by drivers that can, else polled. */
+  tier: [tier: TierName, health: TierHealth];
 }

@@ -5,14 +5,16 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
+import type { CallbackSender } from '../callbacks/sender.ts';
 import type { Executor } from '../executor/executor.ts';
 import type { ExecutionStore } from '../executor/records.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { GatewayEnv } from './env.ts';
-import { errorResponse, notFound } from './error-handler.ts';
+import { errorResponse, notFound, type RouteTable, routeTable } from './error-handler.ts';
 import { bearerAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { aliasRoutes } from './routes/aliases.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   apiTokens: readonly string[];
   version: string;
   healthDetails?: () => Record<string, unknown>;
+  /** Delivers async-invoke callbacks (`?callback=`); without it they are refused. */
+  callbacks?: CallbackSender;
   /** Route groups other parts add (usage series, raw WASM upload); any env, since they set none of ours. */
   // biome-ignore lint/suspicious/noExplicitAny: sub-apps are mounted whatever their Env type
   extraRoutes?: readonly Hono<any, any, any>[];
@@ -45,7 +49,9 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   // A raw WASM upload has its own, larger cap (wasm.maxUpload), enforced while its route streams it.
   app.use('/v1/*', (c, next) => (c.req.method === 'PUT' && RAW_UPLOAD.test(c.req.path) ? next() : limitBody(c, next)));
   app.onError(errorResponse);
-  app.notFound(notFound);
+  // Built on the first miss, once every route group is mounted: 404, or 405 for a known path.
+  let routes: RouteTable | undefined;
+  app.notFound(notFound(() => (routes ??= routeTable(app.routes))));
   app.route(
     '/',
     healthRoutes({
@@ -56,7 +62,15 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   );
   app.route('/', metricsRoutes({ registry: options.metrics }));
   app.route('/', functionRoutes({ registry: options.registry, executor: options.executor }));
-  app.route('/', invokeRoutes({ registry: options.registry, executor: options.executor }));
+  app.route(
+    '/',
+    invokeRoutes({
+      registry: options.registry,
+      executor: options.executor,
+      ...(options.callbacks ? { callbacks: options.callbacks } : {}),
+    }),
+  );
+  app.route('/', aliasRoutes({ registry: options.registry }));
   app.route('/', executionRoutes({ executor: options.executor, records: options.records }));
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);
   return app;

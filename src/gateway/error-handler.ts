@@ -1,27 +1,24 @@
-/** The one place an error becomes an HTTP answer: `{"error": {"code", "message"}}` with a status by code. */
+/**
+ * The one place an error becomes an HTTP answer: `{"error": {"code", "message"}}` with the status
+ * of its code (httpStatusOf in src/core/errors.ts, shared with the Master). Anything that is not a
+ * StrataError and reaches here is a bug and answers 500; everything a client can send is turned
+ * into a 4xx before (see read-body.ts).
+ */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type ErrorCode, isStrataError, StrataError } from '../core/errors.ts';
+import { type ErrorCode, httpStatusOf, isStrataError, StrataError } from '../core/errors.ts';
+import { capText } from '../core/text-cap.ts';
 import type { GatewayEnv } from './env.ts';
 
-const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
-  invalid_request: 400,
-  invalid_manifest: 400,
-  invalid_code: 400,
-  unsupported_runtime: 400,
-  not_found: 404,
-  payload_too_large: 413,
-  unauthorized: 401,
-  forbidden: 403,
-  permission_denied: 403,
-  rate_limited: 429,
-  capacity_exhausted: 503,
-  shutting_down: 503,
-  tier_unavailable: 503,
-};
+/** Error text in an answer is bounded like error text in a record. */
+const MESSAGE_BYTES = 16 * 1024;
 
-export const statusOf = (code: ErrorCode): ContentfulStatusCode => STATUS[code] ?? 500;
+/** Deploy routes: a used-up quota there is a refusal (403), not "retry later" (429). */
+const DEPLOY = /^\/v1\/functions(\/[^/]+\/module)?\/?$/;
+
+export const statusOf = (code: ErrorCode, when: 'invoke' | 'deploy' = 'invoke'): ContentfulStatusCode =>
+  httpStatusOf(code, when) as ContentfulStatusCode;
 
 export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {
   let error: StrataError;
@@ -34,13 +31,65 @@ export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {
     c.var.log?.error({ err }, 'unhandled error in the gateway');
     error = new StrataError('internal', `internal error: ${err.message}`);
   }
-  const status = statusOf(error.code);
-  if (status === 503) {
+  const when = c.req.method !== 'GET' && DEPLOY.test(c.req.path) ? 'deploy' : 'invoke';
+  const status = statusOf(error.code, when);
+  if (status === 503 || (status === 429 && error.details?.retryAfterMs !== undefined)) {
     const retryMs = Number(error.details?.retryAfterMs ?? 1000);
     c.header('Retry-After', String(Math.max(1, Math.ceil(retryMs / 1000))));
   }
-  return c.json({ error: error.toJSON() }, status);
+  const allow = error.details?.allow;
+  if (status === 405 && Array.isArray(allow)) c.header('Allow', allow.join(', '));
+  const body = error.toJSON();
+  body.message = capText(body.message, MESSAGE_BYTES, 'error message');
+  return c.json({ error: body }, status);
 }
 
-export const notFound = (c: Context<GatewayEnv>): Response =>
-  errorResponse(new StrataError('not_found', `no route ${c.req.method} ${c.req.path}; see GET /openapi.json`), c);
+/** Route patterns, each as a regular expression with the methods that serve it. */
+export type RouteTable = { pattern: RegExp; methods: Set<string> }[];
+
+/** Build the table from an app's registered routes (after every route is mounted). */
+export function routeTable(routes: readonly { method: string; path: string }[]): RouteTable {
+  const table = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const { method, path } of routes) {
+    if (method === 'ALL' || path.includes('*')) continue;
+    let entry = table.get(path);
+    if (!entry) {
+      const source = path
+        .split('/')
+        .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/');
+      entry = { pattern: new RegExp(`^${source}/?$`), methods: new Set() };
+      table.set(path, entry);
+    }
+    entry.methods.add(method);
+    if (method === 'GET') entry.methods.add('HEAD');
+  }
+  return [...table.values()];
+}
+
+/** 404 for an unknown path; 405 with Allow for a known path asked with another method. */
+export function notFound(routes: () => RouteTable) {
+  return (c: Context<GatewayEnv>): Response => {
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of routes()) {
+      if (pattern.test(c.req.path)) for (const m of methods) allowed.add(m);
+    }
+    if (allowed.size > 0 && !allowed.has(c.req.method)) {
+      const allow = [...allowed].sort();
+      return errorResponse(
+        new StrataError(
+          'method_not_allowed',
+          `${c.req.method} is not served on ${c.req.path}; use ${allow.join(', ')}`,
+          {
+            allow,
+          },
+        ),
+        c,
+      );
+    }
+    return errorResponse(
+      new StrataError('not_found', `no route ${c.req.method} ${c.req.path}; see GET /openapi.json`),
+      c,
+    );
+  };
+}

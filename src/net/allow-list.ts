@@ -5,6 +5,7 @@
  * apex), an IP literal `10.1.2.3`, `10.1.2.3:443`, `[::1]:8080`, or a CIDR `10.1.2.0/24`,
  * `fd00::/8` (any port). Host names compare case-insensitively without a trailing dot.
  */
+import { networkAsk } from '../core/manifest.ts';
 import { type Cidr, cidrContains, formatCidr, type Ip, parseCidr, parseIp } from './ip.ts';
 
 export type AllowEntry =
@@ -105,12 +106,15 @@ export const listCovers = (entries: readonly AllowEntry[], d: Destination): bool
 /** The permission forms of a manifest: false | true | {allow: [...]} | the legacy array. */
 export type NetworkPermission = boolean | readonly string[] | { allow: readonly string[] };
 
-/** Turn `permissions.network` into a grant; errors name entries no tier could enforce. */
+/**
+ * Turn `permissions.network` into a grant, read the one way the executor reads it (networkAsk);
+ * errors name entries no tier could enforce. An empty list grants nothing (never "everything").
+ */
 export function networkGrantOf(permission: NetworkPermission | undefined): { grant: NetworkGrant; errors: string[] } {
-  if (permission === undefined || permission === false) return { grant: { kind: 'none' }, errors: [] };
-  if (permission === true) return { grant: { kind: 'any' }, errors: [] };
-  const texts = Array.isArray(permission) ? permission : (permission as { allow: readonly string[] }).allow;
-  const { entries, errors } = parseAllowList(texts);
-  // An empty list grants nothing (never "everything").
+  // The cast only drops readonly: networkAsk reads the list, never changes it.
+  const { level, allow } = networkAsk(permission as Parameters<typeof networkAsk>[0]);
+  if (level === 'none') return { grant: { kind: 'none' }, errors: [] };
+  if (level === 'all') return { grant: { kind: 'any' }, errors: [] };
+  const { entries, errors } = parseAllowList(allow);
   return { grant: entries.length > 0 ? { kind: 'list', entries } : { kind: 'none' }, errors };
 }

@@ -1,15 +1,14 @@
 /**
- * Deploying a function: validate the manifest, and for a new version let its tier review the
- * code (compile, check imports, transform) before anything is stored, so a function that can
- * never run is refused with 400 and leaves nothing behind.
+ * Deploying a function: validate the manifest, and for content never seen let its tier review
+ * the code (compile, check imports, transform) before anything is stored, so a function that can
+ * never run is refused with 400 and leaves nothing behind. Content an older version already has
+ * was reviewed then; it becomes a new version that `latest` points at (Registry.store).
  */
 import type { Artifact } from '../core/driver.ts';
-import type { FunctionVersion, Registry } from './registry.ts';
+import type { Registry, StoreResult } from './registry.ts';
 
-export interface DeployResult {
-  created: boolean;
-  fn: FunctionVersion;
-}
+/** What was stored, and what the tier's review (validate) answered for content never seen. */
+export type DeployResult = StoreResult & { reviewed?: unknown };
 
 export async function deployFunction(
   registry: Registry,
@@ -18,8 +17,9 @@ export async function deployFunction(
   review: (artifact: Artifact) => Promise<unknown>,
 ): Promise<DeployResult> {
   const plan = registry.plan(manifestInput, upload);
-  const existing = registry.existing(plan);
-  if (existing) return { created: false, fn: existing };
-  await review(registry.planArtifact(plan, registry.nextVersion(plan.manifest.name)));
-  return registry.store(plan);
+  const latest = registry.latest(plan.manifest.name);
+  if (latest?.digest === plan.digest) return { created: false, fn: latest };
+  if (registry.existing(plan)) return registry.store(plan);
+  const reviewed = await review(registry.planArtifact(plan, registry.nextVersion(plan.manifest.name)));
+  return { ...registry.store(plan), reviewed };
 }

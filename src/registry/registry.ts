@@ -1,14 +1,18 @@
 /**
  * The function catalogue. A function is a name with numbered versions; each version is a
- * validated manifest plus its code, identified by a digest over both. Submitting a manifest and
- * code identical to an existing version returns that version; anything different makes a new one.
- * Code lives in a content-addressed blob store; manifests and versions in node:sqlite.
+ * validated manifest plus its code, identified by a digest over both. The `latest` alias names
+ * the version an invoke without a version runs, and every deploy moves it: content identical to
+ * what `latest` runs changes nothing; content identical to an older version makes a new version
+ * with that digest (so the newest deploy is what runs, and `rollback` steps back through deploys
+ * in order); anything else makes a new version. Code lives in a content-addressed blob store;
+ * manifests, versions and aliases in node:sqlite.
  */
 import { join } from 'node:path';
 import type { Artifact } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { type Manifest, manifestSchema } from '../core/manifest.ts';
 import type { Database } from '../store/database.ts';
+import { AliasTable, type FunctionRef, LATEST, parseRef } from './aliases.ts';
 import { BlobStore, sha256 } from './blob-store.ts';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -91,14 +95,26 @@ export interface Deployment {
   codeDigest: string;
 }
 
+/** What a deploy did: made a version (maybe with the digest of an older one, `sameAs`) or found `latest` identical. */
+export interface StoreResult {
+  created: boolean;
+  fn: FunctionVersion;
+  /** The older version whose content this new version repeats. */
+  sameAs?: number;
+}
+
 export class Registry {
   readonly #db: Database;
   readonly blobs: BlobStore;
+  readonly aliases: AliasTable;
   /** Decoded code by code digest; functions are small and invoked often. */
   readonly #codeCache = new Map<string, Uint8Array>();
   /** The latest live version per name: the invoke path's lookup (dropped on store and delete). */
   readonly #latest = new Map<string, FunctionVersion>();
-  /** Artifacts by digest, so repeated invocations share one object. */
+  /**
+   * Artifacts by version and digest, so repeated invocations share one object. Not by digest
+   * alone: versions that repeat an older one's content share its digest but not its number.
+   */
   readonly #artifacts = new Map<string, Artifact>();
   readonly #selectLatest;
 
@@ -109,6 +125,7 @@ export class Registry {
       'SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1',
     );
     this.blobs = new BlobStore(join(options.dataDir, 'artifacts'));
+    this.aliases = new AliasTable(this.#db);
   }
 
   /**
@@ -149,10 +166,25 @@ export class Registry {
     return row.v + 1;
   }
 
-  /** Store a planned deployment as a new version (or return the identical existing one). */
-  store(plan: Deployment): { created: boolean; fn: FunctionVersion } {
-    const found = this.existing(plan);
-    if (found) return { created: false, fn: found };
+  /** The version `latest` points at, if the function is live. */
+  latest(name: string): FunctionVersion | undefined {
+    try {
+      return this.get(name);
+    } catch (err) {
+      if ((err as StrataError).code === 'not_found') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Store a planned deployment: nothing changes when `latest` already runs this content;
+   * otherwise a new version (repeating an older one's digest when the content is the same) that
+   * `latest` then points at.
+   */
+  store(plan: Deployment): StoreResult {
+    const current = this.latest(plan.manifest.name);
+    if (current?.digest === plan.digest) return { created: false, fn: current };
+    const older = this.existing(plan);
     this.blobs.put(plan.code);
     const fn = this.#db.transaction(() => {
       const version = this.nextVersion(plan.manifest.name);
@@ -170,6 +202,7 @@ export class Registry {
           JSON.stringify(plan.manifest),
           createdAt,
         );
+      this.aliases.set(plan.manifest.name, LATEST, version);
       return {
         name: plan.manifest.name,
         version,
@@ -181,11 +214,11 @@ export class Registry {
       };
     });
     this.#latest.delete(fn.name);
-    return { created: true, fn };
+    return older ? { created: true, fn, sameAs: older.version } : { created: true, fn };
   }
 
   /** plan + store in one step (callers that do not validate code first). */
-  deploy(manifestInput: unknown, upload?: Uint8Array): { created: boolean; fn: FunctionVersion } {
+  deploy(manifestInput: unknown, upload?: Uint8Array): StoreResult {
     return this.store(this.plan(manifestInput, upload));
   }
 
@@ -209,30 +242,68 @@ export class Registry {
     return this.getByDigest(expectedDigest) ?? this.store(plan).fn;
   }
 
-  /** The latest (or the given) version of a live function; not_found otherwise. */
+  /** The version `latest` points at (or the given one) of a live function; not_found otherwise. */
   get(name: string, version?: number): FunctionVersion {
     if (version === undefined) {
       const cached = this.#latest.get(name);
       if (cached) return cached;
+      // `latest` is missing only for functions deployed before aliases existed: the newest version.
+      const pointer = this.aliases.get(name, LATEST)?.version;
+      if (pointer !== undefined) {
+        const fn = this.#version(name, pointer);
+        if (fn) {
+          this.#latest.set(name, fn);
+          return fn;
+        }
+      }
     }
-    const row = (
-      version === undefined
-        ? this.#selectLatest.get(name)
-        : this.#db.db
-            .prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL')
-            .get(name, version)
-    ) as Row | undefined;
+    const row = (version === undefined ? this.#selectLatest.get(name) : this.#versionRow(name, version)) as
+      | Row
+      | undefined;
     if (!row) {
       throw new StrataError(
         'not_found',
         version === undefined
           ? `no function named "${name}"; deploy it with POST /v1/functions`
           : `function "${name}" has no version ${version}`,
+        { function: name, ...(version === undefined ? {} : { version }) },
       );
     }
     const fn = toVersion(row);
     if (version === undefined) this.#latest.set(name, fn);
     return fn;
+  }
+
+  #versionRow(name: string, version: number): Row | undefined {
+    return this.#db.db
+      .prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL')
+      .get(name, version) as Row | undefined;
+  }
+
+  #version(name: string, version: number): FunctionVersion | undefined {
+    const row = this.#versionRow(name, version);
+    return row ? toVersion(row) : undefined;
+  }
+
+  /** `name`, `name@3` or `name@prod` (text or parsed) -> the version it names. */
+  resolve(ref: string | FunctionRef): FunctionVersion {
+    const { name, version, alias } = typeof ref === 'string' ? parseRef(ref) : ref;
+    if (alias === undefined || alias === LATEST) return this.get(name, version);
+    const pointer = this.aliases.get(name, alias);
+    if (!pointer) {
+      this.get(name); // not_found for the function itself first
+      throw new StrataError(
+        'not_found',
+        `function "${name}" has no alias "${alias}"; set it with PUT /v1/functions/${name}/aliases/${alias}`,
+        { function: name, alias },
+      );
+    }
+    return this.get(name, pointer.version);
+  }
+
+  /** Drop what the registry remembers of `name`'s `latest` (after an alias moved). */
+  forgetLatest(name: string): void {
+    this.#latest.delete(name);
   }
 
   getByDigest(digest: string): FunctionVersion | undefined {
@@ -242,12 +313,15 @@ export class Registry {
     return row ? toVersion(row) : undefined;
   }
 
-  /** The latest version of every live function. */
+  /** The version `latest` names of every live function. */
   list(): FunctionVersion[] {
     const rows = this.#db.db
       .prepare(
         `SELECT f.* FROM functions f
-         JOIN (SELECT name, MAX(version) AS version FROM functions WHERE deleted_at IS NULL GROUP BY name) latest
+         JOIN (SELECT n.name, COALESCE(
+                 (SELECT a.version FROM function_aliases a WHERE a.name = n.name AND a.alias = 'latest'),
+                 MAX(n.version)) AS version
+               FROM functions n WHERE n.deleted_at IS NULL GROUP BY n.name) latest
            ON latest.name = f.name AND latest.version = f.version
          ORDER BY f.name`,
       )
@@ -269,8 +343,9 @@ export class Registry {
     this.#db.db
       .prepare('UPDATE functions SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL')
       .run(new Date().toISOString(), name);
+    this.aliases.deleteAll(name);
     this.#latest.delete(name);
-    for (const fn of live) this.#artifacts.delete(fn.digest);
+    for (const fn of live) this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
     return live;
   }
 
@@ -286,11 +361,12 @@ export class Registry {
   }
 
   artifact(fn: FunctionVersion): Artifact {
-    let artifact = this.#artifacts.get(fn.digest);
+    const key = `${fn.name}@${fn.version}:${fn.digest}`;
+    let artifact = this.#artifacts.get(key);
     if (!artifact) {
       artifact = { digest: fn.digest, name: fn.name, version: fn.version, manifest: fn.manifest, code: this.code(fn) };
       if (this.#artifacts.size > 1024) this.#artifacts.clear();
-      this.#artifacts.set(fn.digest, artifact);
+      this.#artifacts.set(key, artifact);
     }
     return artifact;
   }

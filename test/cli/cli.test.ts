@@ -33,7 +33,7 @@ describe('strata fn / exec', () => {
     const res = await strata(['fn', 'deploy', join(dir, 'adder.js'), ...args]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain('deployed a new version');
+    expect(res.stdout).toContain('deployed adder v1');
     expect(res.stdout).toMatch(/function:\s+adder v1/);
     expect(res.stdout).toMatch(/tier:\s+isolate/);
     expect(res.stdout).toContain('"timeoutMs":2000');
@@ -42,6 +42,8 @@ describe('strata fn / exec', () => {
     const again = await strata(['fn', 'deploy', join(dir, 'adder.js'), ...args, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ name: 'adder', version: 1, created: false });
+    const readable = await strata(['fn', 'deploy', join(dir, 'adder.js'), ...args]);
+    expect(readable.stdout).toContain('unchanged: adder v1 already runs this content');
   });
 
   it('invokes with --data (readable) and --data-file (--json)', async () => {
@@ -112,50 +114,91 @@ describe('strata fn / exec', () => {
     expect(res.stdout).toMatch(/error:\s+function_error: .*nope/);
   });
 
-  it('fails with a non-zero exit and a one-line error', async () => {
+  it('fails with a non-zero exit and a one-line error worded for the command line', async () => {
     const oneLine = (stderr: string) => {
       expect(stderr.trimEnd().split('\n')).toHaveLength(1);
-      expect(stderr).toMatch(/^strata: /);
+      expect(stderr).toMatch(/^strata/);
     };
-    const unknown = await strata(['fn', 'invoke', 'nobody', '--url', url]);
-    expect(unknown.code).not.toBe(0);
+    const unknown = await strata(['fn', 'invoke', 'nope', '--url', url]);
+    expect(unknown.code).toBe(1);
     oneLine(unknown.stderr);
-    expect(unknown.stderr).toContain('not_found');
+    expect(unknown.stderr).toContain('no function named nope — deploy it with `strata fn deploy`');
+    expect(unknown.stderr).not.toMatch(/POST|\/v1\//);
     expect(unknown.stdout).toBe('');
 
+    const noVersion = await strata(['fn', 'invoke', 'adder@9', '--url', url]);
+    oneLine(noVersion.stderr);
+    expect(noVersion.stderr).toContain('function adder has no version 9 — see its versions with `strata fn get adder`');
+
+    const noExecution = await strata(['exec', 'get', 'no-such-id', '--url', url]);
+    oneLine(noExecution.stderr);
+    expect(noExecution.stderr).toContain('no execution no-such-id');
+
     const badData = await strata(['fn', 'invoke', 'adder', '--data', '{oops', '--url', url]);
-    expect(badData.code).not.toBe(0);
+    expect(badData.code).toBe(2);
     oneLine(badData.stderr);
     expect(badData.stderr).toContain('--data must be JSON');
 
     const port = await closedPort();
     const unreachable = await strata(['fn', 'list', '--url', `http://127.0.0.1:${port}`]);
-    expect(unreachable.code).not.toBe(0);
+    expect(unreachable.code).toBe(1);
     oneLine(unreachable.stderr);
-    expect(unreachable.stderr).toContain(`cannot reach the worker at http://127.0.0.1:${port}`);
+    expect(unreachable.stderr).toContain(`no Strata worker at http://127.0.0.1:${port} — start one with \`npm start\``);
+    const byPort = await strata(['fn', 'list'], { STRATA_PORT: String(port) });
+    expect(byPort.stderr).toContain(`no Strata worker at http://127.0.0.1:${port}`);
 
     const badManifest = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--name', 'Bad_Name', '--url', url]);
-    expect(badManifest.code).not.toBe(0);
+    expect(badManifest.code).toBe(1);
     oneLine(badManifest.stderr);
-    expect(badManifest.stderr).toContain('invalid_manifest');
+    expect(badManifest.stderr).toContain('name must match');
 
     const badMemory = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--memory', 'lots', '--url', url]);
-    expect(badMemory.code).not.toBe(0);
+    expect(badMemory.code).toBe(2);
     oneLine(badMemory.stderr);
     expect(badMemory.stderr).toContain('--memory');
 
+    const bareMemory = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--memory', '64', '--url', url]);
+    expect(bareMemory.code).toBe(2);
+    expect(bareMemory.stderr).toContain('--memory: 64 is ambiguous: write 64MiB');
+    const bareTimeout = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--timeout', '2', '--url', url]);
+    expect(bareTimeout.stderr).toContain('--timeout: 2 is ambiguous: write 2ms (or 2s');
+
     const usage = await strata(['fn', 'frobnicate']);
     expect(usage.code).toBe(2);
+    oneLine(usage.stderr);
+    expect(usage.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('a worker that needs a token', () => {
+  const TOKEN = 'cli-test-token-0123456789';
+  let secured: TestWorker;
+  beforeAll(async () => {
+    secured = await startTestWorker({ apiTokens: [TOKEN] }, { listen: true });
+  });
+  afterAll(async () => {
+    await secured?.close();
+  });
+
+  it('says how to pass one, and works with --token or STRATA_TOKEN', async () => {
+    const without = await strata(['fn', 'list', '--url', secured.worker.url]);
+    expect(without.code).toBe(1);
+    expect(without.stderr.trim()).toBe('strata: this worker needs a token — pass `--token` or set STRATA_TOKEN');
+    const wrong = await strata(['fn', 'list', '--url', secured.worker.url, '--token', 'not-the-right-token']);
+    expect(wrong.stderr).toContain('this worker does not accept that token — check `--token` or STRATA_TOKEN');
+    expect((await strata(['fn', 'list', '--url', secured.worker.url, '--token', TOKEN])).code).toBe(0);
+    expect((await strata(['fn', 'list', '--url', secured.worker.url], { STRATA_TOKEN: TOKEN })).code).toBe(0);
   });
 });
 
 describe('strata config', () => {
-  it('prints the effective configuration as JSON, with env applied and units compiled', async () => {
-    const res = await strata(['config'], { STRATA_PORT: '9191', STRATA_LIMITS_DEFAULT_TIMEOUT: '3s' });
+  it('prints the effective configuration as JSON, with env applied and values as people write them', async () => {
+    const res = await strata(['config'], { STRATA_PORT: '9191', STRATA_LIMITS_DEFAULT_TIMEOUT: '3000ms' });
     expect(res.code).toBe(0);
-    const config = JSON.parse(res.stdout) as { port: number; limits: { default: { timeout: number } } };
+    const config = JSON.parse(res.stdout) as { port: number; limits: { default: { timeout: string; memory: string } } };
     expect(config.port).toBe(9191);
-    expect(config.limits.default.timeout).toBe(3000);
+    expect(config.limits.default.timeout).toBe('3s');
+    expect(config.limits.default.memory).toBe('128MiB');
   });
 
   it('fails on a bad environment variable, naming it, in one line', async () => {
@@ -165,5 +208,51 @@ describe('strata config', () => {
     expect(res.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(res.stderr).toContain('STRATA_EXECUTOR_CONCURRENCY');
     expect(res.stderr).toContain('executor.concurrency');
+  });
+
+  it('--env prints every variable in the form it accepts, and never a secret', async () => {
+    const secrets = {
+      STRATA_API_TOKENS: 'secret-api-token-0001,secret-api-token-0002',
+      STRATA_LINK_TOKEN: 'secret-link-token',
+      STRATA_MASTER_TOKENS: 'secret-master-token',
+      STRATA_CALLBACKS_SIGNING_KEY: 'secret-callback-key',
+    };
+    const res = await strata(['config', '--env'], { ...secrets, STRATA_EXECUTOR_RETRY_AFTER: '2500ms' });
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toContain('secret-');
+    const lines = new Map(
+      res.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+    );
+    expect(lines.get('STRATA_API_TOKENS')).toBe('<set>');
+    expect(lines.get('STRATA_LINK_TOKEN')).toBe('<set>');
+    expect(lines.get('STRATA_MASTER_TOKENS')).toBe('<set>');
+    expect(lines.get('STRATA_CALLBACKS_SIGNING_KEY')).toBe('<set>');
+    expect(lines.get('STRATA_EXECUTOR_RETRY_AFTER')).toBe('2500ms');
+    expect(lines.get('STRATA_LIMITS_DEFAULT_TIMEOUT')).toBe('5s');
+    expect(lines.get('STRATA_BODY_LIMIT')).toBe('6MiB');
+    expect(lines.get('STRATA_PROCESS_READ_ONLY_PATHS')).toBe(
+      '/usr/bin,/usr/lib,/usr/lib64,/etc/ld.so.cache,/etc/alternatives',
+    );
+    expect(lines.get('STRATA_MASTERS')).toBe('');
+    const json = await strata(['config'], secrets);
+    expect(json.stdout).not.toContain('secret-');
+  });
+
+  it('a misspelt key, a bare number and a missing file each stop it in one line', async () => {
+    const typo = await strata(['config'], { STRATA_EXECUTOR_CONCURENCY: '4' });
+    expect(typo.code).toBe(1);
+    expect(typo.stderr.trim()).toBe(
+      'strata: invalid configuration: STRATA_EXECUTOR_CONCURENCY is not a setting — did you mean STRATA_EXECUTOR_CONCURRENCY?',
+    );
+    const bare = await strata(['config'], { STRATA_LIMITS_DEFAULT_MEMORY: '64' });
+    expect(bare.stderr).toContain('64 is ambiguous: write 64MiB');
+    const missing = await strata(['config', '--config', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe(
+      `strata: no configuration file at ${join(dir, 'nope.yaml')} (given with --config)`,
+    );
   });
 });

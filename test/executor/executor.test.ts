@@ -5,41 +5,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.ts';
 import { StrataError } from '../../src/core/errors.ts';
 import type { ExecutionRecord } from '../../src/core/execution.ts';
-import { Executor, type ResourceGovernor } from '../../src/executor/executor.ts';
+import type { ResourceGovernor } from '../../src/executor/executor.ts';
 import { ExecutionStore } from '../../src/executor/records.ts';
 import type { InvokeRequest } from '../../src/executor/types.ts';
 import { Database } from '../../src/store/database.ts';
-import { artifactOf, FakeDriver, type Script } from './fake-driver.ts';
+import { artifactOf, type Script } from './fake-driver.ts';
+import { setup } from './setup.ts';
 
 const open: Database[] = [];
 
 afterEach(() => {
   for (const db of open.splice(0)) db.close();
 });
-
-function setup(overrides: Record<string, unknown> = {}, governor?: ResourceGovernor) {
-  const config = loadConfig({
-    env: {},
-    overrides: { 'executor.concurrency': 2, 'executor.queueSize': 8, 'executor.retryAfter': '1500ms', ...overrides },
-  });
-  const db = new Database(':memory:');
-  open.push(db);
-  const records = new ExecutionStore(db, 1000);
-  const driver = new FakeDriver('isolate');
-  const executor = new Executor({
-    config,
-    drivers: [driver],
-    records,
-    logger: pino({ level: 'silent' }),
-    ...(governor ? { governor } : {}),
-  });
-  return { executor, driver, records, db };
-}
 
 const fn = artifactOf();
 const request = (input: Script, extra: Partial<InvokeRequest> = {}): InvokeRequest => ({
@@ -251,7 +231,7 @@ describe('Executor', () => {
       },
       observe: () => ['cpu_spike'],
     };
-    const { executor, driver } = setup({ 'executor.concurrency': 4 }, governor);
+    const { executor, driver } = setup({ 'executor.concurrency': 4 }, { governor });
     const never = await executor.submit(request({}, { priority: 99 })).done;
     expect(never).toMatchObject({
       status: 'rejected',

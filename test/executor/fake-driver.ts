@@ -1,6 +1,6 @@
 /**
  * A scriptable SandboxDriver for executor tests. The input says what a run does:
- *   { ms?: number, result?: unknown, log?: string, hang?: true, status?: ..., throw?: string }
+ *   { ms?, result?, log?, hang?, throw?, deep?, fail?, outcome? }
  * `hang` runs until the signal fires; every run reacts to the signal like a real tier.
  */
 import { createHash } from 'node:crypto';
@@ -25,28 +25,48 @@ export interface Script {
   hang?: boolean;
   /** Reject with a plain Error (a driver bug). */
   throw?: string;
+  /** Return a result nested this many arrays deep (what a tier parses from `[[[...]]]` on stdout). */
+  deep?: number;
+  /** End `failed` / function_error with this message repeated `failRepeat` times. */
+  fail?: string;
+  failRepeat?: number;
+  /** Fields merged into the outcome (start, death, status, error, ...). */
+  outcome?: Partial<RunOutcome>;
+}
+
+/** `[[[...]]]`, `depth` arrays deep, built without recursion (as JSON.parse would). */
+export function nested(depth: number): unknown {
+  let value: unknown[] = [];
+  for (let i = 1; i < depth; i++) value = [value];
+  return value;
 }
 
 export class FakeDriver implements SandboxDriver<Artifact> {
   readonly tier: TierName;
-  readonly capabilities: DriverCapabilities = {
-    runtimes: ['js'],
-    measures: ['wallMs'],
-    pause: false,
-    enforces: ['timeoutMs'],
-  };
+  readonly capabilities: DriverCapabilities;
   health_: TierHealth = { available: true };
   /** Invocation ids in the order their runs started. */
   readonly started: string[] = [];
   /** Abort reasons seen by runs, by invocation id. */
   readonly aborted = new Map<string, unknown>();
   readonly prepared: string[] = [];
+  /** Every invocation run() got, in order. */
+  readonly invocations: Invocation[] = [];
   running = 0;
   maxRunning = 0;
   prepareError: Error | undefined;
 
-  constructor(tier: TierName = 'isolate') {
+  constructor(tier: TierName = 'isolate', capabilities: Partial<DriverCapabilities> = {}) {
     this.tier = tier;
+    this.capabilities = {
+      runtimes: ['js'],
+      measures: ['wallMs'],
+      pause: false,
+      enforces: ['timeoutMs'],
+      network: 'none',
+      ownProcesses: false,
+      ...capabilities,
+    };
   }
 
   async start(): Promise<void> {}
@@ -63,6 +83,7 @@ export class FakeDriver implements SandboxDriver<Artifact> {
 
   async run(_prepared: Artifact, invocation: Invocation, options: RunOptions): Promise<RunOutcome> {
     const script = (invocation.input ?? {}) as Script;
+    this.invocations.push(invocation);
     this.started.push(invocation.id);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
@@ -85,7 +106,12 @@ export class FakeDriver implements SandboxDriver<Artifact> {
         const error = abortError(options.signal);
         return { status: error.code === 'timeout' ? 'timeout' : 'killed', error, usage };
       }
-      return { status: 'succeeded', result: script.result ?? null, usage };
+      if (script.fail) {
+        const message = script.fail.repeat(script.failRepeat ?? 1);
+        return { status: 'failed', error: { code: 'function_error', message }, usage, ...script.outcome };
+      }
+      const result = script.deep !== undefined ? nested(script.deep) : (script.result ?? null);
+      return { status: 'succeeded', result, usage, ...script.outcome };
     } finally {
       this.running--;
     }

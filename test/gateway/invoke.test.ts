@@ -116,10 +116,12 @@ describe('POST /v1/executions/:id/cancel', () => {
     expect(rec.error?.code).toBe('cancelled');
     expect(((await (await t.call('GET', `/v1/executions/${executionId}`)).json()) as Rec).status).toBe('killed');
 
-    // Cancelling again is a client error; an unknown id is 404.
+    // Cancelling again conflicts with its state (409, naming the status); an unknown id is 404.
     const twice = await t.call('POST', `/v1/executions/${executionId}/cancel`);
-    expect(twice.status).toBe(400);
-    expect((await errorOf(twice)).code).toBe('invalid_request');
+    expect(twice.status).toBe(409);
+    const conflict = await errorOf(twice);
+    expect(conflict.code).toBe('conflict');
+    expect(conflict.message).toContain('killed');
     expect((await t.call('POST', '/v1/executions/no-such-id/cancel')).status).toBe(404);
 
     // The tier serves again. (A cancel that reaches the host before its run has taken a

@@ -24,7 +24,14 @@ function echoDriver(): SandboxDriver & { running: Set<string> } {
   return {
     tier: 'isolate',
     running,
-    capabilities: { runtimes: ['js'], measures: ['wallMs'], pause: false, enforces: [] },
+    capabilities: {
+      runtimes: ['js'],
+      measures: ['wallMs'],
+      pause: false,
+      enforces: [],
+      network: 'none',
+      ownProcesses: false,
+    },
     async start() {},
     health: () => ({ available: true }),
     async prepare(artifact) {

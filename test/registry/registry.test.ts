@@ -106,8 +106,15 @@ describe('Registry', () => {
     expect(registry.get('f', 1).digest).toBe(v1.digest);
     expect(registry.versions('f').map((v) => v.version)).toEqual([1, 2, 3]);
     expect(registry.list().map((f) => [f.name, f.version])).toEqual([['f', 3]]);
-    // Back to the first code and manifest: that version already exists.
-    expect(registry.deploy(js('f', 'export default () => 1'))).toMatchObject({ created: false, fn: { version: 1 } });
+    // Back to the first code and manifest: a new version with v1's digest, and it is what runs.
+    expect(registry.deploy(js('f', 'export default () => 1'))).toMatchObject({
+      created: true,
+      sameAs: 1,
+      fn: { version: 4, digest: v1.digest },
+    });
+    expect(registry.get('f')).toMatchObject({ version: 4, digest: v1.digest });
+    // Deploying what latest already runs changes nothing.
+    expect(registry.deploy(js('f', 'export default () => 1'))).toMatchObject({ created: false, fn: { version: 4 } });
   });
 
   it('hides deleted functions, and numbers a redeploy after the old versions', () => {

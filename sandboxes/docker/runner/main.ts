@@ -1,30 +1,46 @@
 /**
- * The resident runner: PID 1 of a warm container. It reads invocations as length-prefixed frames
- * on stdin and answers on stdout (see ../framing.ts and ./protocol.ts), one invocation at a time,
- * so a warm invocation costs no container start. It runs inside the container with the image's
- * own Node (type stripping), so it imports only node: built-ins and files copied beside it.
+ * The resident runner of a warm container (under tini, as uid 0 with a few capabilities). It
+ * reads invocations as length-prefixed frames on stdin and answers on stdout (see ../framing.ts
+ * and ./protocol.ts), one invocation at a time, so a warm invocation costs no container start.
+ *
+ * It never runs user code itself: JS runs in a persistent child (js-worker.ts / js-host.ts),
+ * scripts in a child per invocation (scripts.ts), all as uid 65534 without capabilities, and
+ * their output reaches the host only as log frames the runner makes. The container's stdin and
+ * stdout belong to the runner and tini, which user processes cannot open through /proc.
+ *
+ * It runs with the image's own Node (type stripping), so it imports only node: built-ins and
+ * files copied beside it. Usage: main.ts --kind=js|script [--child-heap-mb=N]
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { format } from 'node:util';
 import { encodeFrame, FrameDecoder } from '../framing.ts';
-import type { HostMessage, RunMessage, RunnerMessage } from './protocol.ts';
+import { JsWorker } from './js-worker.ts';
+import type { HostMessage, RunMessage, RunnerMessage, RunnerResult } from './protocol.ts';
+import { capText } from './protocol.ts';
+import { prepareScriptsDir, runScript } from './scripts.ts';
+
+const arg = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const kind = arg('kind') === 'script' ? 'script' : 'js';
+const childHeapMb = Math.max(16, Number(arg('child-heap-mb')) || 256);
 
 const out = process.stdout;
 const rawWrite = out.write.bind(out) as (chunk: Uint8Array) => boolean;
 const send = (message: RunnerMessage): void => {
   rawWrite(encodeFrame(message));
 };
+// stdout carries the protocol alone: any stray print of the runner's own goes to stderr.
+const toStderr = (...args: unknown[]) => process.stderr.write(`${format(...args)}\n`);
+for (const name of ['log', 'info', 'debug', 'warn', 'error', 'trace', 'dir'] as const) {
+  (console as unknown as Record<string, (...args: unknown[]) => void>)[name] = toStderr;
+}
+process.stdout.write = ((chunk: unknown) => process.stderr.write(String(chunk))) as typeof process.stdout.write;
 
 /** Past this much unsent output, log text is dropped (and counted) instead of buffered. */
 const LOG_BACKLOG_BYTES = 4 * 1024 * 1024;
 let current: { id: string; dropped: number } | null = null;
 
 function forwardLog(stream: 'stdout' | 'stderr', data: string): void {
-  if (!current) {
-    send({ t: 'log', id: '', stream, data });
-    return;
-  }
+  if (!current || data.length === 0) return;
   if (out.writableLength > LOG_BACKLOG_BYTES) {
     current.dropped += Buffer.byteLength(data);
     return;
@@ -45,194 +61,22 @@ function flushDropped(): void {
   }
 }
 
-// User code must not write raw bytes into the protocol stream: route everything to log frames.
-for (const [name, stream] of [
-  ['log', 'stdout'],
-  ['info', 'stdout'],
-  ['debug', 'stdout'],
-  ['warn', 'stderr'],
-  ['error', 'stderr'],
-  ['trace', 'stderr'],
-] as const) {
-  (console as unknown as Record<string, (...args: unknown[]) => void>)[name] = (...args: unknown[]) =>
-    forwardLog(stream, `${format(...args)}\n`);
-}
-const writeAsLog =
-  (stream: 'stdout' | 'stderr') =>
-  (chunk: unknown, ...rest: unknown[]): boolean => {
-    forwardLog(stream, typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString());
-    const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    callback?.();
-    return true;
-  };
-process.stdout.write = writeAsLog('stdout') as typeof process.stdout.write;
-process.stderr.write = writeAsLog('stderr') as typeof process.stderr.write;
-
-const modules = new Map<string, (input: unknown, ctx: unknown) => unknown>();
-const scripts = new Map<string, string>();
-const INTERPRETERS: Record<string, string> = {
-  bash: '/bin/bash',
-  sh: '/bin/sh',
-  python3: '/usr/bin/python3',
-  node: process.execPath,
-};
-const EXTENSIONS: Record<string, string> = { bash: 'sh', sh: 'sh', python3: 'py', node: 'mjs' };
-
-async function loadModule(message: RunMessage): Promise<(input: unknown, ctx: unknown) => unknown> {
-  const cached = modules.get(message.digest);
-  if (cached) return cached;
-  if (message.source === undefined) throw new Error('runner protocol: source missing for an unseen digest');
-  const url = `data:text/javascript;base64,${Buffer.from(message.source).toString('base64')}`;
-  const mod = (await import(url)) as { default?: unknown };
-  if (typeof mod.default !== 'function') throw new Error('the module has no default export function');
-  const fn = mod.default as (input: unknown, ctx: unknown) => unknown;
-  modules.set(message.digest, fn);
-  return fn;
+function fatal(reason: string): never {
+  process.stderr.write(`strata runner: ${reason}\n`);
+  process.exit(1);
 }
 
-async function runJs(message: RunMessage): Promise<void> {
-  const fn = await loadModule(message);
-  const input = JSON.parse(message.input) as unknown;
-  const ctx = {
-    invocationId: message.id,
-    functionName: message.functionName,
-    env: { ...message.env },
-    log: (...args: unknown[]) => forwardLog('stdout', `${format(...args)}\n`),
-  };
-  const value = await fn(input, ctx);
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value === undefined ? null : value);
-  } catch (error) {
-    finish({ t: 'result', id: message.id, ok: false, code: 'result_not_serializable', message: String(error) });
-    return;
+const js = kind === 'js' ? new JsWorker({ heapMb: childHeapMb, onFatal: fatal }) : undefined;
+
+async function runOne(message: RunMessage): Promise<RunnerResult> {
+  if (message.kind !== kind) throw new Error(`this is a ${kind} runner; it cannot run a ${message.kind} function`);
+  if (js) {
+    const result = await js.run(message, forwardLog);
+    const late = js.late;
+    js.late = 0;
+    return late > 0 ? { ...result, late } : result;
   }
-  finish({ t: 'result', id: message.id, ok: true, json });
-}
-
-function scriptPath(message: RunMessage): string {
-  const cached = scripts.get(message.digest);
-  if (cached) return cached;
-  if (message.source === undefined) throw new Error('runner protocol: source missing for an unseen digest');
-  mkdirSync('/tmp/strata-scripts', { recursive: true, mode: 0o700 });
-  const path = `/tmp/strata-scripts/${message.digest}.${EXTENSIONS[message.interpreter ?? 'sh'] ?? 'txt'}`;
-  writeFileSync(path, message.source, { mode: 0o400 });
-  scripts.set(message.digest, path);
-  return path;
-}
-
-/**
- * Every process in the container runs as our user inside its own PID namespace, so kill(-1)
- * reaches everything else in it (escaped background jobs, setsid'd forks) but init (tini, which
- * reaps them) and nothing outside it.
- */
-function killStragglers(): void {
-  try {
-    process.kill(-1, 'SIGKILL');
-  } catch {
-    // ESRCH: nothing left
-  }
-}
-
-function runScript(message: RunMessage): Promise<void> {
-  const interpreter = INTERPRETERS[message.interpreter ?? ''];
-  if (!interpreter) throw new Error(`unknown interpreter ${JSON.stringify(message.interpreter)}`);
-  const path = scriptPath(message);
-  const cwd = `/tmp/work-${message.id.replace(/[^A-Za-z0-9_-]/g, '')}`;
-  mkdirSync(cwd, { recursive: true, mode: 0o700 });
-  return new Promise((resolve) => {
-    // Its own process group, so the whole tree (background jobs too) can be killed at once.
-    const child = spawn(interpreter, [path], {
-      cwd,
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: cwd, LANG: 'C.UTF-8', ...message.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const killGroup = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    let settled = false;
-    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > message.maxResultBytes) {
-        tooLarge = true;
-        killGroup();
-        child.stdout.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => forwardLog('stderr', text));
-    child.stdin.on('error', () => {});
-    child.stdin.end(message.input);
-    const settle = (result: RunnerMessage) => {
-      if (settled) return;
-      settled = true;
-      killGroup();
-      killStragglers();
-      rmSync(cwd, { recursive: true, force: true });
-      finish(result);
-      resolve();
-    };
-    const conclude = () => {
-      const code = exit?.code ?? null;
-      const signal = exit?.signal ?? null;
-      if (tooLarge) {
-        settle({
-          t: 'result',
-          id: message.id,
-          ok: false,
-          code: 'result_too_large',
-          message: `the script printed more than ${message.maxResultBytes} bytes on stdout`,
-        });
-      } else if (code === 0) {
-        settle({ t: 'result', id: message.id, ok: true, text: Buffer.concat(chunks).toString('utf8') });
-      } else {
-        settle({
-          t: 'result',
-          id: message.id,
-          ok: false,
-          code: 'function_error',
-          message: signal ? `the script was killed by ${signal}` : `the script exited with code ${code}`,
-          ...(code !== null ? { exitCode: code } : {}),
-          ...(signal ? { signal } : {}),
-        });
-      }
-    };
-    child.on('error', (error) =>
-      settle({ t: 'result', id: message.id, ok: false, code: 'function_error', message: error.message }),
-    );
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      // Background jobs may hold stdout open: give the pipes a moment, then kill them so the
-      // pipes close ('close' concludes with everything read); a last resort if even that stalls.
-      setTimeout(() => {
-        if (settled) return;
-        killGroup();
-        killStragglers();
-        setTimeout(conclude, 2000).unref();
-      }, 200).unref();
-    });
-    child.on('close', (code, signal) => {
-      exit ??= { code, signal };
-      conclude();
-    });
-  });
-}
-
-function finish(message: RunnerMessage): void {
-  flushDropped();
-  send(message);
-  current = null;
+  return runScript(message, forwardLog);
 }
 
 async function handle(message: HostMessage): Promise<void> {
@@ -240,28 +84,44 @@ async function handle(message: HostMessage): Promise<void> {
     send({ t: 'pong', id: message.id, rssBytes: process.memoryUsage.rss() });
     return;
   }
+  if (message.t !== 'run') return;
   current = { id: message.id, dropped: 0 };
+  let result: RunnerResult;
   try {
-    if (message.kind === 'js') await runJs(message);
-    else await runScript(message);
+    result = await runOne(message);
   } catch (error) {
-    const err = error as Error;
-    const text = err instanceof Error ? `${err.name}: ${err.message}` : String(error);
-    if (err instanceof Error && err.stack) forwardLog('stderr', `${err.stack}\n`);
-    finish({ t: 'result', id: message.id, ok: false, code: 'function_error', message: text });
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    result = { t: 'result', id: message.id, ok: false, code: 'function_error', message: capText(text) };
+  }
+  flushDropped();
+  send(result);
+  current = null;
+  // A JS child that broke the protocol or died is gone: so is this container (the host removes it).
+  if (!result.ok && (result.code === 'protocol_violation' || result.code === 'sandbox_crashed')) {
+    out.end(() => process.exit(1));
   }
 }
 
-process.on('uncaughtException', (error) => forwardLog('stderr', `uncaught: ${error?.stack ?? error}\n`));
-process.on('unhandledRejection', (error) => forwardLog('stderr', `unhandled rejection: ${String(error)}\n`));
+process.on('uncaughtException', (error) => fatal(`uncaught: ${error?.stack ?? error}`));
+process.on('unhandledRejection', (error) => fatal(`unhandled rejection: ${String(error)}`));
 
-const decoder = new FrameDecoder(256 * 1024 * 1024);
-let queue = Promise.resolve();
-process.stdin.on('data', (chunk: Buffer) => {
-  for (const message of decoder.push(chunk) as HostMessage[]) {
-    queue = queue.then(() => handle(message));
-  }
-});
-// The host closed our stdin: nothing more will come.
-process.stdin.on('end', () => process.exit(0));
-send({ t: 'ready', pid: process.pid, node: process.version });
+async function main(): Promise<void> {
+  prepareScriptsDir();
+  if (js) await js.start();
+  const decoder = new FrameDecoder(512 * 1024 * 1024);
+  let queue = Promise.resolve();
+  process.stdin.on('data', (chunk: Buffer) => {
+    let messages: unknown[];
+    try {
+      messages = decoder.push(chunk);
+    } catch (error) {
+      fatal(`the host sent a malformed frame: ${(error as Error).message}`);
+    }
+    for (const message of messages as HostMessage[]) queue = queue.then(() => handle(message));
+  });
+  // The host closed our stdin: nothing more will come.
+  process.stdin.on('end', () => process.exit(0));
+  send({ t: 'ready', pid: process.pid, node: process.version });
+}
+
+main().catch((error: unknown) => fatal(`could not start: ${error instanceof Error ? error.message : String(error)}`));

@@ -34,6 +34,12 @@ interface Loaded {
 }
 
 const loaded = new Map<string, Promise<Loaded>>();
+const ready = new Set<string>();
+
+/** Whether this thread has the component's core modules compiled already (a prewarmed start). */
+export function isLoaded(dir: string): boolean {
+  return ready.has(dir);
+}
 
 /** Compile a transpiled component's core modules and import its glue (once per thread). */
 export function loadComponent(dir: string): Promise<Loaded> {
@@ -45,6 +51,7 @@ export function loadComponent(dir: string): Promise<Loaded> {
         if (name.endsWith('.wasm')) modules.set(name, await WebAssembly.compile(await readFile(join(dir, name))));
       }
       const glue = (await import(pathToFileURL(join(dir, COMPONENT_ENTRY)).href)) as { instantiate: Instantiate };
+      ready.add(dir);
       return { instantiate: glue.instantiate, modules };
     })();
     loaded.set(dir, pending);
@@ -54,6 +61,8 @@ export function loadComponent(dir: string): Promise<Loaded> {
 }
 
 export async function runComponent(req: ComponentRunRequest): Promise<CoreRunResult> {
+  const began = performance.now();
+  const prewarmed = isLoaded(req.dir);
   const { instantiate, modules } = await loadComponent(req.dir);
   const logs = new LogBudget(req.logBytes);
   const decoder = new TextDecoder();
@@ -75,6 +84,7 @@ export async function runComponent(req: ComponentRunRequest): Promise<CoreRunRes
         return instance;
       },
     );
+    out.start = { kind: prewarmed ? 'prewarmed' : 'cold', initMs: performance.now() - began };
     const text = exports.run(req.inputJson);
     if (Buffer.byteLength(text) > req.resultBytes) {
       out.status = 'killed';
@@ -117,7 +127,7 @@ export async function runComponent(req: ComponentRunRequest): Promise<CoreRunRes
 }
 
 /** Largest linear memory among the component's core instances (the main module's, in practice). */
-function memoryOf(instances: WebAssembly.Instance[]): number {
+export function memoryOf(instances: WebAssembly.Instance[]): number {
   let bytes = 0;
   for (const instance of instances) {
     for (const value of Object.values(instance.exports)) {

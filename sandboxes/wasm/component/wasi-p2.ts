@@ -2,7 +2,9 @@
  * Our own deny-by-default WASI 0.2 imports for transpiled components (never preview2-shim's
  * defaults, which show the host's environment and let exit() end the host process): an empty
  * environment and argv, empty stdin, stdout/stderr into the log sink, clocks and random, exit
- * that ends only the guest, no preopened directories, no sockets, no HTTP. Nothing blocks.
+ * that ends only the guest, no preopened directories, no sockets, no HTTP. The only call that
+ * waits is a clock pollable (a timer of the guest's): it really sleeps (Atomics.wait in the guest
+ * thread) until it is due, never past the invocation's deadline.
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
 
@@ -39,9 +41,25 @@ export class ComponentExit extends Error {
   }
 }
 
+/** Thrown by a wait that would end after the invocation's deadline: the run is a timeout. */
+export class ComponentDeadline extends Error {
+  constructor() {
+    super('the component waited past its deadline');
+  }
+}
+
 export interface P2Options {
   onStdout: (bytes: Uint8Array) => void;
   onStderr: (bytes: Uint8Array) => void;
+  /** Epoch ms: no wait lasts past it (the wait throws ComponentDeadline instead). */
+  deadline?: number;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleep `ms` in this thread; the guest thread is terminated from outside on a deadline or cancel. */
+function sleep(ms: number): void {
+  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 }
 
 /** The imports object for a jco `instantiate()`, keyed by unversioned interface name. */
@@ -55,12 +73,41 @@ export function createWasiP2(options: P2Options): Record<string, Record<string, 
       return this.message;
     }
   }
-  class Pollable {
-    ready(): boolean {
-      return true;
+  const start = process.hrtime.bigint();
+  const now = () => process.hrtime.bigint() - start;
+  /** Waits until `due` (monotonic ns since start), never past the deadline. */
+  const waitUntil = (due: bigint) => {
+    const ms = Number(due - now()) / 1e6;
+    if (ms <= 0) return;
+    if (options.deadline !== undefined && Date.now() + ms > options.deadline) {
+      sleep(options.deadline - Date.now());
+      throw new ComponentDeadline();
     }
-    block(): void {}
+    sleep(Math.ceil(ms));
+  };
+  // Streams' pollables are always ready (due 0); clock subscriptions are due at their instant.
+  class Pollable {
+    readonly due: bigint;
+    constructor(due = 0n) {
+      this.due = due;
+    }
+    ready(): boolean {
+      return this.due <= now();
+    }
+    block(): void {
+      while (!this.ready()) waitUntil(this.due);
+    }
   }
+  const poll = (list: Pollable[]): Uint32Array => {
+    if (list.length === 0) throw new Error('poll of an empty list');
+    for (;;) {
+      const ready = list.flatMap((p, i) => (p.ready() ? [i] : []));
+      if (ready.length > 0) return Uint32Array.from(ready);
+      let earliest = list[0]?.due ?? 0n;
+      for (const p of list) if (p.due < earliest) earliest = p.due;
+      waitUntil(earliest);
+    }
+  };
   const closed = () => ({ tag: 'closed' });
   class InputStream {
     read(_len: bigint): Uint8Array {
@@ -125,7 +172,6 @@ export function createWasiP2(options: P2Options): Record<string, Record<string, 
   const stdout = new OutputStream(options.onStdout);
   const stderr = new OutputStream(options.onStderr);
   const stdin = new InputStream();
-  const start = process.hrtime.bigint();
   const exit = (code: number) => {
     throw new ComponentExit(code);
   };
@@ -145,10 +191,10 @@ export function createWasiP2(options: P2Options): Record<string, Record<string, 
     'wasi:cli/terminal-stdout': { getTerminalStdout: () => undefined },
     'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
     'wasi:clocks/monotonic-clock': {
-      now: () => process.hrtime.bigint() - start,
+      now,
       resolution: () => 1000n,
-      subscribeInstant: () => new Pollable(),
-      subscribeDuration: () => new Pollable(),
+      subscribeInstant: (when: bigint) => new Pollable(when),
+      subscribeDuration: (duration: bigint) => new Pollable(now() + duration),
     },
     'wasi:clocks/wall-clock': {
       now: () => {
@@ -160,7 +206,7 @@ export function createWasiP2(options: P2Options): Record<string, Record<string, 
     'wasi:filesystem/preopens': { getDirectories: () => [] },
     'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode: () => undefined },
     'wasi:io/error': { Error: IoError },
-    'wasi:io/poll': { Pollable, poll: (list: Pollable[]) => Uint32Array.from(list.keys()) },
+    'wasi:io/poll': { Pollable, poll },
     'wasi:io/streams': { InputStream, OutputStream },
     'wasi:random/random': {
       getRandomBytes: (len: bigint) => new Uint8Array(randomBytes(Number(len))),

@@ -12,6 +12,20 @@ const modules = new Map<string, WebAssembly.Module>();
 const MAX_MODULES = 64;
 
 async function handle(req: ThreadRequest): Promise<CoreRunResult> {
+  if (req.meta.kind === 'js') {
+    const { runJs } = await import('../component/run-js.ts');
+    return runJs({
+      engineDir: req.meta.engineDir,
+      sourceFile: req.meta.sourceFile,
+      asyncBody: req.meta.asyncBody,
+      inputJson: req.inputJson,
+      ctx: req.ctx,
+      deadline: req.deadline,
+      resultBytes: req.resultBytes,
+      logBytes: req.logBytes,
+      memoryCapBytes: req.meta.maxPages * 65536,
+    });
+  }
   if (req.meta.kind === 'component') {
     const { runComponent } = await import('../component/run-component.ts');
     return runComponent({
@@ -32,6 +46,7 @@ async function handle(req: ThreadRequest): Promise<CoreRunResult> {
   }
   if (!module) throw new Error(`guest thread has no module for ${req.key}`);
   const meta = req.meta;
+  // `start` stays prewarmed: the host compiled it before (it says cold when it compiled it now).
   return runCore({
     module,
     style: meta.style,

@@ -36,11 +36,14 @@ function reapOrphans(): void {
 
 async function run(message: RunMessage, signal: AbortSignal): Promise<HostRunReply> {
   let module: WebAssembly.Module | undefined;
+  let compileMs = 0;
   if (message.meta.kind === 'module') {
     module = modules.get(message.key);
     if (!module) {
       if (!message.bytes) return { needBytes: true };
+      const began = performance.now();
       module = await WebAssembly.compile(message.bytes as Uint8Array<ArrayBuffer>);
+      compileMs = performance.now() - began;
       if (modules.size >= MAX_MODULES) modules.delete(modules.keys().next().value as string);
       modules.set(message.key, module);
     }
@@ -52,6 +55,8 @@ async function run(message: RunMessage, signal: AbortSignal): Promise<HostRunRep
         key: message.key,
         meta: message.meta,
         inputJson: message.inputJson,
+        deadline: message.deadline,
+        ctx: message.ctx,
         fuel: message.fuel,
         resultBytes: message.resultBytes,
         logBytes: message.logBytes,
@@ -64,6 +69,8 @@ async function run(message: RunMessage, signal: AbortSignal): Promise<HostRunRep
     );
     const base = outcome.result ?? { status: 'killed' as const, logs: '' };
     const reply: HostRunReply = { ...base, wallMs: outcome.wallMs };
+    // A module this host compiled for this invocation makes it a cold start, whatever the thread saw.
+    if (reply.start && compileMs > 0) reply.start = { kind: 'cold', initMs: reply.start.initMs + compileMs };
     if (outcome.timedOut) reply.timedOut = true;
     if (outcome.cancelled) reply.cancelled = true;
     if (outcome.crashed !== undefined) {

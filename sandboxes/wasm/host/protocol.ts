@@ -16,7 +16,24 @@ export type GuestMeta =
       /** Directory holding the transpiled component (component.js + core wasm files). */
       dir: string;
       maxPages: number;
+    }
+  | {
+      kind: 'js';
+      /** The JS engine component, capped to this function's memory limit. */
+      engineDir: string;
+      /** The function's module rewritten into a script body (js-engine/rewrite.ts). */
+      sourceFile: string;
+      /** The body awaits at top level (runs as an async function). */
+      asyncBody: boolean;
+      maxPages: number;
     };
+
+/** ctx's fields besides the deadline (CONTRACTS.md "JS ctx"). */
+export interface GuestCtx {
+  executionId: string;
+  name: string;
+  version: number;
+}
 
 /** Driver -> host: run one invocation. `bytes` is sent only when the host asked for it. */
 export interface RunMessage {
@@ -27,6 +44,7 @@ export interface RunMessage {
   inputJson: string;
   /** Epoch ms after which the guest thread is terminated. */
   deadline: number;
+  ctx: GuestCtx;
   fuel?: number | undefined;
   resultBytes: number;
   logBytes: number;
@@ -45,6 +63,8 @@ export interface ThreadRequest {
   meta: GuestMeta;
   module?: WebAssembly.Module;
   inputJson: string;
+  deadline: number;
+  ctx: GuestCtx;
   fuel?: number | undefined;
   resultBytes: number;
   logBytes: number;

@@ -35,6 +35,13 @@ export interface ThreadPoolOptions {
 
 type Job = (slot: Slot) => void;
 
+/** What a thread keeps warm for a request: the compiled module, component or JS engine. */
+function warmKeyOf(request: Omit<ThreadRequest, 'id' | 'module'>): string {
+  if (request.meta.kind === 'js') return request.meta.engineDir;
+  if (request.meta.kind === 'component') return request.meta.dir;
+  return request.key;
+}
+
 export class GuestThreads {
   readonly #options: ThreadPoolOptions;
   readonly #slots = new Set<Slot>();
@@ -63,7 +70,7 @@ export class GuestThreads {
   ): Promise<ThreadOutcome> {
     return new Promise<ThreadOutcome>((resolve) => {
       const job: Job = (slot) => this.#dispatch(slot, request, module, deadline, signal, resolve);
-      const slot = this.#idle(request.key);
+      const slot = this.#idle(warmKeyOf(request));
       if (slot) job(slot);
       else this.#queue.push(job);
     });
@@ -106,6 +113,7 @@ export class GuestThreads {
     slot.worker.on('message', onMessage);
     const needsModule = module !== undefined && !slot.keys.has(request.key);
     if (needsModule) slot.keys.add(request.key);
+    if (request.meta.kind !== 'module') slot.keys.add(warmKeyOf(request));
     slot.worker.postMessage({ ...request, id, ...(needsModule ? { module } : {}) } satisfies ThreadRequest);
   }
 

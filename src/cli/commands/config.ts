@@ -1,34 +1,36 @@
 /**
- * `strata config`: the effective configuration (defaults < file < environment) as JSON;
- * `--env` as variables; `--reference` the generated docs/configuration.md.
+ * `strata config`: the effective configuration (defaults < file < environment) as a config file
+ * would say it; `--env` as variables; `--reference` the generated docs/configuration.md.
+ * Durations and sizes print with their units; secrets print as `<set>`.
  */
-import { parseArgs } from 'node:util';
-import { envNameOf, loadConfig, settingPaths } from '../../config/load.ts';
+import type { Command } from 'commander';
+import { displayConfig, variableValue } from '../../config/display.ts';
+import { loadConfig, settingPaths, variableOf } from '../../config/load.ts';
 import { configReference } from '../../config/reference.ts';
+import { action } from '../command-kit.ts';
 
-export async function runConfigCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      env: { type: 'boolean', default: false },
-      reference: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (values.reference) {
-    process.stdout.write(configReference());
-    return 0;
-  }
-  const config = loadConfig(values.config ? { file: values.config } : {});
-  if (values.env) {
-    for (const path of settingPaths()) {
-      let value: unknown = config;
-      for (const key of path) value = (value as Record<string, unknown>)[key];
-      console.log(`${envNameOf(path)}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
-    }
-    return 0;
-  }
-  console.log(JSON.stringify(config, null, 2));
-  return 0;
+export function register(program: Command): void {
+  program
+    .command('config')
+    .description('print the effective configuration (secrets show as <set>)')
+    .option('--config <file>', 'a YAML or JSON settings file (default $STRATA_CONFIG)')
+    .option('--env', 'as STRATA_* variables, one per line')
+    .option('--reference', 'the reference of every setting (docs/configuration.md)')
+    .action(
+      action((flags: { config?: string; env?: boolean; reference?: boolean }) => {
+        if (flags.reference) {
+          process.stdout.write(configReference());
+          return;
+        }
+        const config = loadConfig(flags.config ? { file: flags.config } : {});
+        if (flags.env) {
+          for (const path of settingPaths()) {
+            const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+            console.log(`${variableOf(path)}=${variableValue(path, value)}`);
+          }
+          return;
+        }
+        console.log(JSON.stringify(displayConfig(config), null, 2));
+      }),
+    );
 }

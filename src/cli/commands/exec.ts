@@ -1,21 +1,33 @@
-/** `strata exec get <id>`: show an execution record. */
-import { parse } from '../args.ts';
-import { StrataClient } from '../client.ts';
+/** `strata exec get|cancel <id>`: an execution record; stop a queued or running one. */
+import type { Command } from 'commander';
+import { action, type ClientFlags, clientCommand, clientOf, print } from '../command-kit.ts';
 import { printRecord } from '../print.ts';
+import { executionNotFound } from './fn/not-found.ts';
 
-export async function runExecCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parse(rest, {});
-  const client = new StrataClient({ url: values.url, token: values.token });
-  if (sub === 'get' && positionals[0]) {
-    const { body } = await client.request<Record<string, unknown>>(
-      'GET',
-      `/v1/executions/${encodeURIComponent(positionals[0])}`,
+export function register(program: Command): void {
+  const exec = program.command('exec').description('show or cancel executions');
+  clientCommand(exec, 'get', 'show an execution record')
+    .argument('<id>', 'the execution id (from `strata fn invoke`)')
+    .action(
+      action(async (id: string, flags: ClientFlags) => {
+        const { body } = await clientOf(flags).request<Record<string, unknown>>(
+          'GET',
+          `/v1/executions/${encodeURIComponent(id)}`,
+          { notFound: executionNotFound(id) },
+        );
+        print(flags, body, () => printRecord(body));
+      }),
     );
-    if (values.json) console.log(JSON.stringify(body, null, 2));
-    else printRecord(body);
-    return 0;
-  }
-  console.error('usage: strata exec get <execution-id> [--json]');
-  return 2;
+  clientCommand(exec, 'cancel', 'stop a queued or running execution')
+    .argument('<id>', 'the execution id')
+    .action(
+      action(async (id: string, flags: ClientFlags) => {
+        const { body } = await clientOf(flags).request<Record<string, unknown>>(
+          'POST',
+          `/v1/executions/${encodeURIComponent(id)}/cancel`,
+          { notFound: executionNotFound(id) },
+        );
+        print(flags, body, () => printRecord(body));
+      }),
+    );
 }

@@ -3,17 +3,23 @@
  * images into the local daemon from this host's own Node binary and libraries (no registry),
  * printing progress. A runner image whose content-hash tag is already there is skipped.
  */
-
-import { dockerClient } from '../../../sandboxes/docker/client.ts';
-import { type BuildEvent, buildRunnerImages } from '../../../sandboxes/docker/images.ts';
-import { RUNNER_KINDS, type RunnerKind } from '../../../sandboxes/docker/rootfs-plan.ts';
+import { type Command, Option } from 'commander';
+import type { BuildEvent } from '../../../sandboxes/docker/images.ts';
 import { loadConfig } from '../../config/index.ts';
+import { action } from '../command-kit.ts';
 
-const USAGE = `usage: strata images build [--json] [--force] [--kind js|script]
-
-Builds the docker tier's runner images (strata-runner-js, strata-runner-script) into the local
-Docker daemon from this host's Node 24 binary, bash, sh and python3 with their libraries. Tags
-carry a content hash: an unchanged image is not rebuilt (--force rebuilds).`;
+export function register(program: Command): void {
+  const images = program.command('images').description("the Docker tier's runner images");
+  images
+    .command('build')
+    .description(
+      "build the runner images (strata-runner-js, strata-runner-script) into the local Docker daemon from this host's Node 24, bash, sh and python3; an unchanged image is skipped",
+    )
+    .option('--json', 'progress as JSON lines on stderr, the result as JSON on stdout')
+    .option('--force', 'rebuild even when the content-hash tag is there')
+    .addOption(new Option('--kind <kind>', 'build only one image').choices(['js', 'script']))
+    .action(action((flags: { json?: boolean; force?: boolean; kind?: string }) => runImagesBuild(flags)));
+}
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -30,24 +36,16 @@ function describe(e: BuildEvent): string {
   }
 }
 
-export async function runImagesCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'build' || rest.includes('--help') || rest.includes('-h')) {
-    (sub === undefined || sub === 'build' || sub === '--help' ? console.log : console.error)(USAGE);
-    return sub === 'build' || sub === '--help' || sub === undefined ? 0 : 2;
-  }
-  const json = rest.includes('--json');
-  const force = rest.includes('--force');
-  const kindAt = rest.indexOf('--kind');
-  let kinds: readonly RunnerKind[] = RUNNER_KINDS;
-  if (kindAt >= 0) {
-    const kind = rest[kindAt + 1] as RunnerKind;
-    if (!RUNNER_KINDS.includes(kind)) {
-      console.error(`--kind must be one of ${RUNNER_KINDS.join(', ')}`);
-      return 2;
-    }
-    kinds = [kind];
-  }
+export async function runImagesBuild(flags: { json?: boolean; force?: boolean; kind?: string }): Promise<number> {
+  // Heavy (dockerode, the root fs planner): loaded only when building.
+  const [{ dockerClient }, { buildRunnerImages }, { RUNNER_KINDS }] = await Promise.all([
+    import('../../../sandboxes/docker/client.ts'),
+    import('../../../sandboxes/docker/images.ts'),
+    import('../../../sandboxes/docker/rootfs-plan.ts'),
+  ]);
+  const json = flags.json === true;
+  const force = flags.force === true;
+  const kinds = flags.kind ? RUNNER_KINDS.filter((k) => k === flags.kind) : RUNNER_KINDS;
   const config = loadConfig({ env: process.env });
   const docker = dockerClient({ socketPath: config.docker.socketPath });
   try {

@@ -3,12 +3,12 @@
  * (gRPC for workers, HTTP for people and tests), until SIGINT/SIGTERM.
  */
 import { join } from 'node:path';
-import { pino } from 'pino';
+import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { isStrataError } from '../../core/errors.ts';
-import { openCatalogue } from '../../master/catalogue.ts';
-import { MasterServer } from '../../master/server.ts';
-import { Database } from '../../store/database.ts';
+import type { MasterServer } from '../../master/server.ts';
+import { action } from '../command-kit.ts';
+import { createLogger } from '../logger.ts';
 
 const USAGE = `usage: strata master [--grpc host:port] [--http host:port] [--data-dir dir]
 
@@ -17,6 +17,32 @@ people and tests use its HTTP API (STRATA_MASTER_HTTP, default 127.0.0.1:7080); 
 function catalogue are kept under STRATA_DATA_DIR/master. See docs/master-link.md.`;
 
 const FLAGS: Record<string, string> = { '--grpc': 'master.grpc', '--http': 'master.http', '--data-dir': 'dataDir' };
+
+/** The Master's flags on a commander command (master and dev share them). */
+export function masterOptions(command: Command): Command {
+  return command
+    .option('--grpc <host:port>', 'gRPC address for workers (default $STRATA_MASTER_GRPC, 127.0.0.1:7070)')
+    .option('--http <host:port>', 'HTTP API address (default $STRATA_MASTER_HTTP, 127.0.0.1:7080)')
+    .option('--data-dir <dir>', 'data directory (default $STRATA_DATA_DIR, ./data)');
+}
+
+/** commander's parsed flags as settings. */
+export function masterOverrides(flags: { grpc?: string; http?: string; dataDir?: string }): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  if (flags.grpc) overrides['master.grpc'] = flags.grpc;
+  if (flags.http) overrides['master.http'] = flags.http;
+  if (flags.dataDir) overrides.dataDir = flags.dataDir;
+  return overrides;
+}
+
+export function register(program: Command): void {
+  masterOptions(program.command('master').description('run the reference Master (gRPC for workers, HTTP for people)'))
+    .addHelpText(
+      'after',
+      '\nTasks and the function catalogue are kept under STRATA_DATA_DIR/master. See docs/master-link.md.',
+    )
+    .action(action((flags: { grpc?: string; http?: string; dataDir?: string }) => runMaster(masterOverrides(flags))));
+}
 
 export function parseMasterFlags(argv: string[]): Record<string, string> | 'help' {
   const overrides: Record<string, string> = {};
@@ -60,12 +86,23 @@ export interface RunningMaster {
 /** Start a Master from configuration (also used by `strata dev`). */
 export async function startMaster(overrides: Record<string, unknown> = {}): Promise<RunningMaster> {
   const config = loadConfig({ overrides });
-  const logger = pino({ level: config.logLevel, name: 'strata-master' });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { name: 'strata-master' } });
+  const [{ openCatalogue }, { MasterServer }, { Database }] = await Promise.all([
+    import('../../master/catalogue.ts'),
+    import('../../master/server.ts'),
+    import('../../store/database.ts'),
+  ]);
   const dataDir = join(config.dataDir, 'master');
   const db = new Database(join(dataDir, 'master.db'));
   const catalogue = openCatalogue(db, dataDir);
   const server = new MasterServer({ config: config.master, db, catalogue, dataDir, logger });
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await server.stop().catch(() => {});
+    db.close();
+    throw err;
+  }
   logger.info(
     { grpc: server.grpcAddress, http: server.httpAddress, dataDir, masterId: server.core.masterId },
     'Strata Master listening',
@@ -79,16 +116,20 @@ export async function startMaster(overrides: Record<string, unknown> = {}): Prom
   };
 }
 
+/** `argv` form (tests, older callers). */
 export async function runMasterCommand(argv: string[]): Promise<number> {
   const overrides = masterFlagsOrExit(argv, USAGE);
   if (typeof overrides === 'number') return overrides;
-  let master: RunningMaster;
   try {
-    master = await startMaster(overrides);
+    return await runMaster(overrides);
   } catch (err) {
     process.stderr.write(`strata master: ${isStrataError(err) ? err.message : (err as Error).stack}\n`);
     return 1;
   }
+}
+
+export async function runMaster(overrides: Record<string, string>): Promise<number> {
+  const master = await startMaster(overrides);
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       process.off('SIGINT', onSignal);

@@ -15,7 +15,7 @@ export const dockerSection = z
     /** Override the runner images (for images built from the Dockerfiles with a registry). */
     runnerImageJs: z.string().default(''),
     runnerImageScript: z.string().default(''),
-    /** Warm containers kept per pool key (image + limits, + function for untrusted code) while the key is in use. */
+    /** Warm containers kept per pool key (image + limits + function: never shared between functions) while the key is in use. */
     poolMin: integer().nonnegative().default(1),
     /** Warm containers per pool key at most (concurrent invocations of one key beyond this wait). */
     poolMaxPerKey: integer().positive().default(8),

@@ -13,5 +13,9 @@ export const executorSection = z
     shutdownGrace: duration().default(10_000),
     /** Finished execution records kept (oldest pruned first). */
     recordRetention: integer().positive().default(100_000),
+    /** Budget of one pre or post hook call (plugins, governance); an overrun counts as a hook failure. */
+    hookBudget: duration().default(50),
+    /** How often tiers that do not push their health changes are polled for them. */
+    healthPoll: duration().default(1000),
   })
   .prefault({});

@@ -25,5 +25,9 @@ export const limitsSection = z
         cpu: z.coerce.number().positive().default(64),
       })
       .prefault({}),
+    /** Longest error message (and stack) a record keeps; the middle of a longer one is cut with a marker. */
+    errorBytes: size().default(16 * 1024),
+    /** Deepest nesting of arrays/objects a result may have; deeper ends failed/result_not_serializable. */
+    resultDepth: integer().min(1).max(4000).default(1000),
   })
   .prefault({});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, commaList, duration, integer, size } from '../units.ts';
+import { boolean, commaList, duration, integer, secret, size } from '../units.ts';
 
 const addressList = commaList(z.string().regex(/^[^\s,]+:\d{1,5}$/, 'a Master address looks like host:port'));
 
@@ -29,7 +29,7 @@ export const linkSection = z
     workerId: z.string().default(''),
     labels: labels.default(''),
     /** Bearer token sent in the `authorization` metadata; empty: none. */
-    token: z.string().default(''),
+    token: secret(z.string()).default(''),
     tls: z
       .object({
         enabled: boolean().default(false),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, commaList, duration, integer, size } from '../units.ts';
+import { boolean, commaList, duration, integer, secret, size } from '../units.ts';
 
 /** The reference Master (src/master): `strata master`, `npm run master`. */
 export const masterSection = z
@@ -17,7 +17,7 @@ export const masterSection = z
     /** Heartbeat interval imposed on workers; 0 leaves theirs. */
     workerHeartbeatInterval: duration().default(0),
     /** Bearer tokens accepted from workers (comma list); empty: no authentication. */
-    tokens: commaList(z.string().min(1)).default([]),
+    tokens: secret(commaList(z.string().min(1))).default([]),
     tls: z
       .object({
         enabled: boolean().default(false),

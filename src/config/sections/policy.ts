@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { NetworkLevel } from '../../core/manifest.ts';
 import { RUNTIMES, TIERS, TRUST_LEVELS } from '../../core/tiers.ts';
 import { commaList } from '../units.ts';
 
@@ -6,6 +7,9 @@ const tierList = commaList(z.enum(TIERS), 1);
 const byTrust = z.object(
   Object.fromEntries(TRUST_LEVELS.map((t) => [t, tierList])) as Record<(typeof TRUST_LEVELS)[number], typeof tierList>,
 );
+
+const networkCap = (fallback: NetworkLevel) =>
+  z.enum(['none', 'allowlist', 'all'] satisfies NetworkLevel[]).default(fallback);
 
 /**
  * Which tier runs a function, from (runtime, trust): an ordered list, the first available tier
@@ -33,6 +37,17 @@ export const policySection = z
         trusted: z.enum(TIERS).default('isolate'),
         standard: z.enum(TIERS).default('wasm'),
         untrusted: z.enum(TIERS).default('wasm'),
+      })
+      .prefault({}),
+    /**
+     * The most a manifest of each trust level may ask; asking beyond it is refused at deploy with
+     * 403 permission_denied naming the permission. network: none < allowlist < all.
+     */
+    permissions: z
+      .object({
+        trusted: z.object({ network: networkCap('allowlist') }).prefault({}),
+        standard: z.object({ network: networkCap('none') }).prefault({}),
+        untrusted: z.object({ network: networkCap('none') }).prefault({}),
       })
       .prefault({}),
   })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, commaList, integer, size } from '../units.ts';
+import { boolean, commaList, duration, integer, size } from '../units.ts';
 
 /** The process tier: scripts in bubblewrap + a cgroup (docs/process-tier.md). */
 export const processSection = z
@@ -35,7 +35,7 @@ export const processSection = z
       'pids',
     ]),
     /** How often the driver checks a running group's counters (pids, OOM). */
-    watchInterval: integer().positive().default(100),
+    watchInterval: duration().default(100),
     /**
      * The writable /tmp: `disk` (a fresh ext4 on a loop device per invocation, where disk-I/O
      * limits bind and are counted), `tmpfs` (in memory; I/O limits are refused), or `auto`

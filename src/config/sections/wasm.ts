@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { duration, integer, size } from '../units.ts';
+import { boolean, duration, integer, size } from '../units.ts';
 
 /** Settings of the WASM tier (sandboxes/wasm; docs/wasm-tier.md). */
 export const wasmSection = z
@@ -22,6 +22,14 @@ export const wasmSection = z
      * synchronous functions and StarlingMonkey when the source may await (docs/wasm-tier.md).
      */
     jsEngine: z.enum(['auto', 'starlingmonkey', 'quickjs']).default('auto'),
+    /** Longest a deploy's compile, transform or validation may run (off the serving thread); over it the deploy is refused. */
+    compileTimeout: duration().default(60_000),
+    /** Most memory (JS heap + tools' linear memory) a deploy's compile may use; over it the deploy is refused. */
+    compileMemory: size().default(1024 ** 3),
+    /** Where the JS engine components are cached (shareable by several data dirs); empty means the cache dir. */
+    engineCacheDir: z.string().default(''),
+    /** Build the JS engines in the background (low priority, 10 s after start) so the first JS deploy finds them. */
+    prebuildEngines: boolean().default(true),
   })
   .prefault({});
 

@@ -23,7 +23,13 @@ export function executionRoutes(options: ExecutionRoutesOptions): Hono<GatewayEn
     const id = c.req.param('id');
     const record = find(id);
     if (record.status !== 'queued' && record.status !== 'running') {
-      throw new StrataError('invalid_request', `execution ${id} already ended (${record.status})`);
+      throw new StrataError(
+        'conflict',
+        `execution ${id} already ended (${record.status}); there is nothing to cancel`,
+        {
+          status: record.status,
+        },
+      );
     }
     await executor.cancel(id);
     return c.json(find(id));

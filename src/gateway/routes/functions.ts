@@ -3,9 +3,13 @@ import { Hono } from 'hono';
 import { StrataError } from '../../core/errors.ts';
 import type { Executor } from '../../executor/executor.ts';
 import { deployFunction } from '../../registry/deploy.ts';
+import { aliasesOf } from '../../registry/promote.ts';
 import type { FunctionVersion, Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
-import { readJson } from '../read-json.ts';
+import { readForm, readJson } from '../read-body.ts';
+import { parseVersion, resolveFunction } from './resolve.ts';
+
+export { parseVersion };
 
 export interface FunctionRoutesOptions {
   registry: Registry;
@@ -39,9 +43,10 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   app.post('/v1/functions', async (c) => {
     const type = c.req.header('content-type') ?? '';
     let result: Awaited<ReturnType<typeof deploy>>;
-    if (type.startsWith('multipart/form-data')) {
-      const form = await c.req.parseBody();
+    if (type.toLowerCase().startsWith('multipart/form-data')) {
+      const form = await readForm(c);
       const manifestField = form.manifest;
+      if (Array.isArray(manifestField)) throw new StrataError('invalid_request', 'send one "manifest" field');
       const text = typeof manifestField === 'string' ? manifestField : await manifestField?.text();
       if (!text) throw new StrataError('invalid_request', 'the multipart body needs a "manifest" field (JSON)');
       let manifest: unknown;
@@ -51,8 +56,8 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
         throw new StrataError('invalid_request', 'the "manifest" field must be JSON');
       }
       const module = form.module;
-      if (module !== undefined && typeof module === 'string') {
-        throw new StrataError('invalid_request', 'the "module" field must be a file (the .wasm bytes)');
+      if (module !== undefined && (typeof module === 'string' || Array.isArray(module))) {
+        throw new StrataError('invalid_request', 'the "module" field must be one file (the .wasm bytes)');
       }
       const upload = module ? new Uint8Array(await module.arrayBuffer()) : undefined;
       result = await deploy(manifest, upload);
@@ -63,18 +68,25 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
       { function: result.fn.name, version: result.fn.version, created: result.created },
       'function deployed',
     );
-    return c.json(describeFunction(result.fn, executor, { created: result.created }), result.created ? 201 : 200);
+    return c.json(
+      describeFunction(result.fn, executor, {
+        created: result.created,
+        ...(result.sameAs !== undefined ? { sameAs: result.sameAs } : {}),
+        ...compileOf(result.reviewed),
+      }),
+      result.created ? 201 : 200,
+    );
   });
 
   app.get('/v1/functions', (c) => c.json({ functions: registry.list().map((fn) => describeFunction(fn, executor)) }));
 
   app.get('/v1/functions/:name', (c) => {
-    const version = c.req.query('version');
-    const fn = registry.get(c.req.param('name'), version === undefined ? undefined : parseVersion(version));
+    const fn = resolveFunction(registry, c.req.param('name'), c.req.query('version'));
     const textual = fn.manifest.runtime === 'js' || fn.manifest.runtime === 'script';
     return c.json(
       describeFunction(fn, executor, {
         versions: registry.versions(fn.name).map((v) => v.version),
+        aliases: Object.fromEntries(aliasesOf(registry, fn.name).map((a) => [a.alias, a.version])),
         ...(textual ? { source: new TextDecoder().decode(registry.code(fn)) } : {}),
       }),
     );
@@ -92,10 +104,8 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   return app;
 }
 
-export function parseVersion(text: string): number {
-  const version = Number(text);
-  if (!Number.isInteger(version) || version < 1) {
-    throw new StrataError('invalid_request', `version must be a positive integer, got "${text}"`);
-  }
-  return version;
+/** Where a deploy's compile time went, when the tier reported it (`compile: {cached, ms, steps}`). */
+export function compileOf(reviewed: unknown): { compile?: unknown } {
+  const compile = (reviewed as { compile?: unknown } | undefined)?.compile;
+  return compile ? { compile } : {};
 }

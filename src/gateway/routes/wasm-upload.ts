@@ -6,7 +6,8 @@
  * cheaply here (size, magic) and then handed to `deploy`, which stores the function through
  * the registry; the wasm tier's prepare() validates and transforms it, and a refusal
  * (StrataError 'invalid_code', naming the import or section) becomes 400 in the gateway's
- * error handler. Answers 201 with whatever `deploy` returns (name, version, digest, tier, ...).
+ * error handler. Answers 201 with whatever `deploy` returns (name, version, digest, tier, ...), or
+ * 200 when the module and manifest are what `latest` already runs.
  */
 import { Hono } from 'hono';
 import { checkMagic } from '../../../sandboxes/wasm/validate.ts';
@@ -15,7 +16,7 @@ import type { ManifestInput } from '../../core/manifest.ts';
 
 export interface WasmUploadRoutesOptions {
   /** Store a function version from its manifest and module bytes (registry + driver prepare). */
-  deploy: (manifest: ManifestInput, module: Uint8Array) => Promise<unknown>;
+  deploy: (manifest: ManifestInput, module: Uint8Array) => Promise<object>;
   /** Largest body accepted (config wasm.maxUpload); larger ones get 413 before being buffered. */
   maxBytes: number;
 }
@@ -91,7 +92,8 @@ export function wasmUploadRoutes(options: WasmUploadRoutesOptions): Hono {
     if (bytes.length === 0) throw new StrataError('invalid_request', 'the request body is empty; send the .wasm bytes');
     checkMagic(bytes);
     const deployed = await options.deploy(manifest, bytes);
-    return c.json(deployed as object, 201);
+    // The same status as POST /v1/functions: 201 for a new version, 200 when nothing changed.
+    return c.json(deployed, (deployed as { created?: boolean }).created === false ? 200 : 201);
   });
   return app;
 }

@@ -23,7 +23,8 @@ function tree(files: Record<string, string>): string {
 describe('container cgroup usage, cgroup v1', () => {
   const id = 'docker/abc';
   const files = {
-    'proc/42/cgroup': `12:memory:/${id}\n3:cpu,cpuacct:/${id}\n7:blkio:/${id}\n0::/${id}\n`,
+    'proc/42/cgroup': `12:memory:/${id}\n3:cpu,cpuacct:/${id}\n7:blkio:/${id}\n5:pids:/${id}\n0::/${id}\n`,
+    [`cg/pids/${id}/pids.events`]: 'max 4\n',
     [`cg/memory/${id}/memory.max_usage_in_bytes`]: '1048576\n',
     [`cg/memory/${id}/memory.oom_control`]: 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
     [`cg/cpu,cpuacct/${id}/cpuacct.usage`]: '2500000000\n',
@@ -40,6 +41,7 @@ describe('container cgroup usage, cgroup v1', () => {
       ioReadBytes: 4097,
       ioWriteBytes: 8192,
       oomKills: 2,
+      pidsMaxHits: 4,
     });
   });
   it('resets the peak by writing the v1 file', () => {
@@ -58,6 +60,7 @@ describe('container cgroup usage, cgroup v2', () => {
     'cg/system.slice/docker-abc.scope/memory.peak': '2097152\n',
     'cg/system.slice/docker-abc.scope/memory.events': 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n',
     'cg/system.slice/docker-abc.scope/io.stat': '254:0 rbytes=100 wbytes=200 rios=1 wios=2\n8:0 rbytes=1 wbytes=2\n',
+    'cg/system.slice/docker-abc.scope/pids.events': 'max 0\n',
   };
   it('reads the unified files', () => {
     const root = tree(files);
@@ -69,6 +72,7 @@ describe('container cgroup usage, cgroup v2', () => {
       ioReadBytes: 101,
       ioWriteBytes: 202,
       oomKills: 1,
+      pidsMaxHits: 0,
     });
   });
   it('reports only what it could read, as deltas', () => {
@@ -78,6 +82,8 @@ describe('container cgroup usage, cgroup v2', () => {
     meter.begin(true);
     writeFileSync(join(root, 'cg/system.slice/docker-abc.scope/cpu.stat'), 'usage_usec 11500\n');
     rmSync(join(root, 'cg/system.slice/docker-abc.scope/io.stat'));
+    writeFileSync(join(root, 'cg/system.slice/docker-abc.scope/pids.events'), 'max 2\n');
+    expect(meter.pidsHitsSinceBegin()).toBe(2);
     const usage = meter.end(20);
     expect(usage.cpuMs).toBe(10);
     expect(usage.memoryPeakBytes).toBe(2_097_152);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
+import { asksForNetwork, createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import { describeIf } from '../../support/requirements.ts';
 import {
   artifact,
@@ -31,6 +31,13 @@ describe('docker driver without a daemon', () => {
     });
     await driver.dispose();
     await driver.dispose();
+  });
+});
+
+describe('network permission forms', () => {
+  it('counts every form that asks for something, and only those', () => {
+    expect([false, undefined, [], { allow: [] }].map(asksForNetwork)).toEqual([false, false, false, false]);
+    expect([true, ['a.example'], { allow: ['10.0.0.0/8'] }, {}].map(asksForNetwork)).toEqual([true, true, true, true]);
   });
 });
 
@@ -66,7 +73,7 @@ describeIf(dockerRequirement(), 'docker driver', () => {
         runtime: 'js',
         trust: 'untrusted',
         source:
-          'export default async (i, ctx) => { console.log("hi", i.n); return { n: i.n * 2, fn: ctx.functionName }; }',
+          'export default async (i, ctx) => { console.log("hi", i.n); return { n: i.n * 2, fn: ctx.function.name }; }',
       }),
     );
     const outcomes = [];
@@ -214,18 +221,34 @@ describeIf(dockerRequirement(), 'docker driver', () => {
     });
   });
 
-  it('refuses a function that asks for network access', async () => {
-    await expect(
-      driver.prepare(
-        artifact({
-          name: 'wants-net',
-          runtime: 'js',
-          trust: 'untrusted',
-          source: 'export default () => 1',
-          permissions: { network: ['127.0.0.1:80'] },
-        }),
-      ),
-    ).rejects.toMatchObject({ code: 'permission_denied' });
+  it('declares no network and own processes, and refuses a function that asks for network access', async () => {
+    expect(driver.capabilities).toMatchObject({ network: 'none', ownProcesses: true });
+    for (const network of [['127.0.0.1:80'], true] as const) {
+      await expect(
+        driver.prepare(
+          artifact({
+            name: 'wants-net',
+            runtime: 'js',
+            trust: 'untrusted',
+            source: `export default () => ${JSON.stringify(network)}`,
+            permissions: { network: network as string[] | boolean },
+          }),
+        ),
+      ).rejects.toMatchObject({
+        code: 'permission_denied',
+        message: expect.stringMatching(/cannot grant network access yet/),
+      });
+    }
+    const none = await driver.prepare(
+      artifact({
+        name: 'no-net',
+        runtime: 'js',
+        trust: 'untrusted',
+        source: 'export default () => 1',
+        permissions: { network: [] },
+      }),
+    );
+    expect(none.path).toBe('warm');
   });
 
   it('collects a large script result completely, even with a background job holding stdout', async () => {

@@ -20,7 +20,15 @@ describe('container hardening', () => {
   it('applies every hardening option whatever the limits', () => {
     const spec = containerSpec({
       ...base,
-      limits: { timeoutMs: 1000, memoryMb: 128, logBytes: 1024, resultBytes: 1024 },
+      limits: {
+        timeoutMs: 1000,
+        memoryMb: 128,
+        logBytes: 1024,
+        resultBytes: 1024,
+        pids: 64,
+        tmpMb: 64,
+        errorBytes: 1024,
+      },
     });
     const h = spec.HostConfig ?? {};
     expect(spec.User).toBe('65534:65534');
@@ -47,6 +55,45 @@ describe('container hardening', () => {
     expect(spec.Labels?.['io.strata']).toBe('1');
   });
 
+  it('runs a warm runner as uid 0 with only the capabilities it needs to drop user code to 65534', () => {
+    const spec = containerSpec({
+      ...base,
+      runner: true,
+      limits: {
+        timeoutMs: 1000,
+        memoryMb: 128,
+        logBytes: 1024,
+        resultBytes: 1024,
+        pids: 32,
+        tmpMb: 8,
+        errorBytes: 16384,
+      },
+    });
+    const h = spec.HostConfig ?? {};
+    expect(spec.User).toBe('0:0');
+    expect(h.CapDrop).toEqual(['ALL']);
+    expect(h.CapAdd).toEqual(['SETUID', 'SETGID', 'SETPCAP', 'KILL', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER']);
+    expect(h.SecurityOpt).toEqual(['no-new-privileges:true']);
+    expect(h.Privileged).toBe(false);
+    expect(h.ReadonlyRootfs).toBe(true);
+    expect(h.NetworkMode).toBe('none');
+    // Nothing else of the hardening changes.
+    const cold = containerSpec({
+      ...base,
+      limits: {
+        timeoutMs: 1000,
+        memoryMb: 128,
+        logBytes: 1024,
+        resultBytes: 1024,
+        pids: 32,
+        tmpMb: 8,
+        errorBytes: 16384,
+      },
+    });
+    const strip = (s: typeof spec) => ({ ...s, User: '', HostConfig: { ...s.HostConfig, CapAdd: [] } });
+    expect(strip(spec)).toEqual(strip(cold));
+  });
+
   it('maps function limits onto cgroup settings', () => {
     const spec = containerSpec({
       ...base,
@@ -64,6 +111,7 @@ describe('container hardening', () => {
         tmpMb: 8,
         logBytes: 1024,
         resultBytes: 1024,
+        errorBytes: 1024,
       },
     });
     const h = spec.HostConfig ?? {};
@@ -82,7 +130,17 @@ describe('container hardening', () => {
     const spec = containerSpec({
       ...base,
       facts: { cpuCount: 1, ioWeight: false },
-      limits: { timeoutMs: 1, memoryMb: 64, ioReadBps: 1, ioWeight: 100, logBytes: 1024, resultBytes: 1 },
+      limits: {
+        timeoutMs: 1,
+        memoryMb: 64,
+        ioReadBps: 1,
+        ioWeight: 100,
+        logBytes: 1024,
+        resultBytes: 1,
+        pids: 64,
+        tmpMb: 64,
+        errorBytes: 1024,
+      },
     });
     expect(spec.HostConfig?.BlkioWeight).toBeUndefined();
     expect(spec.HostConfig?.BlkioDeviceReadBps).toBeUndefined();

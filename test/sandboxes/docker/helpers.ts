@@ -55,6 +55,9 @@ export function runOptions(limits: Partial<ResolvedLimits> = {}): Run {
     memoryMb: 128,
     logBytes: 64 * 1024,
     resultBytes: 1024 * 1024,
+    pids: 64,
+    tmpMb: 64,
+    errorBytes: 16 * 1024,
     ...limits,
   };
   const controller = new AbortController();

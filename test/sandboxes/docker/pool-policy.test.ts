@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { admit, idleEvictions, type PoolEntryView, poolKey } from '../../../sandboxes/docker/pool-policy.ts';
 
-const limits = { timeoutMs: 1000, memoryMb: 128, logBytes: 1024, resultBytes: 1024 };
+const limits = {
+  timeoutMs: 1000,
+  memoryMb: 128,
+  logBytes: 1024,
+  resultBytes: 1024,
+  pids: 64,
+  tmpMb: 64,
+  errorBytes: 1024,
+};
 const e = (id: string, key: string, state: PoolEntryView['state'], lastUsedAt: number): PoolEntryView => ({
   id,
   key,

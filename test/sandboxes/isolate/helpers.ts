@@ -40,7 +40,16 @@ export async function runIn(
   limits: Partial<ResolvedLimits> = {},
   cancel?: AbortSignal,
 ): Promise<Ran> {
-  const resolved: ResolvedLimits = { timeoutMs: 2000, memoryMb: 32, logBytes: 4096, resultBytes: 65536, ...limits };
+  const resolved: ResolvedLimits = {
+    timeoutMs: 2000,
+    memoryMb: 32,
+    logBytes: 4096,
+    resultBytes: 65536,
+    pids: 64,
+    tmpMb: 64,
+    errorBytes: 16 * 1024,
+    ...limits,
+  };
   const controller = new AbortController();
   const started = Date.now();
   const timer = setTimeout(

@@ -220,15 +220,18 @@ describeIf(processTierRequirement(), 'process tier: network egress', () => {
     expect(r.outcome.result).toBe('0\nnone\nnosocket');
   });
 
-  it('refuses at prepare an allow-list entry it cannot enforce', async () => {
-    const a = artifactOf({
+  it('refuses at prepare an allow-list entry it cannot enforce (the manifest schema lets it through)', async () => {
+    const bad = (allow: string[]) => ({
       name: 'bad-net',
-      runtime: 'script',
-      interpreter: 'sh',
+      runtime: 'script' as const,
+      interpreter: 'sh' as const,
       source: 'true',
-      permissions: { network: { allow: ['https://api.example.com/v1'] } },
+      permissions: { network: { allow } },
     });
-    await expect(tier.driver.prepare(a)).rejects.toMatchObject({
+    // A URL is refused by the manifest schema already (400 at deploy).
+    expect(() => artifactOf(bad(['https://api.example.com/v1']))).toThrow(/allow-list entry/);
+    // A zone id names an interface of whichever host runs it: the guard cannot enforce that.
+    await expect(tier.driver.prepare(artifactOf(bad(['fe80::1%eth0'])))).rejects.toMatchObject({
       code: 'permission_denied',
       message: expect.stringContaining('permissions.network cannot be enforced'),
     });

@@ -130,7 +130,7 @@ describe('process outcome', () => {
     const d = (e: Partial<Parameters<typeof processOutcome>[0]>) =>
       processOutcome({ ...end, limits, tmpBytes: 8 * 1024 * 1024, maxFileSize: 1024, ...e }).death;
     expect(processOutcome({ ...end, stdout: '1' }).death).toBeUndefined();
-    expect(d({ exitCode: 137, oomKilled: true })).toEqual({ cause: 'memory', limit: 64 * 1024 * 1024, usage });
+    expect(d({ exitCode: 137, oomKilled: true })).toEqual({ cause: 'memory', limit: 64, usage });
     expect(d({ aborted: { code: 'timeout', message: 't' }, stopUsage: at })).toEqual({
       cause: 'time',
       limit: 1000,
@@ -147,8 +147,8 @@ describe('process outcome', () => {
       limit: 4096,
     });
     expect(d({ exitCode: 1 })).toEqual({ cause: 'error', usage });
-    expect(d({ exitCode: 1, scratchFull: true })).toMatchObject({ cause: 'disk', limit: 8 * 1024 * 1024 });
-    expect(d({ exitCode: 153 })).toMatchObject({ cause: 'disk', limit: 1024 });
+    expect(d({ exitCode: 1, scratchFull: true })).toMatchObject({ cause: 'disk', limit: 8 });
+    expect(d({ exitCode: 153 })).toMatchObject({ cause: 'disk', limit: 1024 / (1024 * 1024) });
     expect(
       processOutcome({ ...end, exitCode: 1, scratchFull: true, tmpBytes: 8 * 1024 * 1024 }).error?.message,
     ).toMatch(/\/tmp was full \(8 MiB; raise limits.tmpMb\)/);

@@ -105,6 +105,8 @@ export async function runScript(
     logBytes: 64 * 1024,
     resultBytes: 1024 * 1024,
     pids: 64,
+    tmpMb: 64,
+    errorBytes: 16 * 1024,
     ...limits,
   };
   const ac = control ?? new AbortController();

@@ -41,10 +41,38 @@ describe('wasm driver (host process + guest threads)', () => {
     expect(outcome.usage.memoryPeakBytes).toBe(65536);
   });
 
+  it('declares no network and no processes of its own, and refuses a manifest asking for network', async () => {
+    expect(fx.driver.capabilities).toMatchObject({ network: 'none', ownProcesses: false });
+    await expect(
+      fx.driver.prepare(artifact(await wat(ECHO), { permissions: { network: ['api.example.com'] } })),
+    ).rejects.toMatchObject({ code: 'permission_denied' });
+  });
+
+  it('says how each run started: cold when the host compiled the module, prewarmed after', async () => {
+    // A module no other test sent to this host.
+    const a = artifact(await wat('(module (func (export "seven") (result i32) i32.const 7))'), { entry: 'seven' });
+    const first = await invokeArtifact(a, []);
+    expect(first.result).toBe(7);
+    expect(first.start).toMatchObject({ kind: 'cold', initMs: expect.any(Number) });
+    const second = await invokeArtifact(a, []);
+    expect(second.start?.kind).toBe('prewarmed');
+  });
+
+  async function invokeArtifact(a: ReturnType<typeof artifact>, input: unknown) {
+    const prepared = await fx.driver.prepare(a);
+    const run = runOptions();
+    try {
+      return await fx.driver.run(prepared, invocation(input), run.options);
+    } finally {
+      run.done();
+    }
+  }
+
   it('an infinite loop is stopped at the deadline (timeout) and the next request is served', async () => {
     const { outcome } = await invoke(await wat(SPIN), {}, null, { timeoutMs: 300 });
     expect(outcome.status).toBe('timeout');
     expect(outcome.error?.code).toBe('timeout');
+    expect(outcome.death).toMatchObject({ cause: 'time', limit: 300 });
     const next = await invoke(await wat(ECHO), {}, [7]);
     expect(next.outcome).toMatchObject({ status: 'succeeded', result: [7] });
   });
@@ -69,6 +97,7 @@ describe('wasm driver (host process + guest threads)', () => {
     const { outcome } = await invoke(await wat(SPIN), { limits: { fuel: 50_000 } }, null, { fuel: 50_000 });
     expect(outcome).toMatchObject({ status: 'killed', error: { code: 'fuel_exhausted' } });
     expect(outcome.usage.fuelConsumed).toBe(50_000);
+    expect(outcome.death).toMatchObject({ cause: 'fuel', limit: 50_000, usage: { fuelConsumed: 50_000 } });
   });
 
   it('a plain module export gets the numeric input', async () => {
@@ -116,7 +145,7 @@ describe('wasm driver (host process + guest threads)', () => {
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     const outcome = await pending;
     run.done();
-    expect(outcome).toMatchObject({ status: 'killed', error: { code: 'sandbox_crashed' } });
+    expect(outcome).toMatchObject({ status: 'killed', error: { code: 'sandbox_crashed' }, death: { cause: 'crash' } });
     for (let i = 0; i < 50 && !fx.driver.health().available; i++) await new Promise((r) => setTimeout(r, 100));
     const next = await invoke(await wat(ECHO), {}, [3]);
     expect(next.outcome).toMatchObject({ status: 'succeeded', result: [3] });

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { createWasmDriver, type WasmDriver } from '../../../sandboxes/wasm/driver.ts';
 import { sha256 } from '../../../sandboxes/wasm/transform.ts';
 import { loadConfig } from '../../../src/config/index.ts';
@@ -30,7 +31,16 @@ export function invocation(input: unknown): Invocation {
 }
 
 export function runOptions(limits: Partial<ResolvedLimits> = {}, signal?: AbortSignal) {
-  const resolved: ResolvedLimits = { timeoutMs: 5000, memoryMb: 64, logBytes: 4096, resultBytes: 65536, ...limits };
+  const resolved: ResolvedLimits = {
+    timeoutMs: 5000,
+    memoryMb: 64,
+    logBytes: 4096,
+    resultBytes: 65536,
+    pids: 64,
+    tmpMb: 64,
+    errorBytes: 16 * 1024,
+    ...limits,
+  };
   const controller = new AbortController();
   const deadline = Date.now() + resolved.timeoutMs;
   const timer = setTimeout(
@@ -49,8 +59,27 @@ export interface DriverFixture {
   cleanup(): Promise<void>;
 }
 
-export function makeDriver(dataDir = mkdtempSync(join(tmpdir(), 'strata-wasm-data-')), threads = 2): DriverFixture {
-  const config = loadConfig({ env: {}, overrides: { dataDir, wasm: { hosts: 1, threadsPerHost: threads } } });
+/** The run's shared JS engine cache (test/support/wasm-engines.ts): engines are built once per run. */
+export const engineCacheDir = (): string => inject('wasmEngineCache');
+
+export function makeDriver(
+  dataDir = mkdtempSync(join(tmpdir(), 'strata-wasm-data-')),
+  threads = 2,
+  wasm: Record<string, unknown> = {},
+): DriverFixture {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      wasm: {
+        hosts: 1,
+        threadsPerHost: threads,
+        engineCacheDir: engineCacheDir(),
+        prebuildEngines: false,
+        ...wasm,
+      },
+    },
+  });
   const driver = createWasmDriver({
     config: config.wasm,
     dataDir,

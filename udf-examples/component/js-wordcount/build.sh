@@ -1,5 +1,7 @@
 #!/bin/sh
-# Compiles wordcount.js into a component (build/wordcount.component.wasm); see build.ts.
+# Compiles wordcount.js into build/wordcount.component.wasm on the project's Node
+# (node_modules/.bin/node); see build.ts. `./build.sh quickjs` picks the other engine.
 set -eu
 cd "$(dirname "$0")"
-node build.ts "${1:-starlingmonkey}"
+root=$(cd ../../.. && pwd)
+"$root/node_modules/.bin/node" build.ts "${1:-starlingmonkey}"

@@ -1,0 +1,25 @@
+/**
+ * Every top-level command, one module each. A command module exports `register(program)` and
+ * keeps its imports light (heavy parts are imported inside its action), so `strata --help` and
+ * completion stay fast. Adding a command (keys, plugin, secrets, logs) = a file + a line here.
+ */
+import type { Command } from 'commander';
+import { register as completion } from './completion.ts';
+import { register as config } from './config.ts';
+import { register as dev } from './dev.ts';
+import { register as exec } from './exec.ts';
+import { register as fn } from './fn.ts';
+import { register as images } from './images.ts';
+import { register as master } from './master.ts';
+import { register as serve } from './serve.ts';
+
+export const COMMANDS: readonly ((program: Command) => void)[] = [
+  serve,
+  master,
+  dev,
+  fn,
+  exec,
+  images,
+  config,
+  completion,
+];

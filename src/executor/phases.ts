@@ -1,0 +1,80 @@
+/**
+ * The executor's hook phases, where plugins (src/plugins) and governance (review, quotas) plug
+ * in, modelled on Nomad's task-runner hooks: one small interface per phase.
+ *
+ *   admit -> pre hooks -> prepare -> run -> post hooks -> record saved -> reply
+ *                 monitor hooks get events (start, log, sample, finish, tier) off the critical path
+ *
+ * - Pre hooks run after admission and before prepare, in order, and fail fast: `{reject}` ends
+ *   the invocation `rejected` (code `plugin_rejected` or the code given), a throw or an overrun of
+ *   the budget (executor.hookBudget) ends it `rejected` with `plugin_failed`; `{input}` replaces
+ *   the input for the hooks after it and the run.
+ * - Post hooks run after the outcome, before the record is saved; they may replace the result
+ *   (of a succeeded invocation) and the logs and add annotations (record.plugins.annotations[name]).
+ *   Their errors go to record.plugins.errors and the invocation stands.
+ * - Monitor hooks get events queued off the invocation's path; a throw is caught and counted.
+ *
+ * The executor takes one snapshot of the hooks per invocation, so a reload never changes an
+ * invocation in flight. Hooks run in the serving process here; a host that runs untrusted plugin
+ * code elsewhere (a worker thread) adapts it to these interfaces.
+ */
+import type { ErrorCode } from '../core/errors.ts';
+import type { ExecutionRecord } from '../core/execution.ts';
+import type { ResolvedLimits } from '../core/limits.ts';
+
+export interface InvocationView {
+  function: { name: string; version: number };
+  tenant?: string;
+  input: unknown;
+  limits: ResolvedLimits;
+}
+
+// biome-ignore lint/suspicious/noConfusingVoidType: the contract lets a hook return nothing at all
+export type PreDecision = void | undefined | { input: unknown } | { reject: string; code?: ErrorCode };
+
+export interface PreHook {
+  readonly name: string;
+  pre(inv: InvocationView, signal: AbortSignal): PreDecision | Promise<PreDecision>;
+}
+
+export interface PostChange {
+  result?: unknown;
+  logs?: string;
+  annotations?: Record<string, unknown>;
+}
+
+export interface PostHook {
+  readonly name: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the contract lets a hook return nothing at all
+  post(record: ExecutionRecord, signal: AbortSignal): void | PostChange | Promise<void | PostChange>;
+}
+
+export type MonitorEvent = {
+  type: 'start' | 'log' | 'sample' | 'finish' | 'tier';
+  at: string;
+  executionId?: string;
+  data: unknown;
+};
+
+export interface MonitorHook {
+  readonly name: string;
+  onEvent(event: MonitorEvent): void;
+}
+
+export interface PhaseHooks {
+  pre(): readonly PreHook[];
+  post(): readonly PostHook[];
+  monitor(): readonly MonitorHook[];
+}
+
+/** Fixed hooks (tests, and callers that compose their own list). */
+export function staticHooks(hooks: {
+  pre?: readonly PreHook[];
+  post?: readonly PostHook[];
+  monitor?: readonly MonitorHook[];
+}): PhaseHooks {
+  const pre = hooks.pre ?? [];
+  const post = hooks.post ?? [];
+  const monitor = hooks.monitor ?? [];
+  return { pre: () => pre, post: () => post, monitor: () => monitor };
+}
