@@ -1,4 +1,5 @@
 /** Test helpers: requirement checks and a fake cgroupfs laid out like a real one. */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,26 @@ export function cgroupV1Writable(): Requirement {
   }
   return { ok: true };
 }
+
+/** Can this host make disk-backed scratch spaces (root, loop devices, ext4 tools)? */
+export function scratchDiskRequirement(): Requirement {
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'requires root (losetup, mount)' };
+  if (!existsSync('/dev/loop-control')) return { ok: false, reason: 'no loop devices (/dev/loop-control)' };
+  for (const tool of ['losetup', 'mkfs.ext4', 'mount'])
+    if (spawnSync(tool, ['--version'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).error)
+      return { ok: false, reason: `${tool} is not installed (util-linux, e2fsprogs)` };
+  return { ok: true };
+}
+
+/** The v1 blkio controller is mounted (block-I/O throttles and byte counts, for real). */
+export function blkioV1Requirement(): Requirement {
+  return existsSync('/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device')
+    ? { ok: true }
+    : { ok: false, reason: 'cgroup v1 blkio controller not mounted at /sys/fs/cgroup/blkio' };
+}
+
+/** The first requirement that is not met, or ok. */
+export const allOf = (...reqs: Requirement[]): Requirement => reqs.find((r) => !r.ok) ?? { ok: true };
 
 /** A fake v2 root: cgroup.controllers, subtree_control and the root's stat files. */
 export function fakeV2Root(controllers = 'cpuset cpu io memory pids'): { root: string; cleanup: () => void } {

@@ -5,18 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devString, ScratchDisks, wholeDiskOf } from '../../src/resources/scratch-disk.ts';
-import { describeIf, type Requirement } from '../support/requirements.ts';
+import { describeIf } from '../support/requirements.ts';
+import { scratchDiskRequirement } from './cgroup-support.ts';
 
 const MiB = 1024 * 1024;
-
-function loopRequirement(): Requirement {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'requires root (losetup, mount)' };
-  if (!existsSync('/dev/loop-control')) return { ok: false, reason: 'no loop devices (/dev/loop-control)' };
-  for (const tool of ['losetup', 'mkfs.ext4', 'mount'])
-    if (spawnSync(tool, ['--version'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }).error)
-      return { ok: false, reason: `${tool} is not installed (util-linux, e2fsprogs)` };
-  return { ok: true };
-}
 
 const loopsBackedBy = (dir: string) =>
   spawnSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' })
@@ -39,7 +31,7 @@ describe('device numbers', () => {
   });
 });
 
-describeIf(loopRequirement(), 'scratch disks for real', () => {
+describeIf(scratchDiskRequirement(), 'scratch disks for real', () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-scratch-test-'));
   let disks: ScratchDisks;
   beforeAll(() => {

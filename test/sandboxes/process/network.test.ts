@@ -111,13 +111,14 @@ describeIf(processTierRequirement(), 'process tier: network egress', () => {
     expect(r.outcome.start).toMatchObject({ kind: 'fresh', initMs: expect.any(Number) });
   });
 
-  it('CONNECT tunnels (curl --proxytunnel), a name the proxy resolves, and the Unix socket work too', async () => {
+  it('CONNECT tunnels (curl --proxytunnel), a name the proxy resolves, and the Unix socket work too (legacy array form)', async () => {
     const source = [
       'read -r port',
       'curl -sS --max-time 10 --proxytunnel "http://api.test:$port/tunnel"; echo',
       'curl -sS --max-time 10 --noproxy "*" --unix-socket "$STRATA_EGRESS_SOCKET" "http://127.0.0.1:$port/unix"',
     ].join('\n');
-    const network = { allow: [`api.test:${target.port}`, `127.0.0.1:${target.port}`] };
+    // The older array form of the allow-list: the same as {allow: [...]}.
+    const network = [`api.test:${target.port}`, `127.0.0.1:${target.port}`];
     const r = await run({ interpreter: 'bash', source, permissions: { network } }, target.port);
     expect(r.outcome.status).toBe('succeeded');
     const lines = String(r.outcome.result)
