@@ -180,7 +180,8 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
         cgroupMode: cg.mode,
         interpreters,
         missingLimits: [
-          ...cg.missing,
+          // The I/O limits are judged below with the scratch space in mind (one line each).
+          ...cg.missing.filter((m) => !/^(ioWeight|disk bandwidth)\b/.test(m)),
           ...(io.bandwidth.ok ? [] : [io.bandwidth.reason]),
           ...(io.weight.ok ? [] : [io.weight.reason]),
         ],

@@ -134,6 +134,21 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
     }
   });
 
+  it("holds only its stdio: bwrap's info/block descriptors and the worker's are not inherited", async () => {
+    // Fds of the script's own shell ($$) and of a child it starts; bash keeps 255 on its script.
+    const source = 'ls /proc/$$/fd | tr "\\n" " "; echo; sh -c \'ls /proc/$$/fd\' | tr "\\n" " "';
+    const r = await run({ interpreter: 'bash', source });
+    expect(r.outcome.status).toBe('succeeded');
+    const [shell, child] = String(r.outcome.result)
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
+    expect(shell).toEqual(expect.arrayContaining([0, 1, 2]));
+    for (const fd of shell ?? []) expect([0, 1, 2, 255]).toContain(fd);
+    expect(child).toEqual(expect.arrayContaining([0, 1, 2]));
+    // The child's listing includes the fd ls opens for the directory itself (3).
+    for (const fd of child ?? []) expect([0, 1, 2, 3]).toContain(fd);
+  });
+
   it('a process ignoring SIGTERM is still stopped at the deadline', async () => {
     const source = "trap '' TERM INT HUP; while :; do sleep 0.05; done";
     const r = await run({ interpreter: 'bash', source }, null, { timeoutMs: 800 });
