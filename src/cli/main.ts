@@ -11,6 +11,10 @@ runCli(process.argv.slice(2)).then(
     // A failure exits at once, whatever handle is still open; success lets output drain first.
     if (code !== 0) process.exit(code);
     process.exitCode = 0;
+    // The command is done (a stopped server has closed its sandboxes and its database).
+    // Background work a tier cannot interrupt (a thread planning runner images around a
+    // synchronous ldd) must not keep the process alive for minutes after it said "stopped".
+    setTimeout(() => process.exit(0), 1000).unref();
   },
   (err: Error) => {
     process.stderr.write(`strata: ${String(err?.message ?? err).replace(/\s*\n\s*/g, ' ')}\n`);

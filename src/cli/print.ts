@@ -3,10 +3,11 @@
 const line = (label: string, value: unknown) => console.log(`${`${label}:`.padEnd(12)} ${value}`);
 
 export function printRecord(record: Record<string, unknown>): void {
-  const fn = record.function as { name: string; version: number } | undefined;
+  const fn = record.function as { name: string; version: number; alias?: string } | undefined;
   const usage = (record.usage ?? {}) as Record<string, unknown>;
   line('execution', record.id);
-  if (fn) line('function', `${fn.name} v${fn.version}`);
+  // The alias it came through, when one was named (a bare name is `latest`, not worth a word).
+  if (fn) line('function', `${fn.name} v${fn.version}${fn.alias && fn.alias !== 'latest' ? ` (as @${fn.alias})` : ''}`);
   line('status', record.status);
   line('tier', record.tier ?? '-');
   if (record.status === 'succeeded') line('result', JSON.stringify(record.result));

@@ -121,7 +121,11 @@ export interface RunOutcome {
 
 export interface ExecutionRecord {
   id: string;
-  function: { name: string; version: number; digest: string };
+  /**
+   * The version that ran; `alias` is the alias it was invoked through (`latest` for a bare name,
+   * `prod` for `name@prod`), absent when a version was named (`name@3`) or a Master sent it.
+   */
+  function: { name: string; version: number; digest: string; alias?: string };
   status: ExecutionStatus;
   result?: unknown;
   error?: ErrorInfo;

@@ -203,7 +203,12 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     const now = Date.now();
     const record: ExecutionRecord = {
       id,
-      function: { name: artifact.name, version: artifact.version, digest: artifact.digest },
+      function: {
+        name: artifact.name,
+        version: artifact.version,
+        digest: artifact.digest,
+        ...(request.alias !== undefined ? { alias: request.alias } : {}),
+      },
       status: 'queued',
       logs: '',
       usage: usageOf({ wallMs: 0 }),
@@ -225,7 +230,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     // A manifest that arrived without a deploy here (a Master's dispatch) is held to the same cap.
     const refusal = permissionRefusal(artifact.manifest, this.#config.policy.permissions);
     if (refusal || placement.tier === null) {
-      this.#finish(record, 'rejected', {
+      this.#finish(record, request, 'rejected', {
         error: refusal ? refusal.toJSON() : (placement as { error: ErrorInfo }).error,
       });
       resolve(record);
@@ -233,7 +238,9 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     }
     // The caller gave up before submitting (client gone): an abort listener would never fire.
     if (request.signal?.aborted) {
-      this.#finish(record, 'killed', { error: { code: 'cancelled', message: 'the invocation was cancelled' } });
+      this.#finish(record, request, 'killed', {
+        error: { code: 'cancelled', message: 'the invocation was cancelled' },
+      });
       resolve(record);
       return { id, done };
     }
@@ -285,7 +292,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     const why = reason ?? new StrataError('cancelled', 'the invocation was cancelled');
     if (this.#queue.remove(live)) {
       this.#live.delete(id);
-      this.#finish(live.record, 'killed', { error: why.toJSON() });
+      this.#finish(live.record, live.request, 'killed', { error: why.toJSON() });
       live.resolve(live.record);
       this.#checkIdle();
       return true;
@@ -379,7 +386,9 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         if (!decision.admit) {
           if (decision.never || running.length === 0) {
             this.#live.delete(next.record.id);
-            this.#finish(next.record, 'rejected', { error: { code: 'capacity_exhausted', message: decision.reason } });
+            this.#finish(next.record, next.request, 'rejected', {
+              error: { code: 'capacity_exhausted', message: decision.reason },
+            });
             next.resolve(next.record);
             continue;
           }
@@ -480,6 +489,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     }
     this.#live.delete(record.id);
     this.emit('finish', record);
+    this.#logEnd(record, live.request);
     if (hooks.monitor.length > 0) this.monitor(eventOf('finish', record, record), hooks);
     live.resolve(record);
     this.#checkIdle();
@@ -555,6 +565,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   /** End an invocation that never ran (rejected, cancelled while queued): save at once, announce. */
   #finish(
     record: ExecutionRecord,
+    request: InvokeRequest,
     status: FinalStatus,
     outcome: { result?: unknown; error?: ErrorInfo; usage?: Usage },
   ): void {
@@ -565,6 +576,27 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       this.#logger.error({ err, executionId: record.id }, 'could not persist an execution record');
     }
     this.emit('finish', record);
+    this.#logEnd(record, request);
+  }
+
+  /** Every invocation's one info line, whatever path it came by (HTTP sync or async, a Master task). */
+  #logEnd(record: ExecutionRecord, request: InvokeRequest): void {
+    const { function: fn, timings } = record;
+    this.#logger.info(
+      {
+        ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+        executionId: record.id,
+        source: record.source,
+        function: `${fn.name}@${fn.version}`,
+        ...(fn.alias !== undefined ? { alias: fn.alias } : {}),
+        status: record.status,
+        ...(record.error ? { code: record.error.code } : {}),
+        tier: record.tier,
+        ms: timings.finishedAt ? Date.parse(timings.finishedAt) - Date.parse(timings.enqueuedAt) : 0,
+        ...(request.durable ? { async: true } : {}),
+      },
+      'invocation',
+    );
   }
 
   #checkIdle(): void {

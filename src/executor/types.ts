@@ -21,6 +21,10 @@ export interface InvokeRequest {
   signal?: AbortSignal;
   /** The tenant it runs for (tenants issue); copied into the record and shown to hooks. */
   tenant?: string;
+  /** The alias the caller named (`latest` for a bare name); copied into `record.function.alias`. */
+  alias?: string;
+  /** The HTTP request id or the Master's task id, for the invocation's log line. */
+  requestId?: string;
 }
 
 /** A submitted invocation: its id at once, its final record when it ends. */

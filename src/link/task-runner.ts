@@ -168,6 +168,7 @@ export class TaskRunner {
         ...(d.timeoutMs ? { timeoutMs: d.timeoutMs } : {}),
         source: 'master',
         executionId: held.executionId,
+        requestId: ref.taskId,
         signal: held.controller.signal,
       });
     } catch (err) {

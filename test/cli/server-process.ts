@@ -63,11 +63,14 @@ export function processesMarked(mark: string): number[] {
   return found;
 }
 
-/** `command` is [program, ...args] to run instead of node (a pty wrapper), with node MAIN serve appended. */
-export function startServer(env: Record<string, string>, wrapper: string[] = []): ServerProcess {
+/**
+ * `wrapper` is [program, ...args] to run node under (a pty wrapper); `command` the strata command
+ * and its flags (`serve` by default; `dev ...` for a Master and a worker in one process).
+ */
+export function startServer(env: Record<string, string>, wrapper: string[] = [], command = ['serve']): ServerProcess {
   const mark = randomUUID();
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STRATA_')));
-  const argv = [...wrapper, process.execPath, '--disable-warning=ExperimentalWarning', MAIN, 'serve'];
+  const argv = [...wrapper, process.execPath, '--disable-warning=ExperimentalWarning', MAIN, ...command];
   const child = spawn(argv[0] as string, argv.slice(1), {
     env: {
       ...base,

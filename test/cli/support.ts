@@ -19,7 +19,8 @@ export function strata(args: string[], env: Record<string, string> = {}): Promis
     execFile(
       process.execPath,
       ['--disable-warning=ExperimentalWarning', MAIN, ...args],
-      { env: { ...base, ...env }, timeout: 30_000 },
+      // Generous: on a loaded two-core machine one CLI start alone can take over 10 s.
+      { env: { ...base, ...env }, timeout: 120_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });

@@ -2,18 +2,17 @@
  * POST /v1/functions/:name/invoke: run a function with the body as input. `:name` may name a
  * version or an alias (`hello@3`, `hello@prod`); `?async=1` answers 202 at once, and with
  * `&callback=URL` the finished record is POSTed there (signed, retried; src/callbacks).
- * Every invocation is logged at info with its request id, function, status and duration.
+ * The executor logs every invocation at info (request id, function, alias, status, duration).
  */
 import { Hono } from 'hono';
 import type { CallbackSender } from '../../callbacks/sender.ts';
 import { StrataError } from '../../core/errors.ts';
-import type { ExecutionRecord } from '../../core/execution.ts';
 import type { Executor } from '../../executor/executor.ts';
 import { sealedJson } from '../../executor/record-seal.ts';
 import type { Registry } from '../../registry/registry.ts';
 import type { GatewayEnv } from '../env.ts';
 import { readJsonText } from '../read-body.ts';
-import { resolveFunction } from './resolve.ts';
+import { resolveRef } from './resolve.ts';
 
 export interface InvokeRoutesOptions {
   registry: Registry;
@@ -28,7 +27,7 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
   const { registry, executor, callbacks } = options;
   const app = new Hono<GatewayEnv>();
   app.post('/v1/functions/:name/invoke', async (c) => {
-    const fn = resolveFunction(registry, c.req.param('name'), c.req.query('version'));
+    const { fn, alias } = resolveRef(registry, c.req.param('name'), c.req.query('version'));
     const isAsync = truthy(c.req.query('async'));
     const callback = c.req.query('callback');
     if (callback !== undefined) {
@@ -38,39 +37,24 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       callbacks.check(callback);
     }
     const input = await readJsonText(c);
-    const started = performance.now();
     const submission = executor.submit({
       artifact: registry.artifact(fn),
       input: input.value,
       inputJson: input.text,
       source: 'http',
       durable: isAsync,
-    });
-    const log = c.var.log;
-    const logged = submission.done.then((record: ExecutionRecord) => {
-      log.info(
-        {
-          executionId: record.id,
-          function: `${record.function.name}@${record.function.version}`,
-          status: record.status,
-          ...(record.error ? { code: record.error.code } : {}),
-          tier: record.tier,
-          ms: +(performance.now() - started).toFixed(1),
-          ...(isAsync ? { async: true } : {}),
-        },
-        'invocation',
-      );
-      return record;
+      requestId: c.var.requestId,
+      ...(alias !== undefined ? { alias } : {}),
     });
     if (isAsync) {
       if (callback !== undefined && callbacks) {
-        void logged.then((record) => callbacks.deliver(callback, record, c.var.requestId));
+        void submission.done.then((record) => callbacks.deliver(callback, record, c.var.requestId));
       }
       c.header('Location', `/v1/executions/${submission.id}`);
       return c.json({ executionId: submission.id }, 202);
     }
     // The record's text as it was sealed and stored: no second serialisation, and never one that throws.
-    const record = await logged;
+    const record = await submission.done;
     return c.body(sealedJson(record) ?? JSON.stringify(record), 200, { 'Content-Type': 'application/json' });
   });
   return app;

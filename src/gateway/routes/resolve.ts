@@ -1,6 +1,6 @@
 /** The function version a request names: `:name` as `hello`, `hello@3` or `hello@prod`, and the older `?version=N`. */
 import { StrataError } from '../../core/errors.ts';
-import { parseRef } from '../../registry/aliases.ts';
+import { LATEST, parseRef } from '../../registry/aliases.ts';
 import type { FunctionVersion, Registry } from '../../registry/registry.ts';
 
 export function parseVersion(text: string): number {
@@ -12,6 +12,15 @@ export function parseVersion(text: string): number {
 }
 
 export function resolveFunction(registry: Registry, nameParam: string, versionQuery?: string): FunctionVersion {
+  return resolveRef(registry, nameParam, versionQuery).fn;
+}
+
+/** The version and the alias it was named through (`latest` for a bare name; none for `name@3`). */
+export function resolveRef(
+  registry: Registry,
+  nameParam: string,
+  versionQuery?: string,
+): { fn: FunctionVersion; alias?: string } {
   const ref = parseRef(nameParam);
   if (versionQuery !== undefined) {
     if (ref.version !== undefined || ref.alias !== undefined) {
@@ -19,5 +28,7 @@ export function resolveFunction(registry: Registry, nameParam: string, versionQu
     }
     ref.version = parseVersion(versionQuery);
   }
-  return registry.resolve(ref);
+  const fn = registry.resolve(ref);
+  if (ref.version !== undefined) return { fn };
+  return { fn, alias: ref.alias ?? LATEST };
 }
