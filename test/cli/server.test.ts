@@ -68,6 +68,21 @@ describe('a second server on a busy port', () => {
   }, 60_000);
 });
 
+describe('stopping', () => {
+  it('exits soon after its "stopped" line, even while a tier still plans in the background', async () => {
+    // Stopped right after it listens: on a fresh data dir the Docker tier's image planning (a
+    // thread around a synchronous ldd) and the JS engine builds are typically still running.
+    const server = serve({});
+    await listeningUrl(server);
+    server.child.kill('SIGTERM');
+    await server.line((l) => l.includes('"stopped"'));
+    // Generous: the bug this guards against kept the process alive for minutes.
+    const late = new Promise<'late'>((r) => setTimeout(() => r('late'), 30_000).unref());
+    expect(await Promise.race([server.exited, late])).toBe(0);
+    expect(processesMarked(server.mark)).toEqual([]);
+  }, 120_000);
+});
+
 describe('other fatal start-up errors', () => {
   it('a misspelt variable, a missing config file, an address not of this host: one line each', async () => {
     const typo = await fatal(serve({ STRATA_EXECUTOR_CONCURENCY: '4' }));
