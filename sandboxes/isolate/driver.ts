@@ -127,11 +127,14 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       cpuMs: reply.cpuMs,
       memoryPeakBytes: reply.memoryPeakBytes,
     });
-    if (options.signal.aborted && reply.status !== 'succeeded')
+    // The host saw the call cross its memory limit: that is what ended it, even when the deadline
+    // (which the host may have answered just after) fired meanwhile.
+    if (options.signal.aborted && reply.status !== 'succeeded' && reply.status !== 'memory_exceeded')
       return { ...stopped(options.signal, usage.wallMs), usage };
     const outcome: RunOutcome = { status: reply.status, usage };
     if (reply.error) outcome.error = { code: reply.error.code as StrataError['code'], message: reply.error.message };
     if (reply.resultJson !== undefined) outcome.result = JSON.parse(reply.resultJson);
+    if (reply.status === 'memory_exceeded') outcome.death = { cause: 'memory', limit: options.limits.memoryMb, usage };
     return outcome;
   }
 

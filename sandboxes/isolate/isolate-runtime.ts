@@ -41,7 +41,9 @@ interface Sandbox {
   /** Where the isolate's log chunks go during the current invocation. */
   logs: LogBudget | undefined;
   /** Why we disposed it ourselves, if we did (otherwise a disposal means the memory limit). */
-  disposedBy: 'deadline' | 'cancel' | 'retire' | undefined;
+  disposedBy: 'deadline' | 'cancel' | 'retire' | 'memory' | undefined;
+  /** V8's heap limit for this isolate (memoryMb plus V8's young generation), read when it was idle. */
+  heapLimitBytes: number;
   /** The loaded function (warm isolates keep it across invocations). */
   fn?: ivm.Reference<unknown>;
   /** Set when V8 lost control of the isolate; the host must die. */
@@ -60,6 +62,16 @@ const IMPORTS_REFUSED = (specifier: string): never => {
   );
 };
 
+/** How often a running call's memory is looked at (host RSS, and whether V8 ended the isolate). */
+const WATCH_MS = 20;
+/**
+ * RSS growth that means a call is past its memory limit: 1.5 times the isolate's heap limit plus
+ * 16 MiB. RSS is more than the live heap (GC work space, pages V8 keeps after a collection,
+ * compiled code): a 100 MB string within a 512 MiB limit grew RSS by 580 MB, so a tighter bound
+ * would end code that is within its limit.
+ */
+const overLimitBytes = (heapLimit: number) => heapLimit * 1.5 + 16 * 1024 * 1024;
+
 export interface IsolateRuntimeOptions {
   maxWarm: number;
   /** Called when an isolate is beyond repair (V8 catastrophic error): the host must exit. */
@@ -75,6 +87,15 @@ export class IsolateRuntime {
   readonly #codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
   /** One blank spare isolate per memory limit, made ahead of need for fresh mode. */
   readonly #spares = new Map<number, Promise<Sandbox>>();
+  /**
+   * Calls running in this host now (RSS growth is only attributed to a call that runs alone, and
+   * measured from the last time that changed: `#epoch`), and how many stopped isolates have let
+   * go of their heap (a disposed isolate stuck in GC keeps it for seconds; when it lets go, the
+   * drop is not the running call's).
+   */
+  #running = 0;
+  #epoch = 0;
+  #zombieEnds = 0;
 
   constructor(options: IsolateRuntimeOptions) {
     this.#options = options;
@@ -115,13 +136,18 @@ export class IsolateRuntime {
     sandbox.logs = logs;
     const { isolate } = sandbox;
     const cpuBefore = isolate.cpuTime;
-    const stop = (why: 'deadline' | 'cancel') => {
+    const stop = (why: 'deadline' | 'cancel' | 'memory') => {
       if (isolate.isDisposed) return;
       sandbox.disposedBy = why;
       isolate.dispose();
     };
     const remaining = () => Math.max(1, request.deadline - Date.now());
-    const timer = setTimeout(() => stop('deadline'), remaining());
+    const watch = this.#watchMemory(sandbox, () => stop('memory'));
+    const timer = setTimeout(() => {
+      // At the deadline a call that is over its memory limit (V8 thrashing in GC) ends as what it is.
+      if (watch.overLimit()) stop('memory');
+      else stop('deadline');
+    }, remaining());
     const onAbort = () => stop('cancel');
     signal.addEventListener('abort', onAbort, { once: true });
     // A cancel that came while the sandbox was being taken or loaded never fires the listener.
@@ -129,36 +155,140 @@ export class IsolateRuntime {
     // Only an isolate whose call came back normally is reused: one stopped by a timeout (the
     // call's own, which leaves it alive) may hold half-updated state.
     let reusable = false;
+    this.#running++;
+    this.#epoch++;
     try {
-      if (!sandbox.fn) sandbox.fn = await this.#load(sandbox, request, remaining());
-      const outcome = (await sandbox.runner.apply(
-        undefined,
-        [
-          sandbox.fn.derefInto(),
-          request.inputJson,
-          // ctx's fields as JSON text: a string crosses into the isolate cheaper than an object copy.
-          JSON.stringify({ ...request.meta, deadline: request.deadline }),
-          request.resultBytes,
-        ],
-        { result: { promise: true, copy: true }, timeout: remaining() },
-      )) as RunnerOutcome;
+      const call = (async () => {
+        if (!sandbox.fn) sandbox.fn = await this.#load(sandbox, request, remaining());
+        return (await sandbox.runner.apply(
+          undefined,
+          [
+            sandbox.fn.derefInto(),
+            request.inputJson,
+            // ctx's fields as JSON text: a string crosses into the isolate cheaper than an object copy.
+            JSON.stringify({ ...request.meta, deadline: request.deadline }),
+            request.resultBytes,
+          ],
+          { result: { promise: true, copy: true }, timeout: remaining() },
+        )) as RunnerOutcome;
+      })();
+      // A disposed isolate's call may take seconds to come back (V8 finishing a GC): the memory
+      // verdict does not wait for it.
+      const outcome = await Promise.race([call, watch.ended]);
+      if (outcome === 'memory') {
+        const gone = () => {
+          this.#zombieEnds++;
+        };
+        call.then(gone, gone);
+        return { ...this.#memoryReply(sandbox), logs: logs.snapshot(), ...watch.usage() };
+      }
       reusable = true;
       logs.write(outcome.logs);
-      const usage = this.#usage(sandbox, cpuBefore);
+      const usage = this.#usage(sandbox, cpuBefore, watch.peakBytes());
       // The isolate counts UTF-16 units; the cap is in bytes of JSON (multi-byte text is larger).
       const size = outcome.kind === 'ok' ? Buffer.byteLength(outcome.json) : 0;
       const checked: RunnerOutcome =
         size > request.resultBytes ? { kind: 'too_large', size, logs: outcome.logs } : outcome;
       return { ...replyFor(checked), logs: logs.snapshot(), ...usage };
     } catch (err) {
-      return { ...this.#errorReply(sandbox, err), logs: logs.snapshot(), ...this.#usage(sandbox, cpuBefore) };
+      if (watch.overLimit()) sandbox.disposedBy ??= 'memory';
+      return {
+        ...this.#errorReply(sandbox, err),
+        logs: logs.snapshot(),
+        ...this.#usage(sandbox, cpuBefore, watch.peakBytes()),
+      };
     } finally {
+      this.#running--;
+      this.#epoch++;
+      watch.stop();
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       sandbox.logs = undefined;
       if (request.mode === 'warm' && reusable && !isolate.isDisposed) this.#returnWarm(request, sandbox);
       else this.#retire(sandbox);
     }
+  }
+
+  /**
+   * Watch a running call's memory without the isolate's lock (heap statistics need it, and a call
+   * stuck in GC never gives it up): the host's RSS growth since the call began, attributable to
+   * the call when it is the only one running here, past the isolate's heap limit plus a slack ends
+   * it `memory_exceeded` at once; so does V8 ending the isolate itself (isolated-vm disposes it at
+   * its limit), seen as a disposal nobody asked for. The verdict so depends on what the call
+   * allocated, not on how fast the machine is.
+   */
+  #watchMemory(sandbox: Sandbox, kill: () => void) {
+    const { isolate } = sandbox;
+    // The baseline is the lowest RSS seen during the call: an isolate disposed just before (still
+    // freeing its heap) would otherwise hide this call's growth.
+    let rssAtStart = process.memoryUsage.rss();
+    let peakRss = rssAtStart;
+    let epoch = this.#epoch;
+    let zombieEnds = this.#zombieEnds;
+    let lastRss = rssAtStart;
+    let end: (why: 'memory') => void = () => {};
+    const ended = new Promise<'memory'>((resolve) => {
+      end = resolve;
+    });
+    const alone = () => this.#running === 1;
+    const overLimit = () => alone() && peakRss - rssAtStart > overLimitBytes(sandbox.heapLimitBytes);
+    const sample = () => {
+      const rss = process.memoryUsage.rss();
+      if (epoch !== this.#epoch) {
+        // Another call started or ended, or a stopped isolate let go of its heap: start again.
+        epoch = this.#epoch;
+        rssAtStart = rss;
+        peakRss = rss;
+      }
+      if (zombieEnds !== this.#zombieEnds) {
+        zombieEnds = this.#zombieEnds;
+        const drop = Math.max(0, lastRss - rss);
+        rssAtStart -= drop;
+        peakRss -= drop;
+      }
+      lastRss = rss;
+      if (rss < rssAtStart) rssAtStart = rss;
+      peakRss = Math.max(peakRss, rss);
+    };
+    const tick = () => {
+      sample();
+      if (isolate.isDisposed) {
+        if (sandbox.disposedBy === undefined || sandbox.disposedBy === 'memory') {
+          sandbox.disposedBy = 'memory';
+          end('memory');
+        }
+        return;
+      }
+      if (overLimit()) {
+        kill();
+        end('memory');
+      }
+    };
+    const interval = setInterval(tick, WATCH_MS);
+    return {
+      ended,
+      overLimit: () => {
+        sample();
+        return overLimit();
+      },
+      /** RSS growth of the host while the call ran: the call's when it ran alone here. */
+      peakBytes: () => (alone() ? peakRss - rssAtStart : undefined),
+      usage: () => {
+        const growth = peakRss - rssAtStart;
+        return growth > 0 ? { memoryPeakBytes: growth } : {};
+      },
+      stop: () => clearInterval(interval),
+    };
+  }
+
+  #memoryReply(sandbox: Sandbox): Omit<RunReply, 'logs'> {
+    return {
+      status: 'memory_exceeded',
+      error: {
+        code: 'memory_exceeded',
+        message: `the function used more than its ${sandbox.memoryMb} MiB memory limit`,
+      },
+    };
   }
 
   /** Compile (with our cached data), link (no imports) and evaluate the module; get its default export. */
@@ -189,6 +319,7 @@ export class IsolateRuntime {
       // V8 lost control of this isolate (for example it could not stop a memory bomb in GC).
       onCatastrophicError: (message: string) => this.#options.onCatastrophe(message),
     });
+    sandbox.heapLimitBytes = sandbox.isolate.getHeapStatisticsSync().heap_size_limit;
     sandbox.context = await sandbox.isolate.createContext();
     const flush = new ivm.Callback((chunk: string) => sandbox.logs?.write(chunk));
     sandbox.runner = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush], {
@@ -259,17 +390,23 @@ export class IsolateRuntime {
     sandbox.isolate.dispose();
   }
 
-  #usage(sandbox: Sandbox, cpuBefore: bigint): { cpuMs?: number; memoryPeakBytes?: number } {
+  #usage(
+    sandbox: Sandbox,
+    cpuBefore: bigint,
+    rssPeak: number | undefined,
+  ): { cpuMs?: number; memoryPeakBytes?: number } {
     const { isolate } = sandbox;
-    if (isolate.isDisposed) return {};
+    if (isolate.isDisposed) return rssPeak !== undefined && rssPeak > 0 ? { memoryPeakBytes: rssPeak } : {};
     const cpuMs = Number(isolate.cpuTime - cpuBefore) / 1e6;
     const heap = isolate.getHeapStatisticsSync();
-    return { cpuMs, memoryPeakBytes: heap.total_heap_size + heap.externally_allocated_size };
+    const atEnd = heap.total_heap_size + heap.externally_allocated_size;
+    return { cpuMs, memoryPeakBytes: Math.max(atEnd, rssPeak ?? 0) };
   }
 
   #errorReply(sandbox: Sandbox, err: unknown): Omit<RunReply, 'logs'> {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof StrataError) return { status: 'failed', error: { code: err.code, message: err.message } };
+    if (sandbox.disposedBy === 'memory') return this.#memoryReply(sandbox);
     if (sandbox.disposedBy === 'deadline' || /Script execution timed out/.test(message)) {
       return {
         status: 'timeout',
@@ -278,15 +415,8 @@ export class IsolateRuntime {
     }
     if (sandbox.disposedBy === 'cancel')
       return { status: 'killed', error: { code: 'cancelled', message: 'the invocation was cancelled' } };
-    if (/memory limit/i.test(message) || (sandbox.isolate.isDisposed && !sandbox.disposedBy)) {
-      return {
-        status: 'memory_exceeded',
-        error: {
-          code: 'memory_exceeded',
-          message: `the function used more than its ${sandbox.memoryMb} MiB memory limit`,
-        },
-      };
-    }
+    if (/memory limit/i.test(message) || (sandbox.isolate.isDisposed && !sandbox.disposedBy))
+      return this.#memoryReply(sandbox);
     return { status: 'failed', error: { code: 'function_error', message } };
   }
 }

@@ -121,10 +121,12 @@ describe('isolate driver', () => {
       'export default () => { const a = []; for (let i = 0; i < 6; i++) a.push(new Array(1e6).fill(i + 0.5)); return a.length; }',
       { trust: 'standard' },
     );
-    const tight = await runIn(driver, fn, null, { memoryMb: 16 });
+    // Generous deadlines: the verdict is the memory limit's, however busy the machine is.
+    const tight = await runIn(driver, fn, null, { memoryMb: 16, timeoutMs: 20_000 });
     expect(tight.outcome.status).toBe('memory_exceeded');
     expect(tight.outcome.error?.message).toMatch(/16 MiB/);
-    const roomy = await runIn(driver, fn, null, { memoryMb: 128 });
+    expect(tight.outcome.death).toMatchObject({ cause: 'memory', limit: 16 });
+    const roomy = await runIn(driver, fn, null, { memoryMb: 128, timeoutMs: 20_000 });
     expect(roomy.outcome).toMatchObject({ status: 'succeeded', result: 6 });
   });
 
@@ -156,7 +158,7 @@ describe('isolate driver', () => {
     expect(cmdline(replacement)).toContain('isolate host');
     expect(driver.health()).toMatchObject({ available: true, details: { restarts: 1 } });
     // The main process kept serving, and the new host runs code (warm cache rebuilt from source).
-    const after = await runIn(driver, jsArtifact(COUNTER, { trust: 'trusted' }));
+    const after = await runIn(driver, jsArtifact(COUNTER, { trust: 'trusted' }), null, { timeoutMs: 30_000 });
     expect(after.outcome).toMatchObject({ status: 'succeeded', result: 1 });
   });
 

@@ -136,7 +136,10 @@ describeIf(processTierRequirement(), 'process tier: hostile scripts', () => {
 
   it("holds only its stdio: bwrap's info/block descriptors and the worker's are not inherited", async () => {
     // Fds of the script's own shell ($$) and of a child it starts; bash keeps 255 on its script.
-    const source = 'ls /proc/$$/fd | tr "\\n" " "; echo; sh -c \'ls /proc/$$/fd\' | tr "\\n" " "';
+    // Listings go to files, not pipes: a shell holds a pipeline's pipe while it forks the next
+    // command, so `ls /proc/$$/fd | tr` can race and list that pipe.
+    const source =
+      'ls /proc/$$/fd > /tmp/shell; sh -c \'ls /proc/$$/fd\' > /tmp/child; tr "\\n" " " < /tmp/shell; echo; tr "\\n" " " < /tmp/child';
     const r = await run({ interpreter: 'bash', source });
     expect(r.outcome.status).toBe('succeeded');
     const [shell, child] = String(r.outcome.result)
