@@ -30,7 +30,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error. Completion: source <(strata completio
 
 A first function:
   npm start
-  strata fn deploy udf-examples/js/hello.js --trust trusted
+  strata fn deploy udf-examples/js/hello.js
   strata fn invoke hello --data '{"name":"Ada"}'`,
     );
   for (const register of COMMANDS) register(program);

@@ -36,7 +36,7 @@ export function startupSummary(facts: SummaryFacts, colour = false): string {
     ...tiers,
     '',
     '  A first function, from another terminal:',
-    `    npm run strata -- fn deploy udf-examples/js/hello.js --trust trusted${target}`,
+    `    npm run strata -- fn deploy udf-examples/js/hello.js${target}`,
     `    npm run strata -- fn invoke hello --data '{"name":"Ada"}'${target}`,
     `  ${dim('More in udf-examples/README.md. Stop with Ctrl-C.')}`,
     '',

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestWorker, type TestWorker } from '../gateway/support.ts';
 import { describeIf } from '../support/requirements.ts';
 import { strata } from './support.ts';
@@ -67,8 +67,9 @@ const needsProcess = (row: Row) => row.tier.startsWith('process');
 
 let t: TestWorker;
 beforeAll(async () => {
-  t = await startTestWorker({}, { listen: true });
-});
+  // The JS engines (standard JS, components) come from the run's shared engine cache.
+  t = await startTestWorker({ 'wasm.engineCacheDir': inject('wasmEngineCache') }, { listen: true });
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });
@@ -84,9 +85,11 @@ async function runRow(row: Row) {
   expect(deploy.stdout).toMatch(/deployed \S+ v\d+/);
   const invoke = await strata([...row.invoke, '--url', t.worker.url, '--json']);
   expect(invoke.code, invoke.stderr || invoke.stdout).toBe(0);
-  const record = JSON.parse(invoke.stdout) as { status: string; result: unknown };
+  const record = JSON.parse(invoke.stdout) as { status: string; result: unknown; tier: string };
   expect(record.status).toBe('succeeded');
   expect(record.result).toEqual(row.result);
+  // "runs in" says where: its first word is the tier.
+  expect(record.tier).toBe(row.tier.split(' ')[0]);
 }
 
 describe('udf-examples/README.md', () => {

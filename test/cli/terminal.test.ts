@@ -34,7 +34,7 @@ describe('strata serve in a terminal', () => {
       expect(out).toMatch(/✓ isolate/);
       // Every tier is listed, up or with the reason it is not.
       for (const tier of ['isolate', 'wasm', 'process', 'docker']) expect(out).toMatch(new RegExp(`[✓✗] ${tier}`));
-      expect(out).toMatch(/fn deploy udf-examples\/js\/hello\.js --trust trusted --url http:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/fn deploy udf-examples\/js\/hello\.js --url http:\/\/127\.0\.0\.1:\d+/);
       expect(out).not.toContain('{"level"');
       expect(out).toMatch(/Z INFO {2}strata worker listening/);
     } finally {

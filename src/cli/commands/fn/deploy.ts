@@ -26,7 +26,7 @@ export function register(fn: Command): void {
     .option('--source <file>', 'with a manifest: the JS or script source (default: the one beside it)')
     .addHelpText(
       'after',
-      '\nExamples:\n  strata fn deploy udf-examples/js/hello.js --trust trusted\n  strata fn deploy udf-examples/wasm/wat-add\n  strata fn deploy udf-examples/component/js-wordcount/manifest.json',
+      '\nExamples:\n  strata fn deploy udf-examples/js/hello.js\n  strata fn deploy udf-examples/js/fibonacci.js --trust trusted\n  strata fn deploy udf-examples/wasm/wat-add\n  strata fn deploy udf-examples/component/js-wordcount/manifest.json',
     )
     .action(
       action(async (path: string, flags: DeployFlags & ClientFlags) => {

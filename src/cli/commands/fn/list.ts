@@ -14,9 +14,7 @@ export function register(fn: Command): void {
         );
         print(flags, body, () =>
           body.functions.length === 0
-            ? console.log(
-                'no functions yet — deploy one with `strata fn deploy udf-examples/js/hello.js --trust trusted`',
-              )
+            ? console.log('no functions yet — deploy one with `strata fn deploy udf-examples/js/hello.js`')
             : printTable(body.functions, ['name', 'version', 'runtime', 'trust', 'tier', 'createdAt']),
         );
       }),
