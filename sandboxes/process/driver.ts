@@ -31,7 +31,7 @@ import {
 import { type Interpreter, sandboxArgv, scriptNameFor } from './command.ts';
 import { EGRESS_PORT, SandboxEgress } from './egress.ts';
 import { DIR_PREFIX, reapScriptDirs, sandboxReachableNode } from './files.ts';
-import { probeEgress, probeSandbox } from './health.ts';
+import { probeEgressAsync, probeSandboxAsync } from './health.ts';
 import { checkManifest, type TierFacts } from './permissions.ts';
 import { MEASURES, runSandbox } from './sandbox-run.ts';
 
@@ -140,14 +140,14 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
     if (existsSync(node)) this.#node = sandboxReachableNode(node, this.#dir);
     const s = this.settings;
     const cg = this.#cgroups.health();
-    const probe = probeSandbox(s);
+    const probe = await probeSandboxAsync(s);
     if (process.getuid?.() === 0) await this.#scratch.reap();
     const scratch =
       s.scratch === 'tmpfs' ? { ok: false, reason: 'process.scratch is tmpfs' } : await this.#scratch.probe();
     this.#useDisk = scratch.ok;
     const backingDisk = this.#backingDisk();
     this.#facts = {
-      egress: probe.ok ? probeEgress(s) : { ok: false, reason: probe.reason },
+      egress: probe.ok ? await probeEgressAsync(s) : { ok: false, reason: probe.reason },
       io: ioLimitSupport({
         mode: cg.mode,
         controllers: cg.controllers,
