@@ -152,7 +152,6 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     }),
     createDockerDriver({
       settings: config.docker,
-      limitDefaults: { pids: config.limits.default.pids, tmp: config.limits.default.tmp },
       log: logger.child({ tier: 'docker' }),
     }),
   ];
