@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Invocation, RunOptions } from '../../src/core/driver.ts';
-import type { RunOutcome } from '../../src/core/execution.ts';
+import type { RunOutcome, Usage } from '../../src/core/execution.ts';
 import { usageOf } from '../../src/core/execution.ts';
 import type { ScratchDisk } from '../../src/resources/scratch-disk.ts';
 import { containerCgroup } from './cgroup-usage.ts';
@@ -19,7 +19,7 @@ import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
 import { abortedOutcome, crashed, failed, memoryExceeded, resultFromStdout, withDeath } from './outcome.ts';
 import type { ColdPrepared } from './prepared.ts';
 import { inspectOom, unavailableOutcome } from './run-warm.ts';
-import { scratchIoDevices, tmpIsScratch } from './scratch.ts';
+import { blockStat, scratchIoDevices, tmpIsScratch } from './scratch.ts';
 import { UsageMeter } from './usage-meter.ts';
 
 const SAMPLE_MS = 50;
@@ -129,6 +129,9 @@ async function runOnce(
     stream.on('data', (chunk: Buffer) => demux.push(chunk));
 
     const waited = container.wait({ condition: 'next-exit' });
+    // The scratch disk is this container's alone: its own counters are exact after the exit,
+    // when the container's cgroup (sampled while it runs) is gone.
+    const diskBase = disk ? blockStat(disk.loopDevice) : undefined;
     await container.start();
     const started = Date.now();
     marks.startedAt = started;
@@ -175,7 +178,7 @@ async function runOnce(
       await container.kill().catch(() => {});
       return abortedOutcome(signal, usage);
     }
-    const usage = meter.end(Date.now() - started, false);
+    const usage = withDiskBytes(meter.end(Date.now() - started, false), disk, diskBase);
     marks.pidsHit = (meter.pidsHitsSinceBegin() ?? 0) > 0;
     if ('error' in end) {
       if (isDaemonDown(end.error))
@@ -213,6 +216,21 @@ async function runOnce(
     await egress?.close();
     await disk?.destroy();
   }
+}
+
+/** The scratch disk's own byte counts when the sampled cgroup figures fell short of them. */
+function withDiskBytes(
+  usage: Usage,
+  disk: ScratchDisk | undefined,
+  base: { readBytes: number; writeBytes: number } | undefined,
+): Usage {
+  const now = disk && base ? blockStat(disk.loopDevice) : undefined;
+  if (!now || !base || !usage.measured.includes('ioWriteBytes')) return usage;
+  return {
+    ...usage,
+    ioReadBytes: Math.max(usage.ioReadBytes ?? 0, now.readBytes - base.readBytes),
+    ioWriteBytes: Math.max(usage.ioWriteBytes ?? 0, now.writeBytes - base.writeBytes),
+  };
 }
 
 /** Check the container's /tmp is its scratch disk and open the egress listener; the reason it failed, if it did. */

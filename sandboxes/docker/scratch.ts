@@ -105,3 +105,11 @@ export function tmpIsScratch(pid: number, device: string, procRoot = '/proc'): b
   }
   return top === device;
 }
+
+/** Bytes read and written on a block device since boot, from /sys/block/<name>/stat (512-byte sectors). */
+export function blockStat(device: string, sysRoot = '/sys'): { readBytes: number; writeBytes: number } | undefined {
+  const name = device.replace(/^\/dev\//, '');
+  const fields = readText(`${sysRoot}/block/${name}/stat`)?.trim().split(/\s+/).map(Number);
+  if (!fields || fields.length < 7 || fields.some((n) => !Number.isFinite(n))) return undefined;
+  return { readBytes: (fields[2] as number) * 512, writeBytes: (fields[6] as number) * 512 };
+}

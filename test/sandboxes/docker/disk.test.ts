@@ -132,13 +132,15 @@ describeIf(
 
     it('a cold container (custom image) gets its own scratch disk too, and its bytes are counted', async () => {
       const image = driver.runnerImages().script as string;
-      const source =
-        'dd if=/dev/zero of=/tmp/c bs=1M count=4 oflag=direct 2>/dev/null; grep " /tmp " /proc/mounts | cut -d" " -f3';
+      const source = [
+        'dd if=/dev/zero of=/tmp/c bs=1M count=4 oflag=direct 2>/dev/null',
+        'while read -r dev mnt type _; do [ "$mnt" = /tmp ] && echo "$type"; done < /proc/mounts; true',
+      ].join('\n');
       const outcome = await run(
         { name: 'disk-cold', runtime: 'container', image, command: ['/bin/bash', '-c', source] },
         { tmpMb: 8 },
       );
-      expect(outcome).toMatchObject({ status: 'succeeded', result: 'ext4' });
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ status: 'succeeded', result: 'ext4' });
       expect(outcome.usage.ioWriteBytes).toBeGreaterThanOrEqual(4 * MiB);
       // Its disk went with it (the warm containers' disks live on with them).
       expect(scratchLeft(dir).filter((l) => l.includes('-cold-'))).toEqual([]);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readCounters, sumBlkio, sumIoStat } from '../../../sandboxes/docker/cgroup-usage.ts';
 import { containerSpec, workerLabels } from '../../../sandboxes/docker/hardening.ts';
-import { cgroupIoFacts, scratchIoDevices, tmpIsScratch } from '../../../sandboxes/docker/scratch.ts';
+import { blockStat, cgroupIoFacts, scratchIoDevices, tmpIsScratch } from '../../../sandboxes/docker/scratch.ts';
 import { ioLimitSupport } from '../../../src/resources/io-support.ts';
 
 const dirs: string[] = [];
@@ -80,6 +80,12 @@ describe('I/O counted per device', () => {
     const root = tree({ 'c/io.stat': v2, 'c/cpu.stat': 'usage_usec 5\n' });
     const counters = readCounters({ version: 2, dirs: { '': join(root, 'c') }, devices: ['7:3'] });
     expect(counters).toMatchObject({ ioReadBytes: 100, ioWriteBytes: 200, cpuNs: 5000 });
+  });
+
+  it("reads a loop device's own byte counts (a cold container's, after its cgroup is gone)", () => {
+    const root = tree({ 'block/loop3/stat': '  10 0 24 5   7 0 8192 3 0 9 9 0 0 0 0 0 0\n' });
+    expect(blockStat('/dev/loop3', root)).toEqual({ readBytes: 24 * 512, writeBytes: 8192 * 512 });
+    expect(blockStat('/dev/loop9', root)).toBeUndefined();
   });
 
   it('throttles and counts the loop device, and the data-root disk only when it is not behind the image', () => {
