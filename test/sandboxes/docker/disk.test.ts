@@ -24,6 +24,9 @@ import {
 } from './helpers.ts';
 
 const MiB = 1024 * 1024;
+/** Prints {"ms": <e - s>} from two of bash's $EPOCHREALTIME readings (the image has no date(1)). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not a template
+const ELAPSED = 'echo "{\\"ms\\": $(( (${e/./} - ${s/./}) / 1000 ))}"';
 const SCRATCH_MODULE = fileURLToPath(new URL('../../../src/resources/scratch-disk.ts', import.meta.url));
 
 /** Loop devices, mounts and files in `dir` that still exist. */
@@ -101,9 +104,7 @@ describeIf(
     });
 
     it('ioWriteBps binds on /tmp: 16 MiB with oflag=direct at 2 MiB/s takes >= 6 s, bytes counted', async () => {
-      // bash's $EPOCHREALTIME: the image has no date(1).
-      const source =
-        's=$EPOCHREALTIME; dd if=/dev/zero of=/tmp/x bs=1M count=16 oflag=direct 2>/dev/null; e=$EPOCHREALTIME; echo "{\\"ms\\": $(( (${e/./} - ${s/./}) / 1000 ))}"';
+      const source = `s=$EPOCHREALTIME; dd if=/dev/zero of=/tmp/x bs=1M count=16 oflag=direct 2>/dev/null; e=$EPOCHREALTIME; ${ELAPSED}`;
       const outcome = await run({ name: 'disk-write', source }, { ioWriteBps: 2 * MiB, tmpMb: 32 });
       expect(outcome.status).toBe('succeeded');
       // The feature is the floor (16 MiB / 2 MiB/s = 8 s); no upper bound on a loaded machine.
@@ -121,7 +122,7 @@ describeIf(
       const source = [
         'dd if=/dev/zero of=/tmp/f bs=1M count=8 oflag=direct 2>/dev/null',
         's=$EPOCHREALTIME; dd if=/tmp/f of=/dev/null bs=1M iflag=direct 2>/dev/null; e=$EPOCHREALTIME',
-        'echo "{\\"ms\\": $(( (${e/./} - ${s/./}) / 1000 ))}"',
+        ELAPSED,
       ].join('\n');
       const outcome = await run({ name: 'disk-read', source }, { ioReadBps: 2 * MiB, tmpMb: 16 });
       expect(outcome.status).toBe('succeeded');
