@@ -153,6 +153,7 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     createDockerDriver({
       settings: config.docker,
       log: logger.child({ tier: 'docker' }),
+      egress: { allow: config.http.allow, protected: () => (listening ? [listening] : []) },
     }),
   ];
   undo.push(() => Promise.all(drivers.map((d) => d.dispose())));
