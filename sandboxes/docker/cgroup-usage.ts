@@ -19,6 +19,11 @@ export interface ContainerCgroup {
   version: 1 | 2;
   /** v1: controller -> directory; v2: the one directory under key ''. */
   dirs: Record<string, string>;
+  /**
+   * Block devices ("major:minor") whose I/O is counted; every device when left out. With a
+   * scratch disk: its loop device, not the disk behind the image (the same bytes a second time).
+   */
+  devices?: readonly string[];
 }
 
 const readText = (path: string): string | undefined => {
@@ -62,20 +67,37 @@ export function containerCgroup(
   return Object.keys(dirs).length > 0 ? { version: v2 ? 2 : 1, dirs } : undefined;
 }
 
-function sumBlkio(text: string | undefined, op: 'Read' | 'Write'): number | undefined {
+/** v1 blkio.throttle.io_service_bytes ("8:0 Read 4096" lines), summed over `devices` (all when undefined). */
+export function sumBlkio(
+  text: string | undefined,
+  op: 'Read' | 'Write',
+  devices?: readonly string[],
+): number | undefined {
   if (text === undefined) return undefined;
   let total = 0;
   for (const line of text.split('\n')) {
     const parts = line.trim().split(/\s+/);
-    if (parts.length === 3 && parts[1] === op) total += Number(parts[2]) || 0;
+    if (parts.length !== 3 || parts[1] !== op) continue;
+    if (devices && !devices.includes(parts[0] as string)) continue;
+    total += Number(parts[2]) || 0;
   }
   return total;
 }
 
-function sumIoStat(text: string | undefined, key: 'rbytes' | 'wbytes'): number | undefined {
+/** v2 io.stat ("259:0 rbytes=1 wbytes=2 ..." lines), summed over `devices` (all when undefined). */
+export function sumIoStat(
+  text: string | undefined,
+  key: 'rbytes' | 'wbytes',
+  devices?: readonly string[],
+): number | undefined {
   if (text === undefined) return undefined;
   let total = 0;
-  for (const match of text.matchAll(new RegExp(`\\b${key}=(\\d+)`, 'g'))) total += Number(match[1]);
+  for (const line of text.split('\n')) {
+    const dev = line.trim().split(/\s+/)[0] ?? '';
+    if (!/^\d+:\d+$/.test(dev) || (devices && !devices.includes(dev))) continue;
+    const value = new RegExp(`\\b${key}=(\\d+)`).exec(line)?.[1];
+    if (value !== undefined) total += Number(value);
+  }
   return total;
 }
 
@@ -89,8 +111,8 @@ export function readCounters(cg: ContainerCgroup): CgroupCounters {
     return {
       cpuNs: cpu ? num(readText(`${cpu}/cpuacct.usage`)) : undefined,
       memoryPeakBytes: mem ? num(readText(`${mem}/memory.max_usage_in_bytes`)) : undefined,
-      ioReadBytes: sumBlkio(throttle, 'Read'),
-      ioWriteBytes: sumBlkio(throttle, 'Write'),
+      ioReadBytes: sumBlkio(throttle, 'Read', cg.devices),
+      ioWriteBytes: sumBlkio(throttle, 'Write', cg.devices),
       oomKills: mem ? num(/oom_kill (\d+)/.exec(readText(`${mem}/memory.oom_control`) ?? '')?.[1]) : undefined,
       pidsMaxHits: pids ? num(/^max (\d+)/m.exec(readText(`${pids}/pids.events`) ?? '')?.[1]) : undefined,
     };
@@ -101,8 +123,8 @@ export function readCounters(cg: ContainerCgroup): CgroupCounters {
   return {
     cpuNs: usec !== undefined ? Number(usec) * 1000 : undefined,
     memoryPeakBytes: num(readText(`${dir}/memory.peak`)),
-    ioReadBytes: sumIoStat(io, 'rbytes'),
-    ioWriteBytes: sumIoStat(io, 'wbytes'),
+    ioReadBytes: sumIoStat(io, 'rbytes', cg.devices),
+    ioWriteBytes: sumIoStat(io, 'wbytes', cg.devices),
     oomKills: num(/oom_kill (\d+)/.exec(readText(`${dir}/memory.events`) ?? '')?.[1]),
     pidsMaxHits: num(/^max (\d+)/m.exec(readText(`${dir}/pids.events`) ?? '')?.[1]),
   };

@@ -1,6 +1,9 @@
-/** What the run paths share: the daemon client, host facts, defaults, the pool and live names. */
+/** What the run paths share: the daemon client, host facts, settings, the pool, live names, scratch disks and egress. */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
+import type { NetworkGrant } from '../../src/net/allow-list.ts';
+import type { ScratchDisks } from '../../src/resources/scratch-disk.ts';
+import type { ContainerEgress } from './egress.ts';
 import type { HostFacts, SpecDefaults } from './hardening.ts';
 import type { WarmPool } from './pool.ts';
 
@@ -16,6 +19,10 @@ export interface TierContext {
   running: Map<string, string>;
   newName(role: 'warm' | 'cold'): string;
   startTimeoutMs: number;
+  /** Scratch disks for /tmp, when the host can make them (else containers get a tmpfs). */
+  scratch: ScratchDisks | undefined;
+  /** A proxy for one container of a function granted network (not listening yet). */
+  newEgress(grant: NetworkGrant): ContainerEgress;
 }
 
 /** Container names carry the worker id, so `docker ps` shows whose they are. */

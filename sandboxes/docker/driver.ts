@@ -4,7 +4,9 @@
  * resident-runner containers. Every container is hardened (hardening.ts), labelled with this
  * worker's id, and reaped when nothing owns it.
  */
-import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { DockerSettings } from '../../src/config/sections/docker.ts';
 import type {
@@ -18,8 +20,15 @@ import type {
 import { StrataError } from '../../src/core/errors.ts';
 import type { RunOutcome } from '../../src/core/execution.ts';
 import { SANDBOX_LIMITS } from '../../src/core/limits.ts';
+import type { NetworkGrant } from '../../src/net/allow-list.ts';
+import { DestinationGuard, type Resolver } from '../../src/net/destination-guard.ts';
+import type { Connect } from '../../src/net/egress-proxy.ts';
+import { ioLimitSupport, type Support } from '../../src/resources/io-support.ts';
+import { ScratchDisks } from '../../src/resources/scratch-disk.ts';
+import { checkManifest, type TierFacts } from '../process/permissions.ts';
 import { describeEndpoint, dockerClient } from './client.ts';
 import { errorText, nameFactory, type TierContext } from './context.ts';
+import { ContainerEgress, EGRESS_PORT, proxyEnv } from './egress.ts';
 import type { HostFacts } from './hardening.ts';
 import { hostFacts } from './host-facts.ts';
 import { buildRunnerImages, imageExists } from './images.ts';
@@ -30,18 +39,26 @@ import { Reaper } from './reaper.ts';
 import type { RunnerKind } from './rootfs-plan.ts';
 import { runCold } from './run-cold.ts';
 import { runWarm } from './run-warm.ts';
+import { backingOf, cgroupIoFacts } from './scratch.ts';
 
 export interface DockerDriverOptions {
   /** `config.docker`. */
   settings: DockerSettings;
-  /** `config.limits.default`: pids and tmp size when a function sets none. */
-  limitDefaults?: { pids: number; tmp: number };
   /** Overrides settings.workerId (the link's worker id, when there is one). */
   workerId?: string;
   /** An injected client (tests); otherwise one from settings.socketPath / DOCKER_HOST. */
   docker?: Docker;
   /** Operational messages (pino-compatible). */
   log?: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
+  /** Network egress: the operator allow-list (`http.allow`) and what is never reachable. */
+  egress?: {
+    allow?: readonly string[];
+    /** The worker's own listeners (never admitted). */
+    protected?: () => readonly { host: string; port: number }[];
+    /** Tests: a fake resolver / a counting connect. */
+    resolve?: Resolver;
+    connect?: Connect;
+  };
 }
 
 export interface DockerDriver extends SandboxDriver<DockerPrepared> {
@@ -53,6 +70,16 @@ export interface DockerDriver extends SandboxDriver<DockerPrepared> {
   imagesReady(): Promise<void>;
   /** The names of the runner images in use. */
   runnerImages(): Partial<Record<RunnerKind, string>>;
+  /** The scratch disks behind the containers' /tmp (tests count and reap them). */
+  readonly scratchDisks: ScratchDisks;
+}
+
+/** Is nsenter there (the egress listener's way into a container's namespace)? */
+function probeNsenter(nsenter: string): Support {
+  const v = spawnSync(nsenter, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  if (v.error || v.status !== 0)
+    return { ok: false, reason: `${nsenter} not installed (Debian package util-linux): no egress proxy` };
+  return { ok: true };
 }
 
 const PING_TIMEOUT_MS = 3000;
@@ -68,20 +95,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
-/**
- * Whether `permissions.network` asks for anything: `true`, a non-empty list (the older form) or
- * `{allow: [...]}` with entries. Read loosely, so every form the manifest may take is covered.
- */
-export function asksForNetwork(network: unknown): boolean {
-  if (network === true) return true;
-  if (Array.isArray(network)) return network.length > 0;
-  if (typeof network === 'object' && network !== null) {
-    const allow = (network as { allow?: unknown }).allow;
-    return !Array.isArray(allow) || allow.length > 0;
-  }
-  return false;
-}
-
 export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
   const settings = options.settings;
   const workerId = options.workerId || settings.workerId || hostname();
@@ -89,6 +102,24 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
   const docker = options.docker ?? dockerClient(endpoint);
   const log = options.log;
   let facts: HostFacts = { cpuCount: 1, ioWeight: false };
+  const notStarted = { ok: false, reason: 'the docker tier has not started' };
+  /** What this node can enforce for a manifest (egress, I/O limits); judged when the daemon is first seen. */
+  let tierFacts: TierFacts = { egress: notStarted, io: { bandwidth: notStarted, weight: notStarted } };
+  let scratchState: Support & { backingDisk?: string } = notStarted;
+  let scratchReaped = false;
+  const guard = new DestinationGuard({
+    operatorAllow: options.egress?.allow ?? [],
+    ...(options.egress?.protected ? { protected: options.egress.protected } : {}),
+    ...(options.egress?.resolve ? { resolve: options.egress.resolve } : {}),
+  });
+  const scratchDisks = new ScratchDisks({
+    // One directory per worker id: a worker reaps only its own (and dead workers') disks.
+    dir: settings.scratchDir || join(tmpdir(), 'strata-docker-scratch', workerId.replace(/[^A-Za-z0-9_.-]/g, '_')),
+    uid: 0,
+    gid: 0,
+    noexec: true,
+    rootMode: 0o1777,
+  });
   let daemon: { up: boolean; reason?: string; version?: string; cgroupVersion?: string; checkedAt?: number } = {
     up: false,
     reason: 'the docker tier has not started',
@@ -127,8 +158,6 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     },
     defaults: {
       cpu: settings.defaultCpu,
-      pids: options.limitDefaults?.pids ?? 64,
-      tmpBytes: options.limitDefaults?.tmp ?? 64 * 1024 * 1024,
       nofile: settings.ulimitNofile,
       nproc: settings.ulimitNproc,
     },
@@ -137,6 +166,15 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     running: new Map(),
     newName,
     startTimeoutMs: settings.startTimeout,
+    scratch: undefined,
+    newEgress: (grant: NetworkGrant) =>
+      new ContainerEgress({
+        grant,
+        guard,
+        maxConnections: settings.egressMaxConnections,
+        nsenter: settings.nsenter,
+        ...(options.egress?.connect ? { connect: options.egress.connect } : {}),
+      }),
   };
   const reaper = new Reaper(docker, workerId, () => new Set([...pool.names(), ...ctx.coldNames]));
 
@@ -155,6 +193,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
         daemon = { up: true, version: info.ServerVersion, cgroupVersion: info.CgroupVersion, checkedAt: Date.now() };
         log?.info({ version: info.ServerVersion }, 'docker daemon reachable');
         await reaper.sweep().catch((error: unknown) => log?.warn({ err: errorText(error) }, 'reaping orphans failed'));
+        await judgeHost(local);
         ensureImages();
         pool.replenishAll();
       } else daemon.checkedAt = Date.now();
@@ -210,18 +249,75 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     })();
   }
 
+  /**
+   * What this node can enforce: egress needs a local daemon (its PIDs are ours to nsenter), root
+   * and nsenter; a disk-backed /tmp needs a local daemon (it binds our mounts) and the scratch
+   * module's probe; the I/O limits follow (io-support). Disks left by a crashed worker are reaped
+   * once, before the first container (orphan containers are gone by then).
+   */
+  async function judgeHost(local: boolean): Promise<void> {
+    const root = process.getuid?.() === 0;
+    const egress: Support = !local
+      ? { ok: false, reason: "the Docker daemon is remote: the worker cannot enter its containers' network namespaces" }
+      : !root
+        ? { ok: false, reason: "the worker is not root: it cannot enter a container's network namespace (nsenter)" }
+        : probeNsenter(settings.nsenter);
+    if (root && local && !scratchReaped) {
+      scratchReaped = true;
+      await scratchDisks
+        .reap()
+        .catch((error: unknown) => log?.warn({ err: errorText(error) }, 'reaping scratch disks failed'));
+    }
+    const scratch: Support =
+      settings.scratch === 'tmpfs'
+        ? { ok: false, reason: 'docker.scratch is tmpfs' }
+        : !local
+          ? { ok: false, reason: "the Docker daemon is remote: it cannot bind this host's scratch disks" }
+          : await scratchDisks.probe();
+    const backing = backingOf(scratchDisks.dir);
+    scratchState = scratch.ok
+      ? { ok: true, ...(backing.backingDisk ? { backingDisk: backing.backingDisk } : {}) }
+      : scratch;
+    ctx.scratch = scratch.ok ? scratchDisks : undefined;
+    const io = ioLimitSupport({
+      ...(local ? cgroupIoFacts() : { mode: 'none', controllers: [], weightFile: false }),
+      scratch,
+      ...backing,
+    });
+    tierFacts = { egress, io };
+    facts = { ...facts, ioWeight: io.weight.ok };
+  }
+
   async function maintain(): Promise<void> {
     if (disposed) return;
     if (await checkDaemon()) await pool.maintain();
   }
 
-  const capabilities: DriverCapabilities = {
-    runtimes: ['container', 'js', 'script'],
-    measures: ['wallMs', 'cpuMs', 'memoryPeakBytes', 'ioReadBytes', 'ioWriteBytes'],
-    pause: true,
-    enforces: ['timeoutMs', ...SANDBOX_LIMITS, 'logBytes'],
-    network: 'none',
-    ownProcesses: true,
+  /** What placement may count on: the I/O limits and network depend on what the host offers. */
+  const capabilities = (): DriverCapabilities => {
+    const { io, egress } = tierFacts;
+    return {
+      runtimes: ['container', 'js', 'script'],
+      measures: [
+        'wallMs',
+        'cpuMs',
+        'memoryPeakBytes',
+        'ioReadBytes',
+        'ioWriteBytes',
+        ...(egress.ok ? (['netRxBytes', 'netTxBytes'] as const) : []),
+      ],
+      pause: true,
+      enforces: [
+        'timeoutMs',
+        ...SANDBOX_LIMITS.filter((l) => (l !== 'ioReadBps' && l !== 'ioWriteBps') || io.bandwidth.ok).filter(
+          (l) => l !== 'ioWeight' || io.weight.ok,
+        ),
+        'logBytes',
+      ],
+      // The guard enforces host:port / CIDR lists; without a way into the containers' namespaces, none.
+      network: egress.ok ? 'allowlist' : 'none',
+      ownProcesses: true,
+    };
   };
 
   async function runnerImage(kind: RunnerKind): Promise<string> {
@@ -238,7 +334,9 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
 
   return {
     tier: 'docker',
-    capabilities,
+    get capabilities() {
+      return capabilities();
+    },
 
     async start() {
       if (started || disposed) return;
@@ -272,9 +370,22 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
         reaped: reaper.reaped,
         blockDevice: facts.blockDevice ?? null,
         ioWeight: facts.ioWeight,
+        scratch: scratchState.ok
+          ? {
+              kind: 'disk',
+              dir: scratchDisks.dir,
+              backingDisk: scratchState.backingDisk ?? null,
+              live: scratchDisks.live(),
+            }
+          : { kind: 'tmpfs', reason: scratchState.reason },
+        egress: tierFacts.egress.ok ? { proxy: `127.0.0.1:${EGRESS_PORT}` } : { unavailable: tierFacts.egress.reason },
+        // Each limit this node cannot enforce, once, with the reason (a deploy asking for it is refused).
+        missingLimits: [tierFacts.io.bandwidth, tierFacts.io.weight].filter((x) => !x.ok).map((x) => x.reason),
       };
       if (disposed) return { available: false, reason: 'the docker tier was disposed', details };
       if (!daemon.up) return { available: false, reason: daemon.reason, details };
+      if (settings.scratch === 'disk' && !scratchState.ok)
+        return { available: false, reason: `docker.scratch is disk, but ${scratchState.reason}`, details };
       return { available: true, ...(imageState.reason ? { reason: imageState.reason } : {}), details };
     },
 
@@ -283,13 +394,15 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
       if (cached) return cached;
       if (!daemon.up) throw new StrataError('tier_unavailable', daemon.reason ?? 'the Docker daemon is not reachable');
       const m = artifact.manifest;
-      if (asksForNetwork(m.permissions.network)) {
+      const checked = checkManifest(m, tierFacts);
+      if ('refusal' in checked)
         throw new StrataError(
           'permission_denied',
-          `function "${m.name}" asks for network access, but the docker tier cannot grant network access yet; its containers have no network (NetworkMode none): drop permissions.network, or deploy it where policy places it on a tier that can grant it`,
+          `function "${m.name}" cannot run on the docker tier: ${checked.refusal}`,
         );
-      }
-      const env = { ...m.permissions.env };
+      const grant = checked.grant;
+      // Last: a function's own env cannot point the proxy elsewhere.
+      const env = { ...m.permissions.env, ...(grant.kind === 'none' ? {} : proxyEnv()) };
       let result: DockerPrepared;
       if (m.runtime === 'container') {
         const image = m.image as string;
@@ -316,6 +429,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
           digest: artifact.digest,
           functionName: m.name,
           env,
+          grant,
         };
       } else if (m.runtime === 'js' || m.runtime === 'script') {
         const source = Buffer.from(artifact.code).toString('utf8') || (m.source ?? '');
@@ -336,6 +450,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
           source,
           ...(m.interpreter ? { interpreter: m.interpreter } : {}),
           env,
+          grant,
         };
       } else {
         throw new StrataError('unsupported_runtime', `the docker tier does not run "${m.runtime}" functions`);
@@ -369,6 +484,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
       disposed = true;
       for (const t of timers) clearInterval(t);
       await pool.close();
+      await scratchDisks.dispose();
       if (daemon.up) {
         // Everything left with our label is an orphan now, cold runs included.
         ctx.coldNames.clear();
@@ -379,6 +495,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
     },
 
     reap: () => reaper.sweep(),
+    scratchDisks,
     stats: () => ({ daemonUp: daemon.up, ...pool.stats(), reaped: reaper.reaped }),
     imagesReady: async () => {
       if (imagesPromise) await imagesPromise;

@@ -2,8 +2,9 @@
  * The create options of every container the tier makes, hardened the same way whatever runs in
  * it (a pure function, unit-tested): no new privileges, the daemon's default seccomp profile
  * (never overridden), read-only root with a small noexec /tmp, cgroup limits for pids, memory
- * (no swap), CPU, cpuset and block I/O, ulimits, no network, no host mounts, no daemon-side logs
- * (output is captured over the attach stream), and labels.
+ * (no swap), CPU, cpuset and block I/O, ulimits, no network (`none`: egress, when granted, is a
+ * proxy the worker listens for inside the container's namespace, see egress.ts), no host mounts
+ * but its own scratch /tmp, no daemon-side logs (output is captured over the attach stream), and labels.
  *
  * Cold containers (custom images) run as 65534 with no capability at all. Warm runner
  * containers run tini and the runner as uid 0 with only RUNNER_CAPS, so that the runner can start
@@ -38,10 +39,10 @@ export interface HostFacts {
   ioWeight: boolean;
 }
 
+/** Tier settings (docker.*) the spec needs; limits come resolved (ResolvedLimits), never defaulted here. */
 export interface SpecDefaults {
+  /** Cores when the function sets no `cpu` (docker.defaultCpu). */
   cpu: number;
-  pids: number;
-  tmpBytes: number;
   nofile: number;
   nproc: number;
 }
@@ -59,6 +60,13 @@ export interface ContainerSpecInput {
   runner?: boolean;
   facts: HostFacts;
   defaults: SpecDefaults;
+  /**
+   * A disk-backed scratch /tmp (a mounted ext4 on a loop device, host path): bound at /tmp instead
+   * of the tmpfs, so block-I/O limits bind on it and its bytes are counted.
+   */
+  scratch?: { source: string };
+  /** Devices the I/O limits apply to (paths); default the block device under the daemon's data root. */
+  ioDevices?: readonly string[];
 }
 
 /** cgroup v2 weight (1..10000, 100 = default) -> v1 cpu shares (2..262144, 1024 = default). */
@@ -70,9 +78,14 @@ export const blkioWeightOf = (weight: number): number => Math.max(10, Math.min(1
 export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreateOptions {
   const { limits, defaults, facts } = input;
   const memory = limits.memoryMb * MIB;
-  const tmpBytes = limits.tmpMb !== undefined ? limits.tmpMb * MIB : defaults.tmpBytes;
-  const pids = limits.pids ?? defaults.pids;
+  const tmpBytes = limits.tmpMb * MIB;
+  const pids = limits.pids;
   const cpu = limits.cpu ?? defaults.cpu;
+  const ioDevices = input.ioDevices ?? (facts.blockDevice ? [facts.blockDevice] : []);
+  const throttle = (rate: number | undefined) =>
+    rate !== undefined && ioDevices.length > 0 ? ioDevices.map((Path) => ({ Path, Rate: rate })) : undefined;
+  const readBps = throttle(limits.ioReadBps);
+  const writeBps = throttle(limits.ioWriteBps);
   const hostConfig: Docker.HostConfig = {
     NetworkMode: 'none',
     Privileged: false,
@@ -80,7 +93,8 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     CapAdd: input.runner ? [...RUNNER_CAPS] : [],
     SecurityOpt: ['no-new-privileges:true'],
     ReadonlyRootfs: true,
-    Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${tmpBytes},mode=1777` },
+    // The scratch disk is mounted noexec,nosuid,nodev on the host; a bind keeps those flags.
+    ...(input.scratch ? {} : { Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${tmpBytes},mode=1777` } }),
     ShmSize: 8 * MIB,
     IpcMode: 'private',
     PidsLimit: pids,
@@ -93,12 +107,8 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     CpusetCpus: limits.cpuset ?? `0-${Math.max(0, facts.cpuCount - 1)}`,
     ...(limits.cpuWeight !== undefined ? { CpuShares: cpuSharesOf(limits.cpuWeight) } : {}),
     ...(facts.ioWeight && limits.ioWeight !== undefined ? { BlkioWeight: blkioWeightOf(limits.ioWeight) } : {}),
-    ...(facts.blockDevice && limits.ioReadBps !== undefined
-      ? { BlkioDeviceReadBps: [{ Path: facts.blockDevice, Rate: limits.ioReadBps }] }
-      : {}),
-    ...(facts.blockDevice && limits.ioWriteBps !== undefined
-      ? { BlkioDeviceWriteBps: [{ Path: facts.blockDevice, Rate: limits.ioWriteBps }] }
-      : {}),
+    ...(readBps ? { BlkioDeviceReadBps: readBps } : {}),
+    ...(writeBps ? { BlkioDeviceWriteBps: writeBps } : {}),
     Ulimits: [
       { Name: 'nofile', Soft: defaults.nofile, Hard: defaults.nofile },
       { Name: 'nproc', Soft: defaults.nproc, Hard: defaults.nproc },
@@ -106,7 +116,17 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       { Name: 'core', Soft: 0, Hard: 0 },
     ],
     Binds: [],
-    Mounts: [],
+    Mounts: input.scratch
+      ? [
+          {
+            Type: 'bind',
+            Source: input.scratch.source,
+            Target: '/tmp',
+            ReadOnly: false,
+            BindOptions: { Propagation: 'rprivate' },
+          },
+        ]
+      : [],
     Devices: [],
     LogConfig: { Type: 'none', Config: {} },
     AutoRemove: false,

@@ -19,7 +19,20 @@ export interface PoolSettings {
   startTimeoutMs: number;
 }
 
-export type SpecFactory = (name: string) => Docker.ContainerCreateOptions;
+/**
+ * How to boot one container of a key: its create options, what to do once it runs (its PID is
+ * known, the runner not yet ready: open the egress listener in its namespace), and what to
+ * release after it is removed (its scratch disk, the egress proxy).
+ */
+export interface BootPlan {
+  spec: Docker.ContainerCreateOptions;
+  /** Block devices whose I/O counts as the container's (major:minor); all when left out. */
+  countDevices?: readonly string[];
+  started?: (c: WarmContainer) => Promise<void>;
+  release?: () => Promise<void>;
+}
+
+export type SpecFactory = (name: string) => Promise<BootPlan>;
 
 /** What acquire() hands out: the container, and whether it was booted for this caller (a cold start). */
 export interface Acquired {
@@ -145,7 +158,7 @@ export class WarmPool {
     this.#entries.set(name, c);
     const started = Date.now();
     try {
-      await c.boot(specFor(name), this.#settings.startTimeoutMs);
+      await c.boot(() => specFor(name), this.#settings.startTimeoutMs);
       this.boots++;
       this.#events.onBoot?.(Date.now() - started);
       return c;

@@ -1,4 +1,6 @@
-/** What prepare() makes of an artifact: which image, which path (warm runner or cold). */
+/** What prepare() makes of an artifact: which image, which path (warm runner or cold), its network grant. */
+import type { NetworkGrant } from '../../src/net/allow-list.ts';
+
 export interface WarmPrepared {
   path: 'warm';
   kind: 'js' | 'script';
@@ -9,6 +11,8 @@ export interface WarmPrepared {
   source: string;
   interpreter?: string;
   env: Record<string, string>;
+  /** permissions.network as the tier enforces it (none: no proxy at all). */
+  grant: NetworkGrant;
 }
 
 export interface ColdPrepared {
@@ -18,6 +22,8 @@ export interface ColdPrepared {
   digest: string;
   functionName: string;
   env: Record<string, string>;
+  /** permissions.network as the tier enforces it (none: no proxy at all). */
+  grant: NetworkGrant;
 }
 
 export type DockerPrepared = WarmPrepared | ColdPrepared;

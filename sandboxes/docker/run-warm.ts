@@ -7,7 +7,9 @@
 import type { Invocation, RunOptions } from '../../src/core/driver.ts';
 import type { RunOutcome, Usage } from '../../src/core/execution.ts';
 import { usageOf } from '../../src/core/execution.ts';
+import type { ScratchDisk } from '../../src/resources/scratch-disk.ts';
 import { errorText, isDaemonDown, type TierContext } from './context.ts';
+import { proxyEnv } from './egress.ts';
 import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
 import {
   abortedOutcome,
@@ -18,11 +20,12 @@ import {
   resultFromStdout,
   withDeath,
 } from './outcome.ts';
-import type { Acquired } from './pool.ts';
+import type { Acquired, BootPlan } from './pool.ts';
 import { poolKey } from './pool-policy.ts';
 import type { WarmPrepared } from './prepared.ts';
 import { INIT_IN_IMAGE, NODE_IN_IMAGE, RUNNER_ENTRY } from './rootfs-plan.ts';
 import type { RunMessage } from './runner/protocol.ts';
+import { scratchIoDevices, tmpIsScratch } from './scratch.ts';
 import { UsageMeter } from './usage-meter.ts';
 import type { WarmContainer } from './warm-container.ts';
 
@@ -59,6 +62,48 @@ function runnerCmd(kind: 'js' | 'script', memoryMb: number): string[] {
   ];
 }
 
+const MIB = 1024 * 1024;
+
+/**
+ * A warm container's boot plan: a scratch disk of tmpMb for /tmp (where the host makes them),
+ * the spec built on it, and — for a function granted network — an egress proxy whose listener
+ * opens in the container's namespace once it runs, before the runner takes an invocation. The
+ * plan releases both after the container is removed, also when the boot fails.
+ */
+export async function bootPlan(
+  ctx: TierContext,
+  name: string,
+  limits: RunOptions['limits'],
+  p: WarmPrepared,
+  spec: (
+    disk: ScratchDisk | undefined,
+    ioDevices: string[] | undefined,
+    env: Record<string, string> | undefined,
+  ) => BootPlan['spec'],
+): Promise<BootPlan> {
+  const disk = ctx.scratch ? await ctx.scratch.create(name, limits.tmpMb * MIB) : undefined;
+  const io = disk ? scratchIoDevices(disk, ctx.facts.blockDevice) : undefined;
+  const egress = p.grant.kind === 'none' ? undefined : ctx.newEgress(p.grant);
+  return {
+    spec: spec(disk, io?.paths, egress ? proxyEnv() : undefined),
+    ...(io ? { countDevices: io.numbers } : {}),
+    started: async (c) => {
+      if (disk && tmpIsScratch(c.pid, disk.device) !== true)
+        throw new Error(
+          `the container's /tmp is not its scratch disk ${disk.device} (is the Docker daemon in another mount namespace? set docker.scratch=tmpfs)`,
+        );
+      if (egress) {
+        await egress.attach(c.pid);
+        c.egress = egress;
+      }
+    },
+    release: async () => {
+      await egress?.close();
+      await disk?.destroy();
+    },
+  };
+}
+
 export function unavailableOutcome(reason: string, usage: Usage): RunOutcome {
   return { status: 'killed', error: { code: 'tier_unavailable', message: reason }, usage };
 }
@@ -71,28 +116,34 @@ export async function runWarm(
 ): Promise<RunOutcome> {
   const { limits, signal } = options;
   const t0 = Date.now();
-  const pids = limits.pids ?? ctx.defaults.pids;
+  const pids = limits.pids;
   const done = (outcome: RunOutcome, start?: RunOutcome['start'], pidsHit = false): RunOutcome => ({
     ...withDeath(outcome, limits, pids, pidsHit),
     ...(start ? { start } : {}),
   });
   // Warm containers are never shared between functions: the key includes the digest.
   const key = poolKey(p.image, limits, p.digest);
-  const specFor = (name: string) =>
-    containerSpec({
-      name,
-      image: p.image,
-      cmd: runnerCmd(p.kind, limits.memoryMb),
-      limits,
-      labels: workerLabels(ctx.workerId, 'warm', { [LABEL_FUNCTION]: p.functionName }),
-      stdinOnce: false,
-      runner: true,
-      facts: ctx.facts,
-      defaults: ctx.defaults,
-    });
+  const planFor = (name: string) =>
+    bootPlan(ctx, name, limits, p, (disk, ioDevices, env) =>
+      containerSpec({
+        name,
+        image: p.image,
+        cmd: runnerCmd(p.kind, limits.memoryMb),
+        // The proxy variables for the runner to hand to the js-host (it starts before any invocation).
+        ...(env ? { env } : {}),
+        limits,
+        labels: workerLabels(ctx.workerId, 'warm', { [LABEL_FUNCTION]: p.functionName }),
+        stdinOnce: false,
+        runner: true,
+        facts: ctx.facts,
+        defaults: ctx.defaults,
+        ...(disk ? { scratch: { source: disk.mountPoint } } : {}),
+        ...(ioDevices ? { ioDevices } : {}),
+      }),
+    );
   let acquired: Acquired;
   try {
-    acquired = await ctx.pool.acquire(key, specFor, signal);
+    acquired = await ctx.pool.acquire(key, planFor, signal);
   } catch (error) {
     const usage = usageOf({ wallMs: Date.now() - t0 });
     if (signal.aborted) return done(abortedOutcome(signal, usage));
@@ -122,6 +173,7 @@ async function invokeIn(
   options.onStart?.();
   const meter = new UsageMeter(c.cgroup);
   meter.begin(c.invocations === 0);
+  c.egress?.begin((text) => logs.write(text));
   const started = Date.now();
   const message: RunMessage = {
     t: 'run',
@@ -146,6 +198,8 @@ async function invokeIn(
   });
   const end = await Promise.race([c.invoke(message, (_stream, text) => logs.write(text)), aborted]);
   if (onAbort) signal.removeEventListener('abort', onAbort);
+  // Before the container can go back to the pool: what the invocation left open is closed.
+  meter.net = c.egress?.end();
   const wallMs = () => Date.now() - started;
   const pidsHit = () => (meter.pidsHitsSinceBegin() ?? 0) > 0;
 

@@ -14,6 +14,8 @@ export class UsageMeter {
   #last: CgroupCounters = {};
   #peakFresh = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Bytes through the egress proxy during the invocation, when it had network. */
+  net: { rx: number; tx: number } | undefined;
 
   constructor(cg: ContainerCgroup | undefined) {
     this.#cg = cg;
@@ -57,7 +59,8 @@ export class UsageMeter {
 
   end(wallMs: number, readNow = true): Usage {
     if (this.#timer) clearInterval(this.#timer);
-    if (!this.#cg) return usageOf({ wallMs });
+    const net = this.net ? { netRxBytes: this.net.rx, netTxBytes: this.net.tx } : {};
+    if (!this.#cg) return usageOf({ wallMs, ...net });
     const last = readNow ? this.read() : this.#last;
     const delta = (field: keyof CgroupCounters): number | undefined => {
       const a = this.#base[field];
@@ -71,6 +74,7 @@ export class UsageMeter {
       memoryPeakBytes: this.#peakFresh ? last.memoryPeakBytes : undefined,
       ioReadBytes: delta('ioReadBytes'),
       ioWriteBytes: delta('ioWriteBytes'),
+      ...net,
     };
     return usageOf(figures);
   }

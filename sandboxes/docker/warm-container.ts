@@ -13,7 +13,9 @@ import type Docker from 'dockerode';
 import { type ContainerCgroup, containerCgroup } from './cgroup-usage.ts';
 import { attachStdio } from './client.ts';
 import { DockerStreamDemuxer } from './demux.ts';
+import type { ContainerEgress } from './egress.ts';
 import { encodeFrame } from './framing.ts';
+import type { BootPlan } from './pool.ts';
 import type { HostMessage, RunMessage, RunnerMessage, RunnerResult } from './runner/protocol.ts';
 import { frameLimitFor, RunnerChannel } from './runner-channel.ts';
 
@@ -49,6 +51,8 @@ export class WarmContainer {
   runnerPid = 0;
   /** Why the container was destroyed for breaking the protocol, if it was. */
   violation: string | undefined;
+  /** The egress proxy of a function granted network (set by the boot plan's `started`). */
+  egress: ContainerEgress | undefined;
   /** Called once when the container dies, with the state it was in (the pool drops an idle one at once). */
   onDead: ((c: WarmContainer, was: WarmState) => void) | undefined;
   #stream: Duplex | undefined;
@@ -57,6 +61,7 @@ export class WarmContainer {
   #ready: ((error?: Error) => void) | undefined;
   #deathReason = '';
   #destroyed: Promise<void> | undefined;
+  #release: (() => Promise<void>) | undefined;
   /** Last stderr text outside any invocation (runner crash diagnostics). */
   #strayStderr = '';
 
@@ -71,9 +76,15 @@ export class WarmContainer {
     return this.#deathReason || this.#strayStderr.trim().slice(-500);
   }
 
-  /** Create, attach, start, and wait for the runner's ready frame. */
-  async boot(spec: Docker.ContainerCreateOptions, timeoutMs: number): Promise<void> {
-    const container = await this.docker.createContainer(spec);
+  /**
+   * Make the plan (its scratch disk), create, attach, start, run the plan's `started`, and wait
+   * for the runner's ready frame. Whatever the plan made is released by destroy(), also after a
+   * failed boot.
+   */
+  async boot(makePlan: () => Promise<BootPlan>, timeoutMs: number): Promise<void> {
+    const plan = await makePlan();
+    this.#release = plan.release;
+    const container = await this.docker.createContainer(plan.spec);
     this.id = container.id;
     const stream = await attachStdio(container);
     this.#stream = stream;
@@ -105,7 +116,9 @@ export class WarmContainer {
       await container.start();
       const info = await container.inspect();
       this.pid = info.State.Pid;
-      this.cgroup = containerCgroup(this.pid);
+      const cgroup = containerCgroup(this.pid);
+      this.cgroup = cgroup && plan.countDevices ? { ...cgroup, devices: plan.countDevices } : cgroup;
+      await plan.started?.(this);
       await ready;
     } finally {
       clearTimeout(timer);
@@ -234,13 +247,17 @@ export class WarmContainer {
     this.#die(reason);
     this.#destroyed ??= (async () => {
       this.#stream?.destroy();
-      if (!this.id) return;
       try {
-        await this.docker.getContainer(this.id).remove({ force: true });
+        if (this.id) await this.docker.getContainer(this.id).remove({ force: true });
       } catch (error) {
         // 404: already gone; 409: removal already in progress. Anything else the reaper retries.
         const code = (error as { statusCode?: number }).statusCode;
         if (code !== 404 && code !== 409) throw error;
+      } finally {
+        // After the container: its scratch disk is unmounted only once nothing holds it.
+        const release = this.#release;
+        this.#release = undefined;
+        await release?.().catch(() => {});
       }
     })();
     return this.#destroyed;

@@ -152,8 +152,8 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     }),
     createDockerDriver({
       settings: config.docker,
-      limitDefaults: { pids: config.limits.default.pids, tmp: config.limits.default.tmp },
       log: logger.child({ tier: 'docker' }),
+      egress: { allow: config.http.allow, protected: () => (listening ? [listening] : []) },
     }),
   ];
   undo.push(() => Promise.all(drivers.map((d) => d.dispose())));

@@ -42,6 +42,10 @@ export interface ScratchDiskOptions {
   gid: number;
   /** Loop device bypasses the page cache of the backing file (default true). */
   directIo?: boolean;
+  /** Mount noexec as well (the Docker tier's /tmp, as its tmpfs was); a bind keeps the flag. */
+  noexec?: boolean;
+  /** Mode of the file system's root (default mkfs's 0755; 0o1777 for a /tmp several uids share). */
+  rootMode?: number;
   /** Bound on each tool call. */
   timeoutMs?: number;
 }
@@ -136,6 +140,8 @@ export class ScratchDisks {
   readonly #uid: number;
   readonly #gid: number;
   readonly #directIo: boolean;
+  readonly #noexec: boolean;
+  readonly #rootMode: number | undefined;
   readonly #timeoutMs: number;
   readonly #live = new Map<string, ScratchDisk>();
 
@@ -144,6 +150,8 @@ export class ScratchDisks {
     this.#uid = options.uid;
     this.#gid = options.gid;
     this.#directIo = options.directIo ?? true;
+    this.#noexec = options.noexec ?? false;
+    this.#rootMode = options.rootMode;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
   }
 
@@ -212,8 +220,16 @@ export class ScratchDisks {
       ]);
       state.loop = await this.#attach(image);
       mkdirSync(mountPoint, { mode: 0o755 });
-      await this.#tool('mount', ['-t', 'ext4', '-o', 'nosuid,nodev', state.loop, mountPoint]);
+      await this.#tool('mount', [
+        '-t',
+        'ext4',
+        '-o',
+        `nosuid,nodev${this.#noexec ? ',noexec' : ''}`,
+        state.loop,
+        mountPoint,
+      ]);
       state.mounted = true;
+      if (this.#rootMode !== undefined) chmodSync(mountPoint, this.#rootMode);
       try {
         rmdirSync(join(mountPoint, 'lost+found'));
       } catch {

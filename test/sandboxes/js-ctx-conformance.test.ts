@@ -163,7 +163,6 @@ const TIERS: TierEntry[] = [
   },
   {
     name: 'docker (untrusted JS, warm runner)',
-    pending: 'enable when the docker branch lands (ctx and timers in the runner)',
     requirement: dockerRequirement,
     async start() {
       const { startSuiteDriver, stopSuiteDriver, uniqueWorkerId } = await import('./docker/helpers.ts');

@@ -18,7 +18,7 @@ import { writeFileSync, writeSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { Socket } from 'node:net';
 import timers from 'node:timers';
-import { format, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { encodeFrame, FrameDecoder } from '../framing.ts';
 import { type ChildFailCode, type ChildMessage, type ChildRun, capText, LOG_CHUNK_CHARS } from './protocol.ts';
 
@@ -76,18 +76,48 @@ function emit(inv: Inv | undefined, stream: 'stdout' | 'stderr', text: string): 
   }
 }
 
+/**
+ * One log line, formatted as every JS tier formats it (test/sandboxes/js-ctx-conformance.test.ts):
+ * strings as they are, errors as their stack (headed by name: message), other objects as JSON
+ * (String() when they cannot be), the rest with String(); warn/error/debug lines are prefixed
+ * with their level in capitals, log/info lines and ctx.log are not.
+ */
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) {
+    const head = `${value.name}: ${value.message}`;
+    const stack = typeof value.stack === 'string' ? value.stack.replace(/\n$/, '') : '';
+    return stack === '' ? head : stack.startsWith(head) ? stack : `${head}\n${stack}`;
+  }
+  try {
+    if (typeof value === 'object' && value !== null) return JSON.stringify(value) ?? String(value);
+    return String(value);
+  } catch {
+    try {
+      return String(value);
+    } catch {
+      return '[unprintable]';
+    }
+  }
+}
+
+function logLine(level: 'log' | 'info' | 'warn' | 'error' | 'debug', args: readonly unknown[]): string {
+  const prefix = level === 'log' || level === 'info' ? '' : `${level.toUpperCase()} `;
+  return `${prefix}${args.map(formatValue).join(' ')}\n`;
+}
+
 // console.* and process.stdout/stderr.write become log frames of the invocation that wrote them.
-for (const [name, stream] of [
-  ['log', 'stdout'],
-  ['info', 'stdout'],
-  ['debug', 'stdout'],
-  ['dir', 'stdout'],
-  ['warn', 'stderr'],
-  ['error', 'stderr'],
-  ['trace', 'stderr'],
+for (const [name, level, stream] of [
+  ['log', 'log', 'stdout'],
+  ['info', 'info', 'stdout'],
+  ['debug', 'debug', 'stdout'],
+  ['dir', 'log', 'stdout'],
+  ['warn', 'warn', 'stderr'],
+  ['error', 'error', 'stderr'],
+  ['trace', 'debug', 'stderr'],
 ] as const) {
   (console as unknown as Record<string, (...args: unknown[]) => void>)[name] = (...args: unknown[]) =>
-    emit(als.getStore(), stream, `${format(...args)}\n`);
+    emit(als.getStore(), stream, logLine(level, args));
 }
 const writeAsLog =
   (stream: 'stdout' | 'stderr') =>
@@ -182,7 +212,7 @@ async function invoke(m: ChildRun, inv: Inv): Promise<Outcome> {
       executionId: m.id,
       function: Object.freeze({ name: m.fn.name, version: m.fn.version }),
       deadline: m.deadline,
-      log: (...args: unknown[]) => emit(inv, 'stdout', `${format(...args)}\n`),
+      log: (...args: unknown[]) => emit(inv, 'stdout', logLine('log', args)),
     });
     const value = await fn(input, ctx);
     let json: string | undefined;

@@ -45,6 +45,28 @@ export interface JsWorkerOptions {
   onFatal: (reason: string) => void;
 }
 
+/**
+ * The egress proxy variables the host put in the container's environment (a function granted
+ * network): Node reads NODE_USE_ENV_PROXY when a process starts, so the js-host gets them then.
+ */
+const PROXY_VARIABLES = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'NODE_USE_ENV_PROXY',
+];
+function proxyVariables(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of PROXY_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 export class JsWorker {
   readonly #options: JsWorkerOptions;
   #child: ChildProcess | undefined;
@@ -80,7 +102,7 @@ export class JsWorker {
     ]);
     const child = spawn(file, args, {
       cwd: '/tmp',
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8' },
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', ...proxyVariables() },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     this.#child = child;

@@ -40,6 +40,18 @@ export const dockerSection = z
      * run as 65534), so it is a node-wide backstop; PidsLimit is the per-container bound.
      */
     ulimitNproc: integer().positive().default(4096),
+    /**
+     * The containers' writable /tmp: `disk` (a fresh ext4 on a loop device per container, where
+     * disk-I/O limits bind and are counted), `tmpfs` (in memory; I/O limits are refused), or `auto`
+     * (disk where the host can make one: root, loop devices, a local daemon; else tmpfs; health says which).
+     */
+    scratch: z.enum(['auto', 'disk', 'tmpfs']).default('auto'),
+    /** Where the scratch images and their mount points live; empty = <OS temp dir>/strata-docker-scratch/<workerId>. */
+    scratchDir: z.string().default(''),
+    /** nsenter (util-linux), used to open the egress proxy's listener inside a container's network namespace. */
+    nsenter: z.string().min(1).default('nsenter'),
+    /** Connections one container may hold open through the egress proxy at once. */
+    egressMaxConnections: integer().positive().default(32),
   })
   .prefault({});
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asksForNetwork, createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
+import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import { describeIf } from '../../support/requirements.ts';
 import {
   artifact,
@@ -31,13 +31,6 @@ describe('docker driver without a daemon', () => {
     });
     await driver.dispose();
     await driver.dispose();
-  });
-});
-
-describe('network permission forms', () => {
-  it('counts every form that asks for something, and only those', () => {
-    expect([false, undefined, [], { allow: [] }].map(asksForNetwork)).toEqual([false, false, false, false]);
-    expect([true, ['a.example'], { allow: ['10.0.0.0/8'] }, {}].map(asksForNetwork)).toEqual([true, true, true, true]);
   });
 });
 
@@ -221,24 +214,23 @@ describeIf(dockerRequirement(), 'docker driver', () => {
     });
   });
 
-  it('declares no network and own processes, and refuses a function that asks for network access', async () => {
-    expect(driver.capabilities).toMatchObject({ network: 'none', ownProcesses: true });
-    for (const network of [['127.0.0.1:80'], true] as const) {
-      await expect(
-        driver.prepare(
-          artifact({
-            name: 'wants-net',
-            runtime: 'js',
-            trust: 'untrusted',
-            source: `export default () => ${JSON.stringify(network)}`,
-            permissions: { network: network as string[] | boolean },
-          }),
-        ),
-      ).rejects.toMatchObject({
-        code: 'permission_denied',
-        message: expect.stringMatching(/cannot grant network access yet/),
-      });
-    }
+  it('declares an allow-list network (egress through the proxy) and own processes; an empty list grants nothing', async () => {
+    expect(driver.capabilities).toMatchObject({ network: 'allowlist', ownProcesses: true });
+    // An entry no tier could enforce (a zone id names an interface of whichever host runs it).
+    await expect(
+      driver.prepare(
+        artifact({
+          name: 'bad-net',
+          runtime: 'js',
+          trust: 'untrusted',
+          source: 'export default () => 1',
+          permissions: { network: { allow: ['fe80::1%eth0'] } },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'permission_denied',
+      message: expect.stringContaining('permissions.network cannot be enforced'),
+    });
     const none = await driver.prepare(
       artifact({
         name: 'no-net',
@@ -248,7 +240,8 @@ describeIf(dockerRequirement(), 'docker driver', () => {
         permissions: { network: [] },
       }),
     );
-    expect(none.path).toBe('warm');
+    expect(none).toMatchObject({ path: 'warm', grant: { kind: 'none' } });
+    expect(none.env).not.toHaveProperty('HTTP_PROXY');
   });
 
   it('collects a large script result completely, even with a background job holding stdout', async () => {

@@ -13,7 +13,7 @@ const base = {
   labels: workerLabels('w1', 'warm'),
   stdinOnce: false,
   facts: { cpuCount: 2, blockDevice: '/dev/vda', ioWeight: true },
-  defaults: { cpu: 1, pids: 64, tmpBytes: 64 * 1024 * 1024, nofile: 1024, nproc: 4096 },
+  defaults: { cpu: 1, nofile: 1024, nproc: 4096 },
 };
 
 describe('container hardening', () => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
-import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
+import { createDockerDriver, type DockerDriver, type DockerDriverOptions } from '../../../sandboxes/docker/driver.ts';
 import { configSchema } from '../../../src/config/schema.ts';
 import type { Artifact, Invocation, RunOptions } from '../../../src/core/driver.ts';
 import { StrataError } from '../../../src/core/errors.ts';
@@ -85,9 +85,13 @@ export function labelledContainers(workerId: string): string[] {
 export const uniqueWorkerId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 /** A suite's driver: takes the daemon lock (suites share one daemon), starts it, waits for the runner images. */
-export async function startSuiteDriver(settings: Record<string, unknown>, workerId: string): Promise<DockerDriver> {
+export async function startSuiteDriver(
+  settings: Record<string, unknown>,
+  workerId: string,
+  extra: Pick<DockerDriverOptions, 'egress'> = {},
+): Promise<DockerDriver> {
   await lockDaemon();
-  const driver = createDockerDriver({ settings: dockerSettings(settings), workerId });
+  const driver = createDockerDriver({ settings: dockerSettings(settings), workerId, ...extra });
   await driver.start();
   await driver.imagesReady();
   return driver;

@@ -80,7 +80,7 @@ describeIf(dockerRequirement(), 'JS context, timers and records in the docker ti
     };`;
     const { outcome, logs } = await run({ name: 'ctx-log', source });
     expect(outcome.status).toBe('succeeded');
-    expect(logs).toBe('a 1\nb { x: 2 }\nc\nd\n');
+    expect(logs).toBe('a 1\nb {"x":2}\nc\nERROR d\n');
   });
 
   it('clears the timers an invocation leaves and drops (and counts) output made after it ended', async () => {

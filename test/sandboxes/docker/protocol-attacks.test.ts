@@ -249,8 +249,8 @@ inp.read()
     await stopSuiteDriver(driver, workerId);
   });
 
-  const specFor = (kase: string) => (name: string) =>
-    containerSpec({
+  const specFor = (kase: string) => async (name: string) => ({
+    spec: containerSpec({
       name,
       image: driver.runnerImages().script as string,
       cmd: ['/usr/bin/python3', '-c', FAKE_RUNNER],
@@ -267,8 +267,9 @@ inp.read()
       labels: workerLabels(workerId, 'warm'),
       stdinOnce: false,
       facts: { cpuCount: 1, ioWeight: false },
-      defaults: { cpu: 1, pids: 32, tmpBytes: 1024 * 1024, nofile: 64, nproc: 4096 },
-    });
+      defaults: { cpu: 1, nofile: 64, nproc: 4096 },
+    }),
+  });
 
   const run = (id: string) => ({
     t: 'run' as const,
