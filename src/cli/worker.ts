@@ -9,6 +9,7 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { createDockerDriver } from '../../sandboxes/docker/driver.ts';
+import { HttpDriver } from '../../sandboxes/http/driver.ts';
 import { IsolateDriver } from '../../sandboxes/isolate/driver.ts';
 import { createProcessDriver } from '../../sandboxes/process/index.ts';
 import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
@@ -24,10 +25,13 @@ import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
+import { secretRoutes } from '../gateway/routes/secrets.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
+import { SecretStore, secretsKey } from '../governance/secrets.ts';
 import { attachMasterLink } from '../link/attach.ts';
 import type { MasterLink } from '../link/master-link.ts';
+import { DestinationGuard, type Resolver } from '../net/destination-guard.ts';
 import { deployFunction } from '../registry/deploy.ts';
 import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
@@ -60,6 +64,8 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Skip the HTTP listener (in-process tests use app.request()). */
   listen?: boolean;
+  /** Name resolution for the http tier's SSRF guard (tests pass a fake; default getaddrinfo). */
+  resolve?: Resolver;
 }
 
 /** Things started so far, undone in reverse when a later start-up step fails. */
@@ -77,7 +83,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const listener = options.listen === false ? undefined : await claimPort(config.host, config.port);
   const undo: Undo = [];
   try {
-    return await assemble(config, logger, listener, undo);
+    return await assemble(config, logger, listener, undo, options);
   } catch (err) {
     for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
     await listener?.abandon();
@@ -87,13 +93,20 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
 
 const since = (started: number) => Math.round(performance.now() - started);
 
-async function assemble(config: Config, logger: Logger, listener: Listener | undefined, undo: Undo): Promise<Worker> {
+async function assemble(
+  config: Config,
+  logger: Logger,
+  listener: Listener | undefined,
+  undo: Undo,
+  options: StartWorkerOptions,
+): Promise<Worker> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'strata.db'));
   undo.push(() => db.close());
   const registry = new Registry({ db, dataDir });
   const records = new ExecutionStore(db, config.executor.recordRetention);
+  const secrets = new SecretStore(db, secretsKey(config.secrets.key, dataDir));
   const interrupted = records.closeInterrupted();
   if (interrupted > 0) logger.warn({ interrupted }, 'closed execution records a previous run left unfinished');
 
@@ -154,6 +167,17 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
       settings: config.docker,
       limitDefaults: { pids: config.limits.default.pids, tmp: config.limits.default.tmp },
       log: logger.child({ tier: 'docker' }),
+    }),
+    new HttpDriver({
+      guard: new DestinationGuard({
+        operatorAllow: config.http.allow,
+        protected: () => (listening ? [listening] : []),
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+      }),
+      secret: (name) => secrets.reveal(name),
+      maxResponseBytes: config.http.maxResponse,
+      followRedirects: config.http.followRedirects,
+      userAgent: `strata-worker/${VERSION}`,
     }),
   ];
   undo.push(() => Promise.all(drivers.map((d) => d.dispose())));
@@ -243,6 +267,7 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     callbacks,
     extraRoutes: [
+      secretRoutes({ secrets }),
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
         deploy: async (manifest, module) => {

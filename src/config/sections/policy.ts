@@ -31,6 +31,7 @@ export const policySection = z
         wasm: { trusted: ['wasm'], standard: ['wasm'], untrusted: ['wasm'] },
         script: { trusted: ['process', 'docker'], standard: ['process', 'docker'], untrusted: ['docker', 'process'] },
         container: { trusted: ['docker'], standard: ['docker'], untrusted: ['docker'] },
+        http: { trusted: ['http'], standard: ['http'], untrusted: ['http'] },
       }),
     floor: z
       .object({
