@@ -20,19 +20,22 @@ import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
+import { staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
+import { reviewRoutes } from '../gateway/routes/review.ts';
 import { secretRoutes } from '../gateway/routes/secrets.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
+import { governedDeploy } from '../governance/deploy.ts';
+import { Governance } from '../governance/governance.ts';
 import { SecretStore, secretsKey } from '../governance/secrets.ts';
 import { attachMasterLink } from '../link/attach.ts';
 import type { MasterLink } from '../link/master-link.ts';
 import { DestinationGuard, type Resolver } from '../net/destination-guard.ts';
-import { deployFunction } from '../registry/deploy.ts';
 import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
@@ -193,11 +196,20 @@ async function assemble(
   );
   logger.info({ ms: since(started) }, 'tiers ready');
 
+  const governance = new Governance({
+    db,
+    config,
+    registry,
+    processDriver: () => drivers.find((d) => d.tier === 'process'),
+  });
   const executor: Executor = new Executor({
     config,
     drivers,
     records,
     logger,
+    // Governance gates every invocation first (pending review, rejected, unsigned from a Master).
+    hooks: staticHooks({ pre: [governance.preHook] }),
+    escalation: (artifact) => governance.escalationOf(artifact),
     governor: {
       admission: (request, running) => resources.admission(request, running),
       observe: (key, usage) => resources.baselines.observe(key, usage),
@@ -266,18 +278,24 @@ async function assemble(
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     callbacks,
+    governance,
     extraRoutes: [
       secretRoutes({ secrets }),
+      reviewRoutes({ registry, governance }),
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
         deploy: async (manifest, module) => {
-          const { created, fn, sameAs, reviewed } = await deployFunction(registry, manifest, module, (a) =>
-            executor.validate(a),
-          );
+          // The same review and signature rules as POST /v1/functions (a raw upload carries no signature).
+          const governed = await governedDeploy({ registry, executor, governance }, { manifest, upload: module });
+          if (governed.dryRun) return governed.answer;
+          const { created, fn, sameAs, reviewed } = governed.result;
           return describeFunction(fn, executor, {
             created,
             ...(sameAs !== undefined ? { sameAs } : {}),
             ...compileOf(reviewed),
+            ...(governed.review
+              ? { review: { verdict: governed.review.verdict, findings: governed.review.findings } }
+              : {}),
           });
         },
       }),
