@@ -37,7 +37,11 @@ export async function governedDeploy(
   const { registry, executor, governance } = deps;
   const plan = registry.plan(input.manifest, input.upload);
   governance.checkPermissions(plan.manifest);
-  const signature = governance.signer.check(plan.digest, plan.manifest.trust, input.signature);
+  // A dry run is how a client learns the digest to sign: a signature is checked when given, never required.
+  const signature =
+    input.dryRun && input.signature === undefined
+      ? undefined
+      : governance.signer.check(plan.digest, plan.manifest.trust, input.signature);
   if (input.dryRun) {
     const artifact = registry.planArtifact(plan, registry.nextVersion(plan.manifest.name));
     const report = await governance.review(artifact, false);

@@ -164,7 +164,9 @@ export class Governance {
          ON CONFLICT (name, version) DO NOTHING`,
       )
       .run(fn.name, fn.version, fn.digest, state, signature ? JSON.stringify(signature) : null);
+    // Written through: the pre hook answers from memory (it runs within executor.hookBudget).
     this.#states.delete(`${fn.name}@${fn.version}`);
+    this.versionRow(fn.name, fn.version);
     return state;
   }
 
@@ -237,6 +239,7 @@ export class Governance {
       )
       .run(fn.name, fn.version, fn.digest, state, by, at);
     this.#states.delete(`${fn.name}@${fn.version}`);
+    this.versionRow(fn.name, fn.version);
     return this.reviewAnswer(fn);
   }
 

@@ -13,11 +13,23 @@ describe('JS rules (acorn AST)', () => {
   const cases: [string, string, string][] = [
     ['js-eval', 'export default () => eval("1+1")', 'export default (o) => o.eval("x") // eval in a comment'],
     ['js-eval', 'export default () => globalThis["eval"]("1")', 'const s = "eval(1)"; export default () => s'],
-    ['js-new-function', 'export default () => new Function("return 1")()', 'class Function2 {}; export default () => new Function2()'],
+    [
+      'js-new-function',
+      'export default () => new Function("return 1")()',
+      'class Function2 {}; export default () => new Function2()',
+    ],
     ['js-new-function', 'export default () => Function("return 1")()', 'export default () => function () {}'],
     ['js-dynamic-import', 'export default async () => import("node:fs")', 'export default async () => "import(x)"'],
-    ['js-webassembly', 'export default () => WebAssembly.compile(new Uint8Array())', 'export default () => ({ WebAssembly: 1 }).WebAssembly'],
-    ['js-atomics-wait', 'export default () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1)', 'export default () => Atomics.add(new Int32Array(4), 0, 1)'],
+    [
+      'js-webassembly',
+      'export default () => WebAssembly.compile(new Uint8Array())',
+      'export default () => ({ WebAssembly: 1 }).WebAssembly',
+    ],
+    [
+      'js-atomics-wait',
+      'export default () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1)',
+      'export default () => Atomics.add(new Int32Array(4), 0, 1)',
+    ],
     ['js-long-line', `export default () => ${'1 + '.repeat(100)}1`, 'export default () => 1'],
     ['js-long-string', `export default () => "${'a'.repeat(150)}"`, 'export default () => "short"'],
   ];

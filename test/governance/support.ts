@@ -23,7 +23,7 @@ export interface GovWorker {
 
 export async function startGovWorker(
   overrides: Record<string, unknown> = {},
-  options: { resolve?: Resolver } = {},
+  options: { resolve?: Resolver; listen?: boolean } = {},
 ): Promise<GovWorker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-gov-'));
   const config = loadConfig({
@@ -45,7 +45,7 @@ export async function startGovWorker(
     },
   });
   const worker = await startWorker(config, {
-    listen: false,
+    listen: options.listen ?? false,
     logger: pino({ level: 'trace' }, sink),
     ...(options.resolve ? { resolve: options.resolve } : {}),
   });
