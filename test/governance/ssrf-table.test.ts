@@ -115,3 +115,55 @@ describe('SSRF guard in the http tier', () => {
     }
   });
 });
+
+describe('redirects with http.followRedirects', () => {
+  it('re-checks every hop: a redirect to a forbidden address fails destination_forbidden without connecting there', async () => {
+    const { upstream } = await import('./support.ts');
+    const api = await upstream((req, res) => {
+      if (req.url === '/hop') {
+        res.statusCode = 302;
+        res.setHeader('location', '/final');
+        res.end();
+      } else if (req.url === '/away') {
+        res.statusCode = 302;
+        // 127.0.0.2 is loopback too (safe here), but the operator admitted only 127.0.0.1.
+        res.setHeader('location', `http://127.0.0.2:${api.port}/final`);
+        res.end();
+      } else {
+        res.setHeader('content-type', 'application/json');
+        res.end('{"final":true}');
+      }
+    });
+    try {
+      const driver = new HttpDriver({
+        guard: new DestinationGuard({ operatorAllow: ['127.0.0.1'] }),
+        secret: () => undefined,
+        maxResponseBytes: 1024,
+        followRedirects: true,
+      });
+      const run = async (path: string) => {
+        const a = { ...artifact(`${api.url}${path}`), digest: path };
+        return driver.run(
+          await driver.prepare(a),
+          { id: path, input: {}, inputJson: '{}', priority: 0 },
+          {
+            deadline: Date.now() + 10_000,
+            limits: resolveLimits({}, config.limits),
+            signal: new AbortController().signal,
+            logs: new LogBudget(4096),
+          },
+        );
+      };
+      expect(await run('/hop')).toMatchObject({ status: 'succeeded', result: { final: true } });
+      const before = api.connections;
+      const away = await run('/away');
+      expect(away.status).toBe('failed');
+      expect(away.error).toMatchObject({ code: 'destination_forbidden' });
+      expect(away.error?.message).toContain('127.0.0.2');
+      // One connection for the first hop; none to the forbidden one.
+      expect(api.connections - before).toBe(1);
+    } finally {
+      await api.close();
+    }
+  });
+});
