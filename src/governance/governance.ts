@@ -85,7 +85,12 @@ export class Governance {
     this.#processDriver = options.processDriver ?? (() => undefined);
     this.#db.migrate('governance', MIGRATIONS);
     this.signer = new Signer(options.config.signing);
-    this.preHook = { name: 'governance', pre: (inv) => this.#gate(inv.function.name, inv.function.version) };
+    // Its own budget: a database read on a loaded node must not turn into plugin_failed.
+    this.preHook = {
+      name: 'governance',
+      budgetMs: 5000,
+      pre: (inv) => this.#gate(inv.function.name, inv.function.version),
+    };
   }
 
   /** Deploy-time permission checks beyond the network cap (the executor checks that one). */
