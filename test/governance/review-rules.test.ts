@@ -128,3 +128,36 @@ describe('verdicts', () => {
     expect(judge([{ rule: 'js-long-line', message: '' }], {}, 't').verdict).toBe('pass');
   });
 });
+
+/** A local image to inspect (the docker tier's runner images are built locally by .ci/docker.sh). */
+const localImage = (() => {
+  try {
+    return execFileSync(
+      'docker',
+      ['images', '--filter', 'label=strata.runner', '--format', '{{.Repository}}:{{.Tag}}'],
+      {
+        timeout: 20_000,
+        encoding: 'utf8',
+      },
+    )
+      .split('\n')
+      .find((l) => l && !l.includes('<none>'));
+  } catch {
+    return undefined;
+  }
+})();
+
+describeIf(
+  { ok: localImage !== undefined, reason: 'no Docker daemon or no local runner image (.ci/docker.sh builds them)' },
+  'container rules (docker image inspect)',
+  () => {
+    it('flags an image that runs as root; an unknown image says it cannot be inspected', async () => {
+      const { reviewContainer } = await import('../../src/governance/review/container.ts');
+      const rules = (await reviewContainer(localImage as string, 20_000)).map((f) => f.rule);
+      expect(rules).toContain('container-root-user');
+      expect(rules).not.toContain('container-inspect-unavailable');
+      const missing = (await reviewContainer('strata-no-such-image:never', 20_000)).map((f) => f.rule);
+      expect(missing).toEqual(['container-inspect-unavailable']);
+    }, 60_000);
+  },
+);
