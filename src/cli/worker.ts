@@ -9,6 +9,7 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry as MetricsRegistry } from 'prom-client';
 import { createDockerDriver } from '../../sandboxes/docker/driver.ts';
+import { HttpDriver } from '../../sandboxes/http/driver.ts';
 import { IsolateDriver } from '../../sandboxes/isolate/driver.ts';
 import { createProcessDriver } from '../../sandboxes/process/index.ts';
 import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
@@ -19,16 +20,22 @@ import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
+import { staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
+import { reviewRoutes } from '../gateway/routes/review.ts';
+import { secretRoutes } from '../gateway/routes/secrets.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
+import { governedDeploy } from '../governance/deploy.ts';
+import { Governance } from '../governance/governance.ts';
+import { SecretStore, secretsKey } from '../governance/secrets.ts';
 import { attachMasterLink } from '../link/attach.ts';
 import type { MasterLink } from '../link/master-link.ts';
-import { deployFunction } from '../registry/deploy.ts';
+import { DestinationGuard, type Resolver } from '../net/destination-guard.ts';
 import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
@@ -60,6 +67,8 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Skip the HTTP listener (in-process tests use app.request()). */
   listen?: boolean;
+  /** Name resolution for the http tier's SSRF guard (tests pass a fake; default getaddrinfo). */
+  resolve?: Resolver;
 }
 
 /** Things started so far, undone in reverse when a later start-up step fails. */
@@ -77,7 +86,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const listener = options.listen === false ? undefined : await claimPort(config.host, config.port);
   const undo: Undo = [];
   try {
-    return await assemble(config, logger, listener, undo);
+    return await assemble(config, logger, listener, undo, options);
   } catch (err) {
     for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
     await listener?.abandon();
@@ -87,13 +96,20 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
 
 const since = (started: number) => Math.round(performance.now() - started);
 
-async function assemble(config: Config, logger: Logger, listener: Listener | undefined, undo: Undo): Promise<Worker> {
+async function assemble(
+  config: Config,
+  logger: Logger,
+  listener: Listener | undefined,
+  undo: Undo,
+  options: StartWorkerOptions,
+): Promise<Worker> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'strata.db'));
   undo.push(() => db.close());
   const registry = new Registry({ db, dataDir });
   const records = new ExecutionStore(db, config.executor.recordRetention);
+  const secrets = new SecretStore(db, secretsKey(config.secrets.key, dataDir));
   const interrupted = records.closeInterrupted();
   if (interrupted > 0) logger.warn({ interrupted }, 'closed execution records a previous run left unfinished');
 
@@ -155,6 +171,17 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
       log: logger.child({ tier: 'docker' }),
       egress: { allow: config.http.allow, protected: () => (listening ? [listening] : []) },
     }),
+    new HttpDriver({
+      guard: new DestinationGuard({
+        operatorAllow: config.http.allow,
+        protected: () => (listening ? [listening] : []),
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+      }),
+      secret: (name) => secrets.reveal(name),
+      maxResponseBytes: config.http.maxResponse,
+      followRedirects: config.http.followRedirects,
+      userAgent: `strata-worker/${VERSION}`,
+    }),
   ];
   undo.push(() => Promise.all(drivers.map((d) => d.dispose())));
   started = performance.now();
@@ -172,11 +199,20 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
   );
   logger.info({ ms: since(started) }, 'tiers ready');
 
+  const governance = new Governance({
+    db,
+    config,
+    registry,
+    processDriver: () => drivers.find((d) => d.tier === 'process'),
+  });
   const executor: Executor = new Executor({
     config,
     drivers,
     records,
     logger,
+    // Governance gates every invocation first (pending review, rejected, unsigned from a Master).
+    hooks: staticHooks({ pre: [governance.preHook] }),
+    escalation: (artifact) => governance.escalationOf(artifact),
     governor: {
       admission: (request, running) => resources.admission(request, running),
       observe: (key, usage) => resources.baselines.observe(key, usage),
@@ -245,17 +281,24 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     callbacks,
+    governance,
     extraRoutes: [
+      secretRoutes({ secrets }),
+      reviewRoutes({ registry, governance }),
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
         deploy: async (manifest, module) => {
-          const { created, fn, sameAs, reviewed } = await deployFunction(registry, manifest, module, (a) =>
-            executor.validate(a),
-          );
+          // The same review and signature rules as POST /v1/functions (a raw upload carries no signature).
+          const governed = await governedDeploy({ registry, executor, governance }, { manifest, upload: module });
+          if (governed.dryRun) return governed.answer;
+          const { created, fn, sameAs, reviewed } = governed.result;
           return describeFunction(fn, executor, {
             created,
             ...(sameAs !== undefined ? { sameAs } : {}),
             ...compileOf(reviewed),
+            ...(governed.review
+              ? { review: { verdict: governed.review.verdict, findings: governed.review.findings } }
+              : {}),
           });
         },
       }),

@@ -31,6 +31,9 @@ export const envNameOf = (path: readonly string[]): string =>
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Settings that are one JSON value (a map), not a variable per key. */
+const JSON_VALUED = new Set(['policy.table', 'signing.keys', 'review.rules']);
+
 /** Every setting path, taken from the defaults tree (leaves are non-object values). */
 export function settingPaths(
   tree: Record<string, unknown> = configSchema.parse({}),
@@ -40,7 +43,7 @@ export function settingPaths(
   for (const [key, value] of Object.entries(tree)) {
     const path = [...prefix, key];
     // The policy table is one JSON value, not a variable per cell.
-    if (isPlainObject(value) && path.join('.') !== 'policy.table') paths.push(...settingPaths(value, path));
+    if (isPlainObject(value) && !JSON_VALUED.has(path.join('.'))) paths.push(...settingPaths(value, path));
     else paths.push(path);
   }
   return paths;
@@ -57,7 +60,7 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 
 function envValue(raw: string, path: readonly string[]): unknown {
   const trimmed = raw.trim();
-  if (path.join('.') === 'policy.table' || trimmed.startsWith('{') || trimmed.startsWith('[')) {
+  if (JSON_VALUED.has(path.join('.')) || trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
       return JSON.parse(trimmed);
     } catch {

@@ -12,6 +12,9 @@ import { pluginsSection } from './sections/plugins.ts';
 import { policySection } from './sections/policy.ts';
 import { processSection } from './sections/process.ts';
 import { resourcesSection } from './sections/resources.ts';
+import { reviewSection } from './sections/review.ts';
+import { secretsSection } from './sections/secrets.ts';
+import { signingSection } from './sections/signing.ts';
 import { wasmSection } from './sections/wasm.ts';
 import { commaList, integer, secret, size } from './units.ts';
 
@@ -44,6 +47,9 @@ export const configSchema = z
     plugins: pluginsSection,
     callbacks: callbacksSection,
     http: httpSection,
+    secrets: secretsSection,
+    review: reviewSection,
+    signing: signingSection,
   })
   .strict()
   .superRefine((config, ctx) => {

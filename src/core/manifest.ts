@@ -83,6 +83,29 @@ export function networkGrantable(asked: NetworkLevel, tier: NetworkLevel): boole
   return asked === 'allowlist' ? tier === 'allowlist' : tier !== 'none';
 }
 
+/** A secret's name in the worker's secret store. */
+export const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+const headerName = z.string().regex(HEADER_NAME, 'a header name is an HTTP token');
+/** Header values: no CR/LF (header injection). */
+const headerValue = z
+  .string()
+  .max(8192)
+  .regex(/^[^\r\n\0]*$/, 'a header value has no line breaks');
+
+/** `{"Authorization": {"secret": "acme-token", "format": "Bearer {}"}}`: secrets sent as headers. */
+export const httpSecretsSchema = z.record(
+  headerName,
+  z
+    .object({
+      secret: z.string().regex(SECRET_NAME, 'a secret name matches [A-Za-z0-9_.-]{1,128}'),
+      format: headerValue.refine((f) => f.includes('{}'), 'format needs "{}" where the secret goes').optional(),
+    })
+    .strict(),
+);
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
 export const permissionsSchema = z
   .object({
     network: networkPermissionSchema,
@@ -90,6 +113,8 @@ export const permissionsSchema = z
     tmp: z.boolean().default(false),
     /** Environment variables the function may see (never the worker's own). */
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+    /** Names of the worker's secrets the function may use (no default: older digests stay the same). */
+    secrets: z.array(z.string().regex(SECRET_NAME, 'a secret name matches [A-Za-z0-9_.-]{1,128}')).max(64).optional(),
   })
   .strict();
 
@@ -107,7 +132,15 @@ export const manifestSchema = z
     image: z.string().optional(),
     command: z.array(z.string()).optional(),
     /** The user's own HTTP API (runtime "http"). */
-    url: z.url().optional(),
+    url: z
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), 'url must be http:// or https://')
+      .optional(),
+    /** runtime "http": method (default POST), fixed headers, secret headers, retries (idempotent methods only). */
+    method: z.enum(HTTP_METHODS).optional(),
+    headers: z.record(headerName, headerValue).optional(),
+    secrets: httpSecretsSchema.optional(),
+    retries: z.number().int().min(0).max(10).optional(),
     /** WASM: the export to call. */
     entry: z.string().optional(),
     limits: limitsSchema.default({}),

@@ -49,6 +49,8 @@ export interface ExecutorOptions {
   governor?: ResourceGovernor;
   /** Pre, post and monitor hooks (plugins, governance); none when absent. */
   hooks?: PhaseHooks;
+  /** A stronger tier an artifact must run in (governance: a review warning), with the reason recorded. */
+  escalation?: (artifact: Pick<Artifact, 'digest' | 'manifest'>) => PlacementRequest['escalate'];
 }
 
 interface Live {
@@ -82,6 +84,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #live = new Map<string, Live>();
   readonly #running = new Set<Live>();
   readonly #hooks: PhaseHooks | undefined;
+  readonly #escalation: ExecutorOptions['escalation'];
   readonly #monitor: MonitorBus;
   readonly #tierWatch: TierWatch;
   /** Bounds for sealing records that never got limits of their own (refused before they ran). */
@@ -99,6 +102,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#logger = options.logger;
     this.#governor = options.governor;
     this.#hooks = options.hooks;
+    this.#escalation = options.escalation;
     this.#concurrency = options.config.executor.concurrency;
     const { default: defaults, errorBytes } = options.config.limits;
     this.#sealLimits = { resultBytes: defaults.resultBytes, logBytes: defaults.logBytes, errorBytes };
@@ -166,6 +170,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     });
   }
 
+  /** Where an artifact (a stored version) runs now: placement with the escalation governance asks. */
+  placementOf(artifact: Pick<Artifact, 'digest' | 'manifest'>): Placement {
+    return this.placement(artifact.manifest, this.#escalation?.(artifact));
+  }
+
   #healthOf(driver: SandboxDriver): TierHealth {
     const health = driver.health();
     this.#tierWatch.note(driver.tier, health);
@@ -181,7 +190,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async validate(artifact: Artifact): Promise<Placement & { compile?: CompileReport }> {
     const refusal = permissionRefusal(artifact.manifest, this.#config.policy.permissions);
     if (refusal) throw refusal;
-    const placement = this.placement(artifact.manifest);
+    const placement = this.placementOf(artifact);
     if (placement.tier === null) {
       const { code, message } = placement.error;
       if (code === 'unsupported_runtime' || code === 'permission_denied') throw new StrataError(code, message);
@@ -199,7 +208,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     const id = request.executionId ?? randomUUID();
     if (this.#live.has(id)) throw new StrataError('invalid_request', `execution ${id} is already running`);
     const priority = request.priority ?? artifact.manifest.priority;
-    const placement = this.placement(artifact.manifest);
+    const placement = this.placementOf(artifact);
     const now = Date.now();
     const record: ExecutionRecord = {
       id,

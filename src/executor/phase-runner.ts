@@ -108,7 +108,7 @@ export async function runPre(
 ): Promise<PreResult> {
   let replaced = false;
   for (const hook of hooks) {
-    const called = await withBudget((s) => hook.pre(view, s), budgetMs, signal);
+    const called = await withBudget((s) => hook.pre(view, s), hook.budgetMs ?? budgetMs, signal);
     if (!called.ok) {
       if (called.why === 'aborted') return { ok: false, aborted: true, error: abortInfo(signal) };
       return {

@@ -34,6 +34,8 @@ export type PreDecision = void | undefined | { input: unknown } | { reject: stri
 
 export interface PreHook {
   readonly name: string;
+  /** Its own budget instead of executor.hookBudget (built-in hooks like governance, never a plugin's choice). */
+  readonly budgetMs?: number;
   pre(inv: InvocationView, signal: AbortSignal): PreDecision | Promise<PreDecision>;
 }
 

@@ -7,7 +7,7 @@
 import type { DriverCapabilities, TierHealth } from '../core/driver.ts';
 import type { ErrorInfo } from '../core/execution.ts';
 import { type NetworkLevel, networkGrantable } from '../core/manifest.ts';
-import { type Runtime, TIER_STRENGTH, type TierName, type Trust } from '../core/tiers.ts';
+import { type Runtime, TIER_STRENGTH, type TierName, TRUST_LEVELS, type Trust } from '../core/tiers.ts';
 
 export interface PolicyTable {
   table: Partial<Record<Runtime, Partial<Record<Trust, TierName[]>>>>;
@@ -46,7 +46,17 @@ export function pickTier(
   policy: PolicyTable,
   tiers: (tier: TierName) => TierView | undefined,
 ): Placement {
-  const candidates = policy.table[fn.runtime]?.[fn.trust] ?? [];
+  const own = policy.table[fn.runtime]?.[fn.trust] ?? [];
+  // An escalated function may also use the tiers of the weaker trust levels' lists (stronger
+  // isolation), after its own: trusted JS escalated past the isolate finds wasm in `standard`'s.
+  const candidates = fn.escalate
+    ? [
+        ...new Set([
+          ...own,
+          ...TRUST_LEVELS.slice(TRUST_LEVELS.indexOf(fn.trust) + 1).flatMap((t) => policy.table[fn.runtime]?.[t] ?? []),
+        ]),
+      ]
+    : own;
   const floorStrength = TIER_STRENGTH[policy.floor[fn.trust]];
   const network = fn.network ?? 'none';
   const atLeast = fn.escalate ? TIER_STRENGTH[fn.escalate.atLeast] : 0;

@@ -8,6 +8,7 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import type { CallbackSender } from '../callbacks/sender.ts';
 import type { Executor } from '../executor/executor.ts';
 import type { ExecutionStore } from '../executor/records.ts';
+import type { Governance } from '../governance/governance.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorResponse, notFound, type RouteTable, routeTable } from './error-handler.ts';
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   healthDetails?: () => Record<string, unknown>;
   /** Delivers async-invoke callbacks (`?callback=`); without it they are refused. */
   callbacks?: CallbackSender;
+  /** Review, signatures and approval of deploys (src/governance). */
+  governance?: Governance;
   /** Route groups other parts add (usage series, raw WASM upload); any env, since they set none of ours. */
   // biome-ignore lint/suspicious/noExplicitAny: sub-apps are mounted whatever their Env type
   extraRoutes?: readonly Hono<any, any, any>[];
@@ -61,7 +64,14 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     }),
   );
   app.route('/', metricsRoutes({ registry: options.metrics }));
-  app.route('/', functionRoutes({ registry: options.registry, executor: options.executor }));
+  app.route(
+    '/',
+    functionRoutes({
+      registry: options.registry,
+      executor: options.executor,
+      ...(options.governance ? { governance: options.governance } : {}),
+    }),
+  );
   app.route(
     '/',
     invokeRoutes({

@@ -23,6 +23,7 @@ const CAPS: Record<TierName, Pick<DriverCapabilities, 'runtimes' | 'network'>> =
   wasm: { runtimes: ['wasm', 'js'], network: 'none' },
   process: { runtimes: ['script'], network: 'all' },
   docker: { runtimes: ['container', 'js', 'script'], network: 'none' },
+  http: { runtimes: ['http'], network: 'allowlist' },
 };
 type Tiers = Partial<Record<TierName, TierHealth | TierView>>;
 /** Every tier up, with overrides (a health, or a whole view); a tier set to undefined is not built. */

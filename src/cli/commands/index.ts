@@ -11,7 +11,9 @@ import { register as exec } from './exec.ts';
 import { register as fn } from './fn.ts';
 import { register as images } from './images.ts';
 import { register as master } from './master.ts';
+import { register as secrets } from './secrets.ts';
 import { register as serve } from './serve.ts';
+import { register as signing } from './signing.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   serve,
@@ -20,6 +22,8 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   fn,
   exec,
   images,
+  secrets,
+  signing,
   config,
   completion,
 ];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseAllowEntry } from '../../net/allow-list.ts';
-import { commaList } from '../units.ts';
+import { boolean, commaList, size } from '../units.ts';
 
 const allowEntry = z.string().superRefine((text, ctx) => {
   const parsed = parseAllowEntry(text);
@@ -16,5 +16,9 @@ export const httpSection = z
      * permission may reach. Never the worker's own API.
      */
     allow: commaList(allowEntry).default([]),
+    /** Largest response body an http function may receive; a larger one ends it `killed`, code limit_exceeded. */
+    maxResponse: size().default(8 * 1024 ** 2),
+    /** Follow redirects (each hop checked by the SSRF guard again); off: a 3xx ends the call `upstream_error`. */
+    followRedirects: boolean().default(false),
   })
   .prefault({});

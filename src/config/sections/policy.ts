@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { NetworkLevel } from '../../core/manifest.ts';
 import { RUNTIMES, TIERS, TRUST_LEVELS } from '../../core/tiers.ts';
-import { commaList } from '../units.ts';
+import { boolean, commaList } from '../units.ts';
 
 const tierList = commaList(z.enum(TIERS), 1);
 const byTrust = z.object(
@@ -31,6 +31,7 @@ export const policySection = z
         wasm: { trusted: ['wasm'], standard: ['wasm'], untrusted: ['wasm'] },
         script: { trusted: ['process', 'docker'], standard: ['process', 'docker'], untrusted: ['docker', 'process'] },
         container: { trusted: ['docker'], standard: ['docker'], untrusted: ['docker'] },
+        http: { trusted: ['http'], standard: ['http'], untrusted: ['http'] },
       }),
     floor: z
       .object({
@@ -41,13 +42,14 @@ export const policySection = z
       .prefault({}),
     /**
      * The most a manifest of each trust level may ask; asking beyond it is refused at deploy with
-     * 403 permission_denied naming the permission. network: none < allowlist < all.
+     * 403 permission_denied naming the permission. network: none < allowlist < all;
+     * secrets: whether permissions.secrets may name any secret.
      */
     permissions: z
       .object({
-        trusted: z.object({ network: networkCap('allowlist') }).prefault({}),
-        standard: z.object({ network: networkCap('none') }).prefault({}),
-        untrusted: z.object({ network: networkCap('none') }).prefault({}),
+        trusted: z.object({ network: networkCap('allowlist'), secrets: boolean().default(true) }).prefault({}),
+        standard: z.object({ network: networkCap('none'), secrets: boolean().default(true) }).prefault({}),
+        untrusted: z.object({ network: networkCap('none'), secrets: boolean().default(false) }).prefault({}),
       })
       .prefault({}),
   })
