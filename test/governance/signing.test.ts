@@ -4,14 +4,12 @@
  * arrives without a deploy here (as from a Master) refused before it runs, and
  * `strata signing generate` + `strata fn deploy --sign`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, signDigest } from '../../src/governance/signing.ts';
-import { strata } from '../cli/support.ts';
-import { type GovWorker, startGovWorker } from './support.ts';
+import { type GovWorker, startGovWorker, cli as strata } from './support.ts';
 
 const good = generateSigningKey();
 const other = generateSigningKey();
@@ -153,24 +151,13 @@ describe('signatures', () => {
     } finally {
       await second.close();
     }
-  }, 120_000);
+  }, 600_000);
 
   it('CLI: strata secrets set reads the value from stdin; strata config never shows the secrets key', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--disable-warning=ExperimentalWarning',
-        'src/cli/main.ts',
-        'secrets',
-        'set',
-        'cli-token',
-        '--url',
-        gov.worker.url,
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    child.stdin.end('s3cr3t-from-stdin\n');
-    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+    const set = await strata(['secrets', 'set', 'cli-token', '--url', gov.worker.url], {
+      stdin: 's3cr3t-from-stdin\n',
+    });
+    const code = set.code;
     expect(code).toBe(0);
     expect(gov.worker.db.db.prepare('SELECT name FROM secrets').all()).toEqual(
       expect.arrayContaining([{ name: 'cli-token' }]),
@@ -178,8 +165,8 @@ describe('signatures', () => {
     const list = await strata(['secrets', 'list', '--url', gov.worker.url, '--json']);
     expect(list.stdout).toContain('cli-token');
     expect(list.stdout).not.toContain('s3cr3t');
-    const shown = await strata(['config'], { STRATA_SECRETS_KEY: 'very-secret-store-key' });
+    const shown = await strata(['config'], { env: { STRATA_SECRETS_KEY: 'very-secret-store-key' } });
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).not.toContain('very-secret-store-key');
-  }, 60_000);
+  }, 600_000);
 });
