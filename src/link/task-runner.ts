@@ -11,6 +11,9 @@ import type { Dispatch__Output, TaskRef__Output } from './proto.ts';
 import type { LinkExecutor, LinkLogger, LinkRegistry } from './types.ts';
 import { executionIdOf } from './wire.ts';
 
+/** Artifacts kept in memory by digest (they are small next to their prepared sandboxes). */
+const ARTIFACT_CACHE = 64;
+
 export interface TaskRef {
   taskId: string;
   attempt: number;
@@ -55,6 +58,8 @@ export class TaskRunner {
   readonly #hooks: RunnerHooks;
   readonly #log: LinkLogger;
   readonly #fetching = new Map<string, Promise<Artifact>>();
+  /** Artifacts by digest, most recently used last. */
+  readonly #artifacts = new Map<string, Artifact>();
   readonly #pending = new Batcher<{ held: HeldTask; entry: Omit<OutboxEntry, 'id'> }>((b) => this.#flush(b), {
     busy: () => this.unfinished > 0,
   });
@@ -230,8 +235,12 @@ export class TaskRunner {
 
   async #artifact(d: Dispatch__Output): Promise<Artifact> {
     const digest = d.function!.digest;
+    // Content-addressed, so immutable: a burst of one function reads the registry once, not
+    // once per task (a registry lookup was the worker's top cost per dispatch).
+    const cached = this.#artifacts.get(digest);
+    if (cached) return cached;
     const known = this.#registry.getByDigest(digest);
-    if (known) return this.#registry.artifact(known);
+    if (known) return this.#remember(digest, await this.#registry.artifact(known));
     let pending = this.#fetching.get(digest);
     if (!pending) {
       pending = (async () => {
@@ -242,12 +251,19 @@ export class TaskRunner {
           source = await this.#hooks.fetchArtifact(digest);
         }
         const fn = await this.#registry.importArtifact(source.manifest, new Uint8Array(source.code), digest);
-        return this.#registry.artifact(fn);
+        return this.#remember(digest, await this.#registry.artifact(fn));
       })();
       this.#fetching.set(digest, pending);
       pending.finally(() => this.#fetching.delete(digest)).catch(() => {});
     }
     return pending;
+  }
+
+  #remember(digest: string, artifact: Artifact): Artifact {
+    this.#artifacts.delete(digest);
+    this.#artifacts.set(digest, artifact);
+    if (this.#artifacts.size > ARTIFACT_CACHE) this.#artifacts.delete(this.#artifacts.keys().next().value as string);
+    return artifact;
   }
 
   #find(ref: TaskRef__Output | null | undefined): HeldTask | undefined {

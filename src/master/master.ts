@@ -47,6 +47,12 @@ export interface SubmitTask {
   labels?: Record<string, string>;
 }
 
+interface InlineArtifact {
+  digest: string;
+  manifestJson: Buffer;
+  code: Uint8Array;
+}
+
 export interface MasterOptions {
   config: MasterConfig;
   db: Database;
@@ -251,22 +257,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.store.markDispatched(task.id, worker.id, task.attempt, task.epoch);
     worker.tasks.add(task.id);
     if (worker.mode === 'pull') worker.pullBudget = Math.max(0, worker.pullBudget - 1);
-    const fn = this.catalogue.getByDigest(task.digest);
-    let inline: { digest: string; manifestJson: Buffer; code: Uint8Array } | null = null;
-    if (fn && this.config.inlineArtifactBytes > 0) {
-      try {
-        const artifact = this.catalogue.artifact(fn);
-        if (artifact.code.byteLength <= this.config.inlineArtifactBytes)
-          inline = {
-            digest: artifact.digest,
-            manifestJson: Buffer.from(JSON.stringify(artifact.manifest)),
-            code: artifact.code,
-          };
-      } catch (err) {
-        // Unreadable here: the worker will ask FetchArtifact and report what it gets.
-        this.log.warn({ digest: task.digest, err: (err as Error).message }, 'artifact unreadable');
-      }
-    }
+    const inline = this.#inline(task.digest);
     worker.send({
       dispatch: {
         task: { taskId: task.id, attempt: task.attempt, epoch: task.epoch },
@@ -278,6 +269,34 @@ export class MasterCore extends EventEmitter<MasterEvents> {
         priority: task.priority,
       },
     });
+  }
+
+  /** Inline artifacts by digest (content-addressed, so immutable): one catalogue read per burst. */
+  readonly #inlines = new Map<string, InlineArtifact | null>();
+
+  #inline(digest: string): InlineArtifact | null {
+    if (this.config.inlineArtifactBytes <= 0) return null;
+    const cached = this.#inlines.get(digest);
+    if (cached !== undefined) return cached;
+    const fn = this.catalogue.getByDigest(digest);
+    if (!fn) return null;
+    let inline: InlineArtifact | null = null;
+    try {
+      const artifact = this.catalogue.artifact(fn);
+      if (artifact.code.byteLength <= this.config.inlineArtifactBytes)
+        inline = {
+          digest: artifact.digest,
+          manifestJson: Buffer.from(JSON.stringify(artifact.manifest)),
+          code: artifact.code,
+        };
+    } catch (err) {
+      // Unreadable here: the worker will ask FetchArtifact and report what it gets.
+      this.log.warn({ digest, err: (err as Error).message }, 'artifact unreadable');
+      return null;
+    }
+    if (this.#inlines.size >= 64) this.#inlines.delete(this.#inlines.keys().next().value as string);
+    this.#inlines.set(digest, inline);
+    return inline;
   }
 
   #finishLocally(task: TaskRow, status: TaskStatus, code: string, message: string): void {

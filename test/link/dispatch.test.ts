@@ -67,7 +67,14 @@ describe('dispatch over the link', () => {
       masters: [m.address],
       id: 'wh',
       concurrency: 4,
-      overrides: { 'link.dispatchMode': 'hybrid', 'link.hybridHigh': 0.75, 'link.hybridLow': 0.25 },
+      // No smoothing or dwell: the marks alone (the hysteresis has its own tests).
+      overrides: {
+        'link.dispatchMode': 'hybrid',
+        'link.hybridHigh': 0.75,
+        'link.hybridLow': 0.25,
+        'link.hybridSmoothing': 0,
+        'link.hybridDwell': 0,
+      },
     });
     await waitFor(() => connected(m, 'wh'), 'register');
     expect(w.link.mode).toBe('push');
