@@ -4,7 +4,7 @@
  * and held for a minimum dwell, so a burst (load 1 -> 0 -> 1 every few ms as tasks of 1 ms start
  * and end) switches once each way instead of once per task (issue 16 item 11).
  */
-import type { LinkMode, ModePolicy } from './wire.ts';
+import type { LinkMode, ModePolicy } from '../protocol/wire.ts';
 
 export function nextMode(policy: ModePolicy, current: LinkMode, load: number, high: number, low: number): LinkMode {
   if (policy !== 'hybrid') return policy;

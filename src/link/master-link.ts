@@ -7,19 +7,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { Batcher } from '../protocol/batcher.ts';
+import { linkProto, type MasterMessage__Output, type WorkerLinkClient, type WorkerMessage } from '../protocol/proto.ts';
+import { bearer, type LinkMode, type ModePolicy, modeFromWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
 import { backoffDelay, firstMasterIndex } from './backoff.ts';
-import { Batcher } from './batcher.ts';
 import { channelCredentials, channelOptions, type LinkConfig } from './credentials.ts';
 import { loadOf, ModeGovernor } from './dispatch-mode.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { type NodeUsage, osNodeUsage } from './node-usage.ts';
 import { Outbox } from './outbox.ts';
-import { linkProto, type MasterMessage__Output, type WorkerLinkClient, type WorkerMessage } from './proto.ts';
 import { LinkSession } from './session.ts';
 import { type TaskRef, TaskRunner } from './task-runner.ts';
 import type { LinkExecutor, LinkLogger, LinkRegistry, TierReport } from './types.ts';
-import { bearer, type LinkMode, type ModePolicy, modeFromWire } from './wire.ts';
 
 export interface MasterLinkOptions {
   config: LinkConfig;

@@ -4,11 +4,17 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { StrataError } from '../core/errors.ts';
+import type {
+  ArtifactChunk__Output,
+  MasterMessage__Output,
+  WorkerLinkClient,
+  WorkerMessage,
+} from '../protocol/proto.ts';
+import { u64Number } from '../protocol/uint64.ts';
+import { chunkSize, chunks, modeToWire, parseLabels } from '../protocol/wire.ts';
 import type { MasterLink } from './master-link.ts';
 import type { OutboxEntry } from './outbox.ts';
-import type { ArtifactChunk__Output, MasterMessage__Output, WorkerLinkClient, WorkerMessage } from './proto.ts';
 import type { LinkLogger } from './types.ts';
-import { chunkSize, chunks, modeToWire, parseLabels } from './wire.ts';
 
 const STATUS_WIRE = {
   ok: 'NODE_STATUS_OK',
@@ -169,7 +175,7 @@ export class LinkSession {
         return;
       case 'resultAck': {
         const ack = m.resultAck!;
-        link.acked(ack.outboxId);
+        link.acked(u64Number(ack.outboxId, 'result_ack.outbox_id'));
         if (!ack.accepted)
           this.#log.info({ task: ack.task, reason: ack.reason }, 'the Master refused a result (dropped from outbox)');
         return;
@@ -299,13 +305,12 @@ export class LinkSession {
   // ---- results and logs -----------------------------------------------------------------------
 
   #resendOutbox(): void {
-    if (!this.masterId) return;
-    for (const entry of this.#link.outbox.pending(this.masterId)) this.#sendEntry(entry);
+    for (const entry of this.#link.outbox.pending()) this.#sendEntry(entry);
   }
 
-  /** A result just stored in the outbox: send it now if this session is with its Master. */
+  /** A result just stored in the outbox: send it now to the Master of this session, whichever it is. */
   sendResult(entry: OutboxEntry): void {
-    if (this.established && this.masterId === entry.masterId) this.#sendEntry(entry);
+    if (this.established) this.#sendEntry(entry);
   }
 
   #sendEntry(entry: OutboxEntry): void {
@@ -362,7 +367,7 @@ export class LinkSession {
       let expected = -1;
       call.on('data', (chunk: ArtifactChunk__Output) => {
         if (expected < 0) {
-          expected = chunk.codeSize;
+          expected = u64Number(chunk.codeSize, 'artifact_chunk.code_size');
           try {
             manifest = JSON.parse(Buffer.from(chunk.manifestJson).toString('utf8'));
           } catch {

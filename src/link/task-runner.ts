@@ -5,11 +5,12 @@
 import type { Artifact } from '../core/driver.ts';
 import { isStrataError, StrataError } from '../core/errors.ts';
 import type { ExecutionRecord } from '../core/execution.ts';
-import { Batcher } from './batcher.ts';
+import { Batcher } from '../protocol/batcher.ts';
+import type { Dispatch__Output, TaskRef__Output } from '../protocol/proto.ts';
+import type { U64 } from '../protocol/uint64.ts';
+import { executionIdOf } from '../protocol/wire.ts';
 import type { Outbox, OutboxEntry } from './outbox.ts';
-import type { Dispatch__Output, TaskRef__Output } from './proto.ts';
 import type { LinkExecutor, LinkLogger, LinkRegistry } from './types.ts';
-import { executionIdOf } from './wire.ts';
 
 /** Artifacts kept in memory by digest (they are small next to their prepared sandboxes). */
 const ARTIFACT_CACHE = 64;
@@ -17,7 +18,8 @@ const ARTIFACT_CACHE = 64;
 export interface TaskRef {
   taskId: string;
   attempt: number;
-  epoch: number;
+  /** uint64, echoed exactly as the Master sent it (see src/protocol/uint64.ts). */
+  epoch: U64;
 }
 
 export interface HeldTask {
@@ -38,7 +40,7 @@ export interface ControlResult {
 export interface RunnerHooks {
   status(
     ref: TaskRef,
-    state: 'TASK_STATE_RUNNING' | 'TASK_STATE_REFUSED' | 'TASK_STATE_PAUSED',
+    state: 'TASK_STATE_ACCEPTED' | 'TASK_STATE_RUNNING' | 'TASK_STATE_REFUSED' | 'TASK_STATE_PAUSED',
     message?: string,
   ): void;
   /** A result was stored in the outbox: send it if the session to its Master is up. */
@@ -68,6 +70,8 @@ export class TaskRunner {
   #onStart = (record: ExecutionRecord) => {
     const held = this.#byExecution.get(record.id);
     if (!held || held.state === 'done') return;
+    // Started inside submit(), before it returned: ACCEPTED still goes first.
+    if (held.state === 'preparing') this.#hooks.status(held.ref, 'TASK_STATE_ACCEPTED');
     held.state = 'running';
     this.#hooks.status(held.ref, 'TASK_STATE_RUNNING');
     this.#hooks.changed();
@@ -188,7 +192,11 @@ export class TaskRunner {
       this.#finish(held, rejectedRecord(held, d, isStrataError(err) ? err : new StrataError('internal', String(err))));
       return;
     }
-    if (held.state === 'preparing') held.state = 'queued';
+    if (held.state === 'preparing') {
+      held.state = 'queued';
+      // In the executor's queue now (link.proto: ACCEPTED, once per attempt, before RUNNING).
+      this.#hooks.status(ref, 'TASK_STATE_ACCEPTED');
+    }
     let record: ExecutionRecord;
     try {
       record = await submission.done;

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import { StrataError } from '../core/errors.ts';
-import { Batcher } from '../link/batcher.ts';
-import { modeToWire } from '../link/wire.ts';
+import { Batcher } from '../protocol/batcher.ts';
+import { modeToWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
 import { type ControlAction, refOf, sendControl } from './control.ts';
 import { LiveLogs } from './live-logs.ts';
@@ -62,11 +62,13 @@ export interface MasterOptions {
   logger?: MasterLogger;
 }
 
+export type LostReason = 'stream_ended' | 'heartbeat_timeout';
+
 export interface MasterEvents {
   /** A task got its one stored result. */
   final: [task: TaskView];
-  /** A worker was declared lost (heartbeat timeout). */
-  lost: [workerId: string, at: number];
+  /** A worker was declared lost: its stream ended and it did not come back in the grace, or it fell silent. */
+  lost: [workerId: string, at: number, why: LostReason];
   /** A worker registered (new session). */
   registered: [workerId: string];
 }
@@ -133,6 +135,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   stop(): void {
     clearInterval(this.#sweeper);
+    for (const w of this.workers.values()) clearTimeout(w.graceTimer);
     this.#results.flush();
     this.#pump.clear();
     this.#stopped = true;
@@ -398,10 +401,28 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     }
   }
 
-  markLost(w: WorkerState, now: number): void {
+  /**
+   * The worker's stream ended (detection by event, not only by timeout): lost after the reconnect
+   * grace unless a new stream registered meanwhile, in which case it keeps its tasks (Register.held).
+   */
+  streamEnded(w: WorkerState): void {
+    if (this.#stopped) return;
+    clearTimeout(w.graceTimer);
+    const ended = w.call;
+    w.graceTimer = setTimeout(() => {
+      w.graceTimer = undefined;
+      if (this.#stopped || w.call !== ended || w.status === 'lost') return;
+      this.markLost(w, Date.now(), 'stream_ended');
+    }, this.config.reconnectGrace);
+    w.graceTimer.unref();
+  }
+
+  markLost(w: WorkerState, now: number, why: LostReason = 'heartbeat_timeout'): void {
+    clearTimeout(w.graceTimer);
+    w.graceTimer = undefined;
     this.lostCount++;
     w.status = 'lost';
-    this.log.warn({ workerId: w.id, silentMs: now - w.lastSeenAt }, 'worker lost');
+    this.log.warn({ workerId: w.id, silentMs: now - w.lastSeenAt, why }, 'worker lost');
     const call = w.call;
     w.call = null;
     w.failControls('the worker was lost');
@@ -416,7 +437,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
       w.tasks.delete(id);
       if (task && task.workerId === w.id) this.requeue(task, `worker ${w.id} lost`);
     }
-    this.emit('lost', w.id, now);
+    this.emit('lost', w.id, now, why);
   }
 
   workerViews(): WorkerView[] {

@@ -106,18 +106,45 @@ describe('faults', () => {
     cleanups.push(() => b.stop());
     await waitFor(() => connected(m, 'survivor'), 'survivor');
     let lostAt = 0;
-    m.server.core.on('lost', (id, at) => {
-      if (id === 'doomed') lostAt = at;
+    let lostWhy = '';
+    m.server.core.on('lost', (id, at, why) => {
+      if (id === 'doomed') {
+        lostAt = at;
+        lostWhy = why;
+      }
     });
     const killedAt = Date.now();
     child.kill('SIGKILL');
     await waitFor(() => b.executor.running.size === 5, 'tasks re-run on the survivor', 10_000);
-    expect(lostAt - killedAt).toBeLessThan(4500);
+    // Found by its stream ending (500 ms grace), not by the 3 s heartbeat timeout.
+    expect(lostWhy).toBe('stream_ended');
+    expect(lostAt - killedAt).toBeLessThan(2500);
     expect(m.server.core.workers.get('doomed')?.status).toBe('lost');
     for (const id of ids) expect(m.server.core.task(id)).toMatchObject({ workerId: 'survivor', attempt: 2 });
     for (const id of ids) await m.server.core.cancelTask(id);
     await waitForTasks(m, ids);
     expect(countResults(m)).toBe(5);
+  }, 30_000);
+
+  it('a worker whose stream breaks and reconnects within the grace keeps its tasks (no second attempt)', async () => {
+    const m = await startMaster({ overrides: { 'master.reconnectGrace': '5s' } });
+    cleanups.push(() => m.stop());
+    const fn = await deployNoop(m);
+    const w = startWorker({ masters: [m.address], id: 'blip' });
+    cleanups.push(() => w.stop());
+    await waitFor(() => connected(m, 'blip'), 'register');
+    const ids = Array.from({ length: 3 }, () => m.server.core.submit({ function: fn, input: { sleep: 1500 } }));
+    await waitFor(() => w.executor.running.size === 3, 'tasks running');
+    let lost = 0;
+    m.server.core.on('lost', () => lost++);
+    const before = w.link.counters.reconnects;
+    // The Master ends the stream (as a broken connection would); the worker reconnects at once.
+    m.server.core.workers.get('blip')?.call?.end();
+    await waitFor(() => w.link.counters.reconnects > before && connected(m, 'blip'), 'the reconnect');
+    const views = await waitForTasks(m, ids);
+    expect(lost).toBe(0);
+    expect(views.every((v) => v?.status === 'succeeded' && v.attempt === 1)).toBe(true);
+    expectExactlyOnce(m, ids);
   }, 30_000);
 
   it('a worker restarted after SIGKILL re-registers without its tasks: they are re-dispatched at once', async () => {

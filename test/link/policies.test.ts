@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { backoffDelay, firstMasterIndex } from '../../src/link/backoff.ts';
 import { loadOf, ModeGovernor, nextMode } from '../../src/link/dispatch-mode.ts';
 import { LogBuffer } from '../../src/link/log-buffer.ts';
-import { chunkSize, chunks, modeFromWire, modeToWire, parseLabels } from '../../src/link/wire.ts';
+import { chunkSize, chunks, modeFromWire, modeToWire, parseLabels } from '../../src/protocol/wire.ts';
 
 describe('backoff', () => {
   const opts = { initialMs: 100, maxMs: 5000, jitter: 0.2 };
@@ -60,7 +60,7 @@ describe('wire helpers', () => {
 describe('live log buffer', () => {
   it('keeps at most its budget and counts what it drops', () => {
     const buf = new LogBuffer(10);
-    const ref = { taskId: 't', attempt: 1, epoch: 1 };
+    const ref = { taskId: 't', attempt: 1, epoch: '1' };
     buf.push(ref, 'hello');
     buf.push(ref, 'world');
     buf.push(ref, '!!!');
