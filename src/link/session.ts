@@ -11,6 +11,7 @@ import type {
   WorkerMessage,
 } from '../protocol/proto.ts';
 import { u64Number } from '../protocol/uint64.ts';
+import { masterMessageProblem } from '../protocol/validate.ts';
 import { chunkSize, chunks, modeToWire, parseLabels } from '../protocol/wire.ts';
 import type { MasterLink } from './master-link.ts';
 import type { OutboxEntry } from './outbox.ts';
@@ -142,6 +143,8 @@ export class LinkSession {
   }
 
   #onMessage(m: MasterMessage__Output): void {
+    const problem = masterMessageProblem(m);
+    if (problem) throw new Error(problem);
     const link = this.#link;
     if (!this.established) {
       if (m.body !== 'registerAck' || !m.registerAck) throw new Error('expected register_ack first');

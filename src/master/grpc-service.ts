@@ -9,6 +9,7 @@ import type {
   WorkerMessage__Output,
 } from '../protocol/proto.ts';
 import { u64Number, u64NumberOrUndefined } from '../protocol/uint64.ts';
+import { workerMessageProblem } from '../protocol/validate.ts';
 import { chunkSize, chunks, modeFromWire } from '../protocol/wire.ts';
 import type { MasterCore } from './master.ts';
 import type { TaskStatus, WorkerStatus } from './types.ts';
@@ -149,6 +150,8 @@ class Session {
 
   #onMessage(m: WorkerMessage__Output): void {
     if (this.#closed) return;
+    const problem = workerMessageProblem(m);
+    if (problem) throw new Error(problem);
     const w = this.#worker;
     if (!w) {
       if (m.body !== 'register' || !m.register) throw new Error('the first message on a stream must be "register"');

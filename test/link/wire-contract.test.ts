@@ -108,6 +108,24 @@ describe('wire contract: a worker against a bare Master', () => {
     await waitFor(() => m.of('result').length > 1, 'the result resent');
     expect(m.of('result').at(-1)?.result.task.epoch).toBe(BIG_EPOCH);
   });
+
+  it('a dispatch that breaks the contract (digest not sha256 hex) drops the stream: nothing runs, the worker reconnects', async () => {
+    const m = await rawMaster();
+    const w = startWorker({ masters: [m.address], id: 'wire-v' });
+    cleanups.push(() => w.stop());
+    await waitFor(() => m.of('heartbeat').length > 0, 'a heartbeat');
+    const registers = m.of('register').length;
+    m.write({
+      dispatch: {
+        task: { task_id: 'tsk_bad', attempt: 1, epoch: '1' },
+        function: { name: 'noop', version: 1, digest: 'not-a-digest' },
+        input_json: Buffer.from('{}'),
+      },
+    });
+    await waitFor(() => m.of('register').length > registers, 'the worker to reconnect');
+    expect(w.executor.running.size).toBe(0);
+    expect(m.of('task_status').some((s) => s.task_status.task.task_id === 'tsk_bad')).toBe(false);
+  });
 });
 
 /** A bare client on the real Master's Connect stream. */
@@ -148,6 +166,40 @@ describe('wire contract: a bare worker against the reference Master', () => {
     const ack = await waitFor(() => c.received.find((r) => r.body === 'result_ack'), 'result ack');
     expect(ack.result_ack).toMatchObject({ outbox_id: BIG_EPOCH, accepted: false, reason: 'unknown_task' });
     expect(ack.result_ack.task.epoch).toBe(BIG_EPOCH);
+  });
+
+  it('a result with an empty task id ends the session with INVALID_ARGUMENT; nothing is stored', async () => {
+    const { master, stop } = await startCatalogueMaster();
+    cleanups.push(stop);
+    const pkg = rawProto();
+    const client = new pkg.WorkerLink(master.grpcAddress, grpc.credentials.createInsecure());
+    const call = client.Connect(new grpc.Metadata());
+    const received: Raw[] = [];
+    let error: grpc.ServiceError | undefined;
+    call.on('data', (x: Raw) => received.push(x));
+    call.on('error', (e: grpc.ServiceError) => {
+      error = e;
+    });
+    cleanups.push(() => {
+      call.cancel();
+      client.close();
+    });
+    call.write({ register: { worker_id: 'bare2', concurrency: 1 } });
+    await waitFor(() => received.find((r) => r.body === 'register_ack'), 'register ack');
+    call.write({
+      result: {
+        task: { task_id: '', attempt: 1, epoch: '1' },
+        outbox_id: '1',
+        status: 'succeeded',
+        total_bytes: 2,
+        record_json: Buffer.from('{}'),
+        last: true,
+      },
+    });
+    await waitFor(() => error, 'the session to end');
+    expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error?.details).toContain('result.task.taskId');
+    expect(master.core.store.countResults()).toBe(0);
   });
 
   it('serves an artifact whose digest follows the rule written in link.proto (computed here, no registry)', async () => {
