@@ -18,6 +18,7 @@ import { LogBuffer } from './log-buffer.ts';
 import { type NodeUsage, osNodeUsage } from './node-usage.ts';
 import { Outbox } from './outbox.ts';
 import { LinkSession } from './session.ts';
+import type { SessionHost } from './session-host.ts';
 import { type TaskRef, TaskRunner } from './task-runner.ts';
 import type { LinkExecutor, LinkLogger, LinkRegistry, TierReport } from './types.ts';
 
@@ -58,7 +59,7 @@ export interface LinkStats {
 
 const noopLogger: LinkLogger = { info() {}, warn() {}, debug() {}, error() {} };
 
-export class MasterLink {
+export class MasterLink implements SessionHost {
   readonly workerId: string;
   readonly instanceId = randomUUID();
   readonly config: LinkConfig;

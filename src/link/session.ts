@@ -13,8 +13,8 @@ import type {
 import { u64Number } from '../protocol/uint64.ts';
 import { masterMessageProblem } from '../protocol/validate.ts';
 import { chunkSize, chunks, modeToWire, parseLabels } from '../protocol/wire.ts';
-import type { MasterLink } from './master-link.ts';
 import type { OutboxEntry } from './outbox.ts';
+import type { SessionHost } from './session-host.ts';
 import type { LinkLogger } from './types.ts';
 
 const STATUS_WIRE = {
@@ -28,7 +28,7 @@ const CHANGE_SPACING_MS = 20;
 
 export class LinkSession {
   readonly address: string;
-  readonly #link: MasterLink;
+  readonly #link: SessionHost;
   readonly #client: WorkerLinkClient;
   readonly #log: LinkLogger;
   #call: grpc.ClientDuplexStream<WorkerMessage, MasterMessage__Output> | undefined;
@@ -44,7 +44,7 @@ export class LinkSession {
   #closed = false;
   #done: (() => void) | undefined;
 
-  constructor(link: MasterLink, address: string, client: WorkerLinkClient, log: LinkLogger) {
+  constructor(link: SessionHost, address: string, client: WorkerLinkClient, log: LinkLogger) {
     this.#link = link;
     this.address = address;
     this.#client = client;

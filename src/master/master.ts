@@ -93,6 +93,10 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     { busy: () => this.live.size > 1 },
   );
   #sweeper: NodeJS.Timeout | undefined;
+  #sweepEvery = 50;
+  #lastSweepAt: number | undefined;
+  /** Time the Master's own loop was stalled between sweeps (not counted as worker silence). */
+  stalledMs = 0;
   readonly startedAt = Date.now();
   /** Failure detections, for the benchmark and /metrics. */
   lostCount = 0;
@@ -128,6 +132,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   start(): void {
     const every = Math.max(20, Math.min(50, Math.floor(this.config.heartbeatTimeout / 20)));
+    this.#sweepEvery = every;
     this.#sweeper = setInterval(() => this.sweep(Date.now()), every);
     this.#sweeper.unref();
     this.pump();
@@ -395,6 +400,16 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   /** Declare silent workers lost and dispatch their tasks again. */
   sweep(now: number): void {
+    // A Master that was itself stalled (a blocked or starved event loop: seen for seconds in a
+    // burst on a busy machine) cannot tell a silent worker from its own unread messages: the time
+    // it was stalled does not count as the workers' silence.
+    const stalled = this.#lastSweepAt === undefined ? 0 : now - this.#lastSweepAt - 2 * this.#sweepEvery;
+    this.#lastSweepAt = now;
+    if (stalled > 0) {
+      this.stalledMs += stalled;
+      for (const w of this.workers.values()) if (w.status !== 'lost') w.lastSeenAt += stalled;
+      return;
+    }
     for (const w of this.workers.values()) {
       if (w.status === 'lost' || now - w.lastSeenAt <= this.config.heartbeatTimeout) continue;
       this.markLost(w, now);
