@@ -42,6 +42,8 @@ export class LinkSession {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #changeTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The dispatching Master of each result sent on this stream, until its ResultAck. */
+  readonly #sentTo = new Map<number, string>();
   #done: (() => void) | undefined;
 
   constructor(link: SessionHost, address: string, client: WorkerLinkClient, log: LinkLogger) {
@@ -178,7 +180,16 @@ export class LinkSession {
         return;
       case 'resultAck': {
         const ack = m.resultAck!;
-        link.acked(u64Number(ack.outboxId, 'result_ack.outbox_id'));
+        const outboxId = u64Number(ack.outboxId, 'result_ack.outbox_id');
+        const dispatchedBy = this.#sentTo.get(outboxId);
+        this.#sentTo.delete(outboxId);
+        // A Master that does not know the task, and did not dispatch it, may simply not share the
+        // dispatching Master's store: the result stays for that Master (resent on the next session).
+        if (!ack.accepted && ack.reason === 'unknown_task' && dispatchedBy && dispatchedBy !== this.masterId) {
+          this.#log.debug({ task: ack.task, dispatchedBy }, 'result kept for the Master that dispatched it');
+          return;
+        }
+        link.acked(outboxId);
         if (!ack.accepted)
           this.#log.info({ task: ack.task, reason: ack.reason }, 'the Master refused a result (dropped from outbox)');
         return;
@@ -317,6 +328,7 @@ export class LinkSession {
   }
 
   #sendEntry(entry: OutboxEntry): void {
+    this.#sentTo.set(entry.id, entry.masterId);
     const data = Buffer.from(entry.recordJson);
     const parts = chunks(data, chunkSize(this.#maxMessageBytes));
     let offset = 0;

@@ -209,6 +209,56 @@ describe('faults', () => {
     expect(w.executor.seen.length).toBe(0); // nothing re-ran on the restarted worker
   }, 30_000);
 
+  it('a Master restarted under a new id while a result is unacknowledged still receives it, once', async () => {
+    const dataDir = tempDir('strata-master-');
+    const catalogue = new FakeCatalogue();
+    let m = await startMaster({ dataDir, catalogue, overrides: { 'master.id': 'before' } });
+    const address = m.address;
+    const fn = await deployNoop(m);
+    const w = startWorker({ masters: [address], id: 'renamed' });
+    cleanups.push(() => w.stop());
+    await waitFor(() => connected(m, 'renamed'), 'register');
+    const ids = Array.from({ length: 2 }, () => m.server.core.submit({ function: fn, input: { sleep: 300 } }));
+    await waitFor(() => w.executor.running.size === 2, 'tasks running');
+    await m.stop();
+    await waitFor(() => w.link.outbox.count() === 2, 'results durable in the outbox');
+    m = await startMaster({ dataDir, catalogue, grpc: address, overrides: { 'master.id': 'after' } });
+    cleanups.push(() => m.stop());
+    const views = await waitForTasks(m, ids);
+    expect(views.every((v) => v?.status === 'succeeded' && v.attempt === 1)).toBe(true);
+    expectExactlyOnce(m, ids);
+    await waitFor(() => w.link.outbox.count() === 0, 'outbox empty');
+    expect(w.link.stats().masterId).toBe('after');
+  }, 30_000);
+
+  it("a Master that does not share the dispatching one's store answers unknown_task: the result waits for its own Master", async () => {
+    const a = await startMaster({ overrides: { 'master.id': 'a' } });
+    cleanups.push(() => a.stop());
+    const b = await startMaster({ overrides: { 'master.id': 'b' } });
+    cleanups.push(() => b.stop());
+    const fn = await deployNoop(a);
+    // Through a proxy, so the test decides which Master the worker reaches.
+    const proxy = new FreezableProxy(Number(a.address.split(':')[1]));
+    const via = await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const w = startWorker({ masters: [via], id: 'wanderer' });
+    cleanups.push(() => w.stop());
+    await waitFor(() => connected(a, 'wanderer'), 'register with a');
+    const id = a.server.core.submit({ function: fn, input: { sleep: 400 } });
+    await waitFor(() => w.executor.running.size === 1, 'the task running');
+    await a.stop();
+    await waitFor(() => w.link.outbox.count() === 1, 'the result in the outbox');
+    proxy.target = Number(b.address.split(':')[1]);
+    await waitFor(() => connected(b, 'wanderer'), 'register with b');
+    await waitFor(() => w.link.counters.resultsSent >= 1, 'the result offered to b');
+    // b answers in stream order: once two later heartbeats went through, its ResultAck is in.
+    const beats = w.link.counters.heartbeatsSent;
+    await waitFor(() => w.link.counters.heartbeatsSent >= beats + 2, 'two more heartbeats');
+    // b refused it (unknown task); it stays for a.
+    expect(w.link.outbox.count()).toBe(1);
+    expect(b.server.core.store.countResults()).toBe(0);
+  }, 30_000);
+
   it('fails over to the next Master address when the first is down', async () => {
     const m = await startMaster();
     cleanups.push(() => m.stop());
