@@ -124,7 +124,7 @@ describe('faults', () => {
     for (const id of ids) await m.server.core.cancelTask(id);
     await waitForTasks(m, ids);
     expect(countResults(m)).toBe(5);
-  }, 30_000);
+  }, 90_000); // spawns a worker process: slow to start on a busy machine
 
   it('a worker whose stream breaks and reconnects within the grace keeps its tasks (no second attempt)', async () => {
     const m = await startMaster({ overrides: { 'master.reconnectGrace': '5s' } });
@@ -179,7 +179,7 @@ describe('faults', () => {
     expect(views.every((v) => v?.status === 'succeeded' && v.attempt === 2)).toBe(true);
     expect(countResults(m)).toBe(3);
     expect(m.server.core.workers.get('phoenix')?.status).toBe('ok');
-  }, 30_000);
+  }, 90_000); // spawns a worker process: slow to start on a busy machine
 
   it('the Master unreachable for a while, and a worker restart: results wait in the outbox and arrive once', async () => {
     const dataDir = tempDir('strata-master-');
