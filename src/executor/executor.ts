@@ -77,6 +77,7 @@ type Ending = Omit<RunOutcome, 'status'> & { status: FinalStatus };
 export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #config: Config;
   readonly #drivers = new Map<TierName, SandboxDriver>();
+  readonly #preparing = new Map<string, Promise<unknown>>();
   readonly #records: ExecutionStore;
   readonly #logger: Logger;
   readonly #governor: ResourceGovernor | undefined;
@@ -421,14 +422,13 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       this.monitor(eventOf('start', record, { function: record.function, tier: live.tier }), hooks);
     const tapped = this.listenerCount('log') > 0 || hooks.monitor.length > 0;
     const logs = new LogBudget(limits.logBytes, tapped ? (text) => this.#onLog(live, text) : undefined);
-    const deadline = live.startedAt + limits.timeoutMs;
-    const timer = setTimeout(
-      () =>
-        live.controller.abort(
-          new StrataError('timeout', `the function did not finish within its ${limits.timeoutMs} ms deadline`),
-        ),
-      limits.timeoutMs,
-    );
+    let deadline = live.startedAt + limits.timeoutMs;
+    const onDeadline = () =>
+      live.controller.abort(
+        new StrataError('timeout', `the function did not finish within its ${limits.timeoutMs} ms deadline`),
+      );
+    // Bounds the hooks and prepare; re-armed once prepared, so a compile is not charged to the code.
+    let timer = setTimeout(onDeadline, limits.timeoutMs);
     let outcome: Ending | undefined;
     let input = live.request.input;
     let inputJson = live.request.inputJson;
@@ -447,8 +447,13 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (!outcome) {
       try {
         prepareAt = performance.now();
-        const prepared = await driver.prepare(artifact);
+        const prepared = await this.#prepare(driver, artifact);
         codeAt = performance.now();
+        if (!live.controller.signal.aborted) {
+          clearTimeout(timer);
+          deadline = Date.now() + limits.timeoutMs;
+          timer = setTimeout(onDeadline, limits.timeoutMs);
+        }
         const json = inputJson ?? JSON.stringify(input ?? null);
         outcome = await driver.run(
           prepared,
@@ -502,6 +507,24 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (hooks.monitor.length > 0) this.monitor(eventOf('finish', record, record), hooks);
     live.resolve(record);
     this.#checkIdle();
+  }
+
+  /**
+   * One prepare per tier and digest at a time: a burst of invocations of a function not yet
+   * prepared shares the first one's (issue 16 item 11: each used to compile it again).
+   */
+  #prepare(driver: SandboxDriver, artifact: Artifact): Promise<unknown> {
+    const key = `${driver.tier}:${artifact.digest}`;
+    let pending = this.#preparing.get(key);
+    if (!pending) {
+      pending = Promise.resolve().then(() => driver.prepare(artifact));
+      this.#preparing.set(key, pending);
+      const clear = () => {
+        if (this.#preparing.get(key) === pending) this.#preparing.delete(key);
+      };
+      pending.then(clear, clear);
+    }
+    return pending;
   }
 
   /** The pre phase: the hooks see the invocation and may replace its input or end it. */

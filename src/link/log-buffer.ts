@@ -5,7 +5,7 @@
 export interface PendingLog {
   taskId: string;
   attempt: number;
-  epoch: number;
+  epoch: string;
   seq: number;
   data: Buffer;
   droppedBytes: number;
@@ -30,7 +30,7 @@ export class LogBuffer {
     return this.#bytes;
   }
 
-  push(ref: { taskId: string; attempt: number; epoch: number }, text: string): void {
+  push(ref: { taskId: string; attempt: number; epoch: string }, text: string): void {
     const data = Buffer.from(text);
     const key = `${ref.taskId}:${ref.epoch}`;
     const state = this.#seq.get(key) ?? { seq: 0, dropped: 0 };
@@ -53,7 +53,7 @@ export class LogBuffer {
   }
 
   /** Forget the sequence state of a finished task. */
-  forget(ref: { taskId: string; epoch: number }): void {
+  forget(ref: { taskId: string; epoch: string }): void {
     this.#seq.delete(`${ref.taskId}:${ref.epoch}`);
   }
 }

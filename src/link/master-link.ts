@@ -7,19 +7,20 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { Batcher } from '../protocol/batcher.ts';
+import { linkProto, type MasterMessage__Output, type WorkerLinkClient, type WorkerMessage } from '../protocol/proto.ts';
+import { bearer, type LinkMode, type ModePolicy, modeFromWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
 import { backoffDelay, firstMasterIndex } from './backoff.ts';
-import { Batcher } from './batcher.ts';
 import { channelCredentials, channelOptions, type LinkConfig } from './credentials.ts';
-import { loadOf, nextMode } from './dispatch-mode.ts';
+import { loadOf, ModeGovernor } from './dispatch-mode.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { type NodeUsage, osNodeUsage } from './node-usage.ts';
 import { Outbox } from './outbox.ts';
-import { linkProto, type MasterMessage__Output, type WorkerLinkClient, type WorkerMessage } from './proto.ts';
 import { LinkSession } from './session.ts';
+import type { SessionHost } from './session-host.ts';
 import { type TaskRef, TaskRunner } from './task-runner.ts';
 import type { LinkExecutor, LinkLogger, LinkRegistry, TierReport } from './types.ts';
-import { bearer, type LinkMode, type ModePolicy, modeFromWire } from './wire.ts';
 
 export interface MasterLinkOptions {
   config: LinkConfig;
@@ -52,11 +53,13 @@ export interface LinkStats {
   heartbeatsSent: number;
   resultsSent: number;
   resultsAcked: number;
+  /** Hybrid push <-> pull switches since start. */
+  modeSwitches: number;
 }
 
 const noopLogger: LinkLogger = { info() {}, warn() {}, debug() {}, error() {} };
 
-export class MasterLink {
+export class MasterLink implements SessionHost {
   readonly workerId: string;
   readonly instanceId = randomUUID();
   readonly config: LinkConfig;
@@ -79,13 +82,16 @@ export class MasterLink {
   hybridHigh: number;
   hybridLow: number;
   #outstandingPull = 0;
+  readonly #governor: ModeGovernor;
+  /** The node CPU figure of the last heartbeat, so change-driven samples weigh it too. */
+  #cpuUsage: number | undefined;
   readonly #acks = new Batcher<number>(
     (ids) => {
       this.counters.resultsAcked += this.outbox.removeAll(ids);
     },
     { busy: () => this.runner.unfinished > 0 },
   );
-  readonly counters = { reconnects: 0, heartbeatsSent: 0, resultsSent: 0, resultsAcked: 0 };
+  readonly counters = { reconnects: 0, heartbeatsSent: 0, resultsSent: 0, resultsAcked: 0, modeSwitches: 0 };
 
   constructor(options: MasterLinkOptions) {
     this.#options = options;
@@ -103,6 +109,10 @@ export class MasterLink {
     this.mode = this.policy === 'pull' ? 'pull' : 'push';
     this.hybridHigh = options.config.hybridHigh;
     this.hybridLow = options.config.hybridLow;
+    this.#governor = new ModeGovernor({
+      smoothingMs: options.config.hybridSmoothing,
+      dwellMs: options.config.hybridDwell,
+    });
     this.logs = new LogBuffer(options.config.logBufferBytes);
     this.outbox = new Outbox(options.db);
     this.runner = new TaskRunner({
@@ -266,12 +276,16 @@ export class MasterLink {
     return this.mode === 'push' && this.accepting ? this.capacity : 0;
   }
 
-  /** Re-evaluate the hybrid mode; true when it switched. */
+  /** Re-evaluate the hybrid mode on the smoothed load; true when it switched. */
   reevaluateMode(cpuUsage?: number): boolean {
-    const load = loadOf(this.runner.unfinished, this.capacity, cpuUsage);
-    const next = nextMode(this.policy, this.mode, load, this.hybridHigh, this.hybridLow);
+    if (cpuUsage !== undefined) this.#cpuUsage = cpuUsage;
+    const now = performance.now();
+    const load = this.#governor.sample(loadOf(this.runner.unfinished, this.capacity, this.#cpuUsage), now);
+    const next = this.#governor.decide(this.policy, this.mode, this.hybridHigh, this.hybridLow, now);
     if (next === this.mode) return false;
-    this.#log.info({ from: this.mode, to: next, load }, 'dispatch mode switched');
+    this.#log.info({ from: this.mode, to: next, load: Math.round(load * 1000) / 1000 }, 'dispatch mode switched');
+    this.#governor.switched(now);
+    this.counters.modeSwitches++;
     this.mode = next;
     this.#outstandingPull = 0;
     return true;

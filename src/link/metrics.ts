@@ -47,5 +47,10 @@ export function registerLinkMetrics(registry: Registry, link: MasterLink): void 
   counter('strata_link_reconnects_total', 'Sessions that ended and were re-opened.', () => link.counters.reconnects);
   counter('strata_link_heartbeats_sent_total', 'Heartbeats sent.', () => link.counters.heartbeatsSent);
   counter('strata_link_results_sent_total', 'Result sends (first sends and resends).', () => link.counters.resultsSent);
+  counter(
+    'strata_link_mode_switches_total',
+    'Hybrid dispatch mode switches (push <-> pull).',
+    () => link.counters.modeSwitches,
+  );
   counter('strata_link_results_acked_total', 'Results acknowledged by the Master.', () => link.counters.resultsAcked);
 }

@@ -25,7 +25,8 @@ export interface OutboxEntry {
   masterId: string;
   taskId: string;
   attempt: number;
-  epoch: number;
+  /** uint64 as decimal text: stored as an SQLite integer (64-bit, exact), read back as text. */
+  epoch: string;
   status: string;
   errorCode: string;
   recordJson: string;
@@ -45,9 +46,9 @@ export class Outbox {
       ),
       remove: p('DELETE FROM link_outbox WHERE id = ?'),
       pending: p(
-        'SELECT id, master_id AS masterId, task_id AS taskId, attempt, epoch, status, error_code AS errorCode, record_json AS recordJson FROM link_outbox WHERE master_id = ? ORDER BY id',
+        'SELECT id, master_id AS masterId, task_id AS taskId, attempt, CAST(epoch AS TEXT) AS epoch, status, error_code AS errorCode, record_json AS recordJson FROM link_outbox ORDER BY id',
       ),
-      refs: p('SELECT task_id AS taskId, attempt, epoch FROM link_outbox'),
+      refs: p('SELECT task_id AS taskId, attempt, CAST(epoch AS TEXT) AS epoch FROM link_outbox'),
       count: p('SELECT COUNT(*) AS n FROM link_outbox'),
     };
   }
@@ -79,13 +80,18 @@ export class Outbox {
     return Number(this.#s.remove.run(id).changes) > 0;
   }
 
-  pending(masterId: string): OutboxEntry[] {
-    return this.#s.pending.all(masterId) as unknown as OutboxEntry[];
+  /**
+   * Every unacknowledged result, oldest first, whichever Master dispatched it: master_id is not a
+   * key (link.proto), so any connected Master takes them (a shared store, or a Master restarted
+   * under a new id). `masterId` is kept for the record only.
+   */
+  pending(): OutboxEntry[] {
+    return this.#s.pending.all() as unknown as OutboxEntry[];
   }
 
   /** Tasks with an unacknowledged result (part of Register.held). */
-  refs(): { taskId: string; attempt: number; epoch: number }[] {
-    return this.#s.refs.all() as unknown as { taskId: string; attempt: number; epoch: number }[];
+  refs(): { taskId: string; attempt: number; epoch: string }[] {
+    return this.#s.refs.all() as unknown as { taskId: string; attempt: number; epoch: string }[];
   }
 
   count(): number {

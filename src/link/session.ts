@@ -4,11 +4,18 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { StrataError } from '../core/errors.ts';
-import type { MasterLink } from './master-link.ts';
+import type {
+  ArtifactChunk__Output,
+  MasterMessage__Output,
+  WorkerLinkClient,
+  WorkerMessage,
+} from '../protocol/proto.ts';
+import { u64Number } from '../protocol/uint64.ts';
+import { masterMessageProblem } from '../protocol/validate.ts';
+import { chunkSize, chunks, modeToWire, parseLabels } from '../protocol/wire.ts';
 import type { OutboxEntry } from './outbox.ts';
-import type { ArtifactChunk__Output, MasterMessage__Output, WorkerLinkClient, WorkerMessage } from './proto.ts';
+import type { SessionHost } from './session-host.ts';
 import type { LinkLogger } from './types.ts';
-import { chunkSize, chunks, modeToWire, parseLabels } from './wire.ts';
 
 const STATUS_WIRE = {
   ok: 'NODE_STATUS_OK',
@@ -21,7 +28,7 @@ const CHANGE_SPACING_MS = 20;
 
 export class LinkSession {
   readonly address: string;
-  readonly #link: MasterLink;
+  readonly #link: SessionHost;
   readonly #client: WorkerLinkClient;
   readonly #log: LinkLogger;
   #call: grpc.ClientDuplexStream<WorkerMessage, MasterMessage__Output> | undefined;
@@ -35,9 +42,11 @@ export class LinkSession {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #changeTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The dispatching Master of each result sent on this stream, until its ResultAck. */
+  readonly #sentTo = new Map<number, string>();
   #done: (() => void) | undefined;
 
-  constructor(link: MasterLink, address: string, client: WorkerLinkClient, log: LinkLogger) {
+  constructor(link: SessionHost, address: string, client: WorkerLinkClient, log: LinkLogger) {
     this.#link = link;
     this.address = address;
     this.#client = client;
@@ -136,6 +145,8 @@ export class LinkSession {
   }
 
   #onMessage(m: MasterMessage__Output): void {
+    const problem = masterMessageProblem(m);
+    if (problem) throw new Error(problem);
     const link = this.#link;
     if (!this.established) {
       if (m.body !== 'registerAck' || !m.registerAck) throw new Error('expected register_ack first');
@@ -169,7 +180,16 @@ export class LinkSession {
         return;
       case 'resultAck': {
         const ack = m.resultAck!;
-        link.acked(ack.outboxId);
+        const outboxId = u64Number(ack.outboxId, 'result_ack.outbox_id');
+        const dispatchedBy = this.#sentTo.get(outboxId);
+        this.#sentTo.delete(outboxId);
+        // A Master that does not know the task, and did not dispatch it, may simply not share the
+        // dispatching Master's store: the result stays for that Master (resent on the next session).
+        if (!ack.accepted && ack.reason === 'unknown_task' && dispatchedBy && dispatchedBy !== this.masterId) {
+          this.#log.debug({ task: ack.task, dispatchedBy }, 'result kept for the Master that dispatched it');
+          return;
+        }
+        link.acked(outboxId);
         if (!ack.accepted)
           this.#log.info({ task: ack.task, reason: ack.reason }, 'the Master refused a result (dropped from outbox)');
         return;
@@ -299,16 +319,16 @@ export class LinkSession {
   // ---- results and logs -----------------------------------------------------------------------
 
   #resendOutbox(): void {
-    if (!this.masterId) return;
-    for (const entry of this.#link.outbox.pending(this.masterId)) this.#sendEntry(entry);
+    for (const entry of this.#link.outbox.pending()) this.#sendEntry(entry);
   }
 
-  /** A result just stored in the outbox: send it now if this session is with its Master. */
+  /** A result just stored in the outbox: send it now to the Master of this session, whichever it is. */
   sendResult(entry: OutboxEntry): void {
-    if (this.established && this.masterId === entry.masterId) this.#sendEntry(entry);
+    if (this.established) this.#sendEntry(entry);
   }
 
   #sendEntry(entry: OutboxEntry): void {
+    this.#sentTo.set(entry.id, entry.masterId);
     const data = Buffer.from(entry.recordJson);
     const parts = chunks(data, chunkSize(this.#maxMessageBytes));
     let offset = 0;
@@ -362,7 +382,7 @@ export class LinkSession {
       let expected = -1;
       call.on('data', (chunk: ArtifactChunk__Output) => {
         if (expected < 0) {
-          expected = chunk.codeSize;
+          expected = u64Number(chunk.codeSize, 'artifact_chunk.code_size');
           try {
             manifest = JSON.parse(Buffer.from(chunk.manifestJson).toString('utf8'));
           } catch {

@@ -5,16 +5,21 @@
 import type { Artifact } from '../core/driver.ts';
 import { isStrataError, StrataError } from '../core/errors.ts';
 import type { ExecutionRecord } from '../core/execution.ts';
-import { Batcher } from './batcher.ts';
+import { Batcher } from '../protocol/batcher.ts';
+import type { Dispatch__Output, TaskRef__Output } from '../protocol/proto.ts';
+import type { U64 } from '../protocol/uint64.ts';
+import { executionIdOf } from '../protocol/wire.ts';
 import type { Outbox, OutboxEntry } from './outbox.ts';
-import type { Dispatch__Output, TaskRef__Output } from './proto.ts';
 import type { LinkExecutor, LinkLogger, LinkRegistry } from './types.ts';
-import { executionIdOf } from './wire.ts';
+
+/** Artifacts kept in memory by digest (they are small next to their prepared sandboxes). */
+const ARTIFACT_CACHE = 64;
 
 export interface TaskRef {
   taskId: string;
   attempt: number;
-  epoch: number;
+  /** uint64, echoed exactly as the Master sent it (see src/protocol/uint64.ts). */
+  epoch: U64;
 }
 
 export interface HeldTask {
@@ -35,7 +40,7 @@ export interface ControlResult {
 export interface RunnerHooks {
   status(
     ref: TaskRef,
-    state: 'TASK_STATE_RUNNING' | 'TASK_STATE_REFUSED' | 'TASK_STATE_PAUSED',
+    state: 'TASK_STATE_ACCEPTED' | 'TASK_STATE_RUNNING' | 'TASK_STATE_REFUSED' | 'TASK_STATE_PAUSED',
     message?: string,
   ): void;
   /** A result was stored in the outbox: send it if the session to its Master is up. */
@@ -55,6 +60,8 @@ export class TaskRunner {
   readonly #hooks: RunnerHooks;
   readonly #log: LinkLogger;
   readonly #fetching = new Map<string, Promise<Artifact>>();
+  /** Artifacts by digest, most recently used last. */
+  readonly #artifacts = new Map<string, Artifact>();
   readonly #pending = new Batcher<{ held: HeldTask; entry: Omit<OutboxEntry, 'id'> }>((b) => this.#flush(b), {
     busy: () => this.unfinished > 0,
   });
@@ -63,6 +70,8 @@ export class TaskRunner {
   #onStart = (record: ExecutionRecord) => {
     const held = this.#byExecution.get(record.id);
     if (!held || held.state === 'done') return;
+    // Started inside submit(), before it returned: ACCEPTED still goes first.
+    if (held.state === 'preparing') this.#hooks.status(held.ref, 'TASK_STATE_ACCEPTED');
     held.state = 'running';
     this.#hooks.status(held.ref, 'TASK_STATE_RUNNING');
     this.#hooks.changed();
@@ -184,7 +193,11 @@ export class TaskRunner {
       this.#finish(held, rejectedRecord(held, d, isStrataError(err) ? err : new StrataError('internal', String(err))));
       return;
     }
-    if (held.state === 'preparing') held.state = 'queued';
+    if (held.state === 'preparing') {
+      held.state = 'queued';
+      // In the executor's queue now (link.proto: ACCEPTED, once per attempt, before RUNNING).
+      this.#hooks.status(ref, 'TASK_STATE_ACCEPTED');
+    }
     let record: ExecutionRecord;
     try {
       record = await submission.done;
@@ -231,8 +244,12 @@ export class TaskRunner {
 
   async #artifact(d: Dispatch__Output): Promise<Artifact> {
     const digest = d.function!.digest;
+    // Content-addressed, so immutable: a burst of one function reads the registry once, not
+    // once per task (a registry lookup was the worker's top cost per dispatch).
+    const cached = this.#artifacts.get(digest);
+    if (cached) return cached;
     const known = this.#registry.getByDigest(digest);
-    if (known) return this.#registry.artifact(known);
+    if (known) return this.#remember(digest, await this.#registry.artifact(known));
     let pending = this.#fetching.get(digest);
     if (!pending) {
       pending = (async () => {
@@ -243,12 +260,19 @@ export class TaskRunner {
           source = await this.#hooks.fetchArtifact(digest);
         }
         const fn = await this.#registry.importArtifact(source.manifest, new Uint8Array(source.code), digest);
-        return this.#registry.artifact(fn);
+        return this.#remember(digest, await this.#registry.artifact(fn));
       })();
       this.#fetching.set(digest, pending);
       pending.finally(() => this.#fetching.delete(digest)).catch(() => {});
     }
     return pending;
+  }
+
+  #remember(digest: string, artifact: Artifact): Artifact {
+    this.#artifacts.delete(digest);
+    this.#artifacts.set(digest, artifact);
+    if (this.#artifacts.size > ARTIFACT_CACHE) this.#artifacts.delete(this.#artifacts.keys().next().value as string);
+    return artifact;
   }
 
   #find(ref: TaskRef__Output | null | undefined): HeldTask | undefined {

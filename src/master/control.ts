@@ -1,5 +1,5 @@
 /** Control messages the Master sends (Control in link.proto), as wire objects. */
-import { modeToWire } from '../link/wire.ts';
+import { modeToWire } from '../protocol/wire.ts';
 import type { TaskRow } from './types.ts';
 import type { ControlReply, WorkerState } from './worker-state.ts';
 
@@ -7,9 +7,9 @@ const CONTROL_TIMEOUT_MS = 30_000;
 
 /** Control actions the Master can send; see Control in link.proto. */
 export type ControlAction =
-  | { cancel: { taskId: string; attempt: number; epoch: number } }
-  | { pause: { taskId: string; attempt: number; epoch: number } }
-  | { resume: { taskId: string; attempt: number; epoch: number } }
+  | { cancel: { taskId: string; attempt: number; epoch: number | string } }
+  | { pause: { taskId: string; attempt: number; epoch: number | string } }
+  | { resume: { taskId: string; attempt: number; epoch: number | string } }
   | { configure: Record<string, unknown> }
   | { drain: { disconnect: boolean } };
 

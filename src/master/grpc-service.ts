@@ -7,13 +7,18 @@ import type {
   ResultChunk__Output,
   WorkerLinkHandlers,
   WorkerMessage__Output,
-} from '../link/proto.ts';
-import { chunkSize, chunks, modeFromWire } from '../link/wire.ts';
+} from '../protocol/proto.ts';
+import { u64Number, u64NumberOrUndefined } from '../protocol/uint64.ts';
+import { workerMessageProblem } from '../protocol/validate.ts';
+import { chunkSize, chunks, modeFromWire } from '../protocol/wire.ts';
 import type { MasterCore } from './master.ts';
 import type { TaskStatus, WorkerStatus } from './types.ts';
 import type { WorkerCall, WorkerState } from './worker-state.ts';
 
 const FINAL = new Set(['succeeded', 'failed', 'timeout', 'memory_exceeded', 'killed', 'rejected']);
+
+/** The Master's own epoch (a number) against one on the wire (a uint64 decimal string). */
+const sameEpoch = (mine: number, wire: string | number): boolean => String(mine) === String(wire);
 
 const statusError = (code: grpc.status, details: string): Partial<grpc.StatusObject> => ({ code, details });
 
@@ -78,8 +83,13 @@ export function linkHandlers(master: MasterCore): WorkerLinkHandlers {
       parts.forEach((code, i) => {
         call.write(
           i === 0
-            ? { digest: artifact.digest, manifestJson, codeSize: artifact.code.byteLength, code: Buffer.from(code) }
-            : { digest: '', manifestJson: Buffer.alloc(0), codeSize: 0, code: Buffer.from(code) },
+            ? {
+                digest: artifact.digest,
+                manifestJson,
+                codeSize: String(artifact.code.byteLength),
+                code: Buffer.from(code),
+              }
+            : { digest: '', manifestJson: Buffer.alloc(0), codeSize: '0', code: Buffer.from(code) },
         );
       });
       call.end();
@@ -134,11 +144,14 @@ class Session {
       w.call = null;
       w.failControls('the session ended');
       w.partial.clear();
+      this.#master.streamEnded(w);
     }
   }
 
   #onMessage(m: WorkerMessage__Output): void {
     if (this.#closed) return;
+    const problem = workerMessageProblem(m);
+    if (problem) throw new Error(problem);
     const w = this.#worker;
     if (!w) {
       if (m.body !== 'register' || !m.register) throw new Error('the first message on a stream must be "register"');
@@ -155,11 +168,22 @@ class Session {
         w.running = hb.runningTasks;
         w.queued = hb.queuedTasks;
         w.freeSlots = hb.freeSlots;
-        w.logDroppedBytes = hb.logDroppedBytes;
+        w.logDroppedBytes = u64NumberOrUndefined(hb.logDroppedBytes) ?? Number.MAX_SAFE_INTEGER;
         const mode = modeFromWire(hb.mode);
         if (mode === 'push' || mode === 'pull') w.mode = mode;
         if (hb.tiers.length) w.tiers = hb.tiers.map(tierOf);
-        if (hb.resources) w.resources = { ...hb.resources };
+        if (hb.resources) {
+          const r = hb.resources;
+          w.resources = {
+            cpuUsage: r.cpuUsage,
+            cpuCores: r.cpuCores,
+            memoryTotalBytes: Number(r.memoryTotalBytes),
+            memoryUsedBytes: Number(r.memoryUsedBytes),
+            diskTotalBytes: Number(r.diskTotalBytes),
+            diskFreeBytes: Number(r.diskFreeBytes),
+            load1: r.load1,
+          };
+        }
         w.send({ heartbeatAck: { seq: hb.seq } });
         if (w.status !== 'maintenance') this.#master.pump();
         return;
@@ -179,7 +203,7 @@ class Session {
       case 'taskStatus': {
         const ts = m.taskStatus!;
         const task = ts.task ? this.#master.live.get(ts.task.taskId) : undefined;
-        if (!task || !ts.task || task.epoch !== ts.task.epoch) return; // stale or unknown: ignored
+        if (!task || !ts.task || !sameEpoch(task.epoch, ts.task.epoch)) return; // stale or unknown: ignored
         if (ts.state === 'TASK_STATE_REFUSED') {
           w.backoffUntil = Date.now() + 50;
           // A refusal is not a failed attempt: the next dispatch reuses the number (new epoch).
@@ -198,15 +222,16 @@ class Session {
         // a bounded tail, for GET /v1/tasks/:id/logs while the task runs.
         const log = m.log!;
         const task = log.task ? this.#master.live.get(log.task.taskId) : undefined;
-        if (task && log.task && task.epoch === log.task.epoch)
+        if (task && log.task && sameEpoch(task.epoch, log.task.epoch))
           this.#master.appendLiveLog(task.id, Buffer.from(log.data));
         return;
       }
       case 'controlAck': {
         const ack = m.controlAck!;
         this.#master.flushResults();
-        const resolve = w.controls.get(ack.controlId);
-        w.controls.delete(ack.controlId);
+        const controlId = u64NumberOrUndefined(ack.controlId) ?? -1;
+        const resolve = w.controls.get(controlId);
+        w.controls.delete(controlId);
         resolve?.({ ok: ack.ok, code: ack.code, message: ack.message });
         return;
       }
@@ -271,7 +296,7 @@ class Session {
     // Attempts it still runs that were dispatched again elsewhere meanwhile: stop them.
     for (const ref of r.held) {
       const task = master.live.get(ref.taskId);
-      if (task && task.epoch !== ref.epoch) {
+      if (task && !sameEpoch(task.epoch, ref.epoch)) {
         void master.control(id, { cancel: { taskId: ref.taskId, attempt: ref.attempt, epoch: ref.epoch } });
       }
     }
@@ -284,7 +309,13 @@ class Session {
     const ref = chunk.task;
     if (!ref) throw new Error('a result needs its task reference');
     const data = Buffer.from(chunk.recordJson);
-    const whole = w.addChunk(chunk.outboxId, chunk.offset, chunk.totalBytes, data, chunk.last);
+    const whole = w.addChunk(
+      chunk.outboxId,
+      u64Number(chunk.offset, 'result.offset'),
+      u64Number(chunk.totalBytes, 'result.total_bytes'),
+      data,
+      chunk.last,
+    );
     if (!whole) return;
     const call = this.#call;
     const ack = (outcome: string) => {
@@ -308,7 +339,8 @@ class Session {
       {
         taskId: ref.taskId,
         attempt: ref.attempt,
-        epoch: ref.epoch,
+        // An epoch this Master never issued (beyond 2^53) cannot match a task: fenced.
+        epoch: u64NumberOrUndefined(ref.epoch) ?? -1,
         workerId: w.id,
         status: chunk.status as TaskStatus,
         errorCode: chunk.errorCode || null,

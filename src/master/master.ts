@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import { StrataError } from '../core/errors.ts';
-import { Batcher } from '../link/batcher.ts';
-import { modeToWire } from '../link/wire.ts';
+import { Batcher } from '../protocol/batcher.ts';
+import { modeToWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
 import { type ControlAction, refOf, sendControl } from './control.ts';
 import { LiveLogs } from './live-logs.ts';
@@ -47,6 +47,12 @@ export interface SubmitTask {
   labels?: Record<string, string>;
 }
 
+interface InlineArtifact {
+  digest: string;
+  manifestJson: Buffer;
+  code: Uint8Array;
+}
+
 export interface MasterOptions {
   config: MasterConfig;
   db: Database;
@@ -56,11 +62,13 @@ export interface MasterOptions {
   logger?: MasterLogger;
 }
 
+export type LostReason = 'stream_ended' | 'heartbeat_timeout';
+
 export interface MasterEvents {
   /** A task got its one stored result. */
   final: [task: TaskView];
-  /** A worker was declared lost (heartbeat timeout). */
-  lost: [workerId: string, at: number];
+  /** A worker was declared lost: its stream ended and it did not come back in the grace, or it fell silent. */
+  lost: [workerId: string, at: number, why: LostReason];
   /** A worker registered (new session). */
   registered: [workerId: string];
 }
@@ -85,6 +93,10 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     { busy: () => this.live.size > 1 },
   );
   #sweeper: NodeJS.Timeout | undefined;
+  #sweepEvery = 50;
+  #lastSweepAt: number | undefined;
+  /** Time the Master's own loop was stalled between sweeps (not counted as worker silence). */
+  stalledMs = 0;
   readonly startedAt = Date.now();
   /** Failure detections, for the benchmark and /metrics. */
   lostCount = 0;
@@ -120,6 +132,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   start(): void {
     const every = Math.max(20, Math.min(50, Math.floor(this.config.heartbeatTimeout / 20)));
+    this.#sweepEvery = every;
     this.#sweeper = setInterval(() => this.sweep(Date.now()), every);
     this.#sweeper.unref();
     this.pump();
@@ -127,6 +140,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   stop(): void {
     clearInterval(this.#sweeper);
+    for (const w of this.workers.values()) clearTimeout(w.graceTimer);
     this.#results.flush();
     this.#pump.clear();
     this.#stopped = true;
@@ -251,22 +265,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.store.markDispatched(task.id, worker.id, task.attempt, task.epoch);
     worker.tasks.add(task.id);
     if (worker.mode === 'pull') worker.pullBudget = Math.max(0, worker.pullBudget - 1);
-    const fn = this.catalogue.getByDigest(task.digest);
-    let inline: { digest: string; manifestJson: Buffer; code: Uint8Array } | null = null;
-    if (fn && this.config.inlineArtifactBytes > 0) {
-      try {
-        const artifact = this.catalogue.artifact(fn);
-        if (artifact.code.byteLength <= this.config.inlineArtifactBytes)
-          inline = {
-            digest: artifact.digest,
-            manifestJson: Buffer.from(JSON.stringify(artifact.manifest)),
-            code: artifact.code,
-          };
-      } catch (err) {
-        // Unreadable here: the worker will ask FetchArtifact and report what it gets.
-        this.log.warn({ digest: task.digest, err: (err as Error).message }, 'artifact unreadable');
-      }
-    }
+    const inline = this.#inline(task.digest);
     worker.send({
       dispatch: {
         task: { taskId: task.id, attempt: task.attempt, epoch: task.epoch },
@@ -278,6 +277,34 @@ export class MasterCore extends EventEmitter<MasterEvents> {
         priority: task.priority,
       },
     });
+  }
+
+  /** Inline artifacts by digest (content-addressed, so immutable): one catalogue read per burst. */
+  readonly #inlines = new Map<string, InlineArtifact | null>();
+
+  #inline(digest: string): InlineArtifact | null {
+    if (this.config.inlineArtifactBytes <= 0) return null;
+    const cached = this.#inlines.get(digest);
+    if (cached !== undefined) return cached;
+    const fn = this.catalogue.getByDigest(digest);
+    if (!fn) return null;
+    let inline: InlineArtifact | null = null;
+    try {
+      const artifact = this.catalogue.artifact(fn);
+      if (artifact.code.byteLength <= this.config.inlineArtifactBytes)
+        inline = {
+          digest: artifact.digest,
+          manifestJson: Buffer.from(JSON.stringify(artifact.manifest)),
+          code: artifact.code,
+        };
+    } catch (err) {
+      // Unreadable here: the worker will ask FetchArtifact and report what it gets.
+      this.log.warn({ digest, err: (err as Error).message }, 'artifact unreadable');
+      return null;
+    }
+    if (this.#inlines.size >= 64) this.#inlines.delete(this.#inlines.keys().next().value as string);
+    this.#inlines.set(digest, inline);
+    return inline;
   }
 
   #finishLocally(task: TaskRow, status: TaskStatus, code: string, message: string): void {
@@ -373,16 +400,44 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   /** Declare silent workers lost and dispatch their tasks again. */
   sweep(now: number): void {
+    // A Master that was itself stalled (a blocked or starved event loop: seen for seconds in a
+    // burst on a busy machine) cannot tell a silent worker from its own unread messages: the time
+    // it was stalled does not count as the workers' silence.
+    const stalled = this.#lastSweepAt === undefined ? 0 : now - this.#lastSweepAt - 2 * this.#sweepEvery;
+    this.#lastSweepAt = now;
+    if (stalled > 0) {
+      this.stalledMs += stalled;
+      for (const w of this.workers.values()) if (w.status !== 'lost') w.lastSeenAt += stalled;
+      return;
+    }
     for (const w of this.workers.values()) {
       if (w.status === 'lost' || now - w.lastSeenAt <= this.config.heartbeatTimeout) continue;
       this.markLost(w, now);
     }
   }
 
-  markLost(w: WorkerState, now: number): void {
+  /**
+   * The worker's stream ended (detection by event, not only by timeout): lost after the reconnect
+   * grace unless a new stream registered meanwhile, in which case it keeps its tasks (Register.held).
+   */
+  streamEnded(w: WorkerState): void {
+    if (this.#stopped) return;
+    clearTimeout(w.graceTimer);
+    const ended = w.call;
+    w.graceTimer = setTimeout(() => {
+      w.graceTimer = undefined;
+      if (this.#stopped || w.call !== ended || w.status === 'lost') return;
+      this.markLost(w, Date.now(), 'stream_ended');
+    }, this.config.reconnectGrace);
+    w.graceTimer.unref();
+  }
+
+  markLost(w: WorkerState, now: number, why: LostReason = 'heartbeat_timeout'): void {
+    clearTimeout(w.graceTimer);
+    w.graceTimer = undefined;
     this.lostCount++;
     w.status = 'lost';
-    this.log.warn({ workerId: w.id, silentMs: now - w.lastSeenAt }, 'worker lost');
+    this.log.warn({ workerId: w.id, silentMs: now - w.lastSeenAt, why }, 'worker lost');
     const call = w.call;
     w.call = null;
     w.failControls('the worker was lost');
@@ -397,7 +452,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
       w.tasks.delete(id);
       if (task && task.workerId === w.id) this.requeue(task, `worker ${w.id} lost`);
     }
-    this.emit('lost', w.id, now);
+    this.emit('lost', w.id, now, why);
   }
 
   workerViews(): WorkerView[] {

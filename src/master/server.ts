@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { serve } from '@hono/node-server';
 import { StrataError } from '../core/errors.ts';
-import { linkProto } from '../link/proto.ts';
+import { linkProto } from '../protocol/proto.ts';
 import type { Database } from '../store/database.ts';
 import { linkHandlers } from './grpc-service.ts';
 import { masterHttpApp } from './http.ts';

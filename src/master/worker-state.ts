@@ -1,5 +1,5 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { MasterMessage, WorkerMessage__Output } from '../link/proto.ts';
+import type { MasterMessage, WorkerMessage__Output } from '../protocol/proto.ts';
 import type { Candidate } from './placement.ts';
 import type { WorkerStatus, WorkerView } from './types.ts';
 
@@ -46,10 +46,12 @@ export class WorkerState implements Candidate {
   logDroppedBytes = 0;
   resources: Record<string, number> | undefined;
   backoffUntil = 0;
+  /** Set while a stream that ended waits out the reconnect grace. */
+  graceTimer: NodeJS.Timeout | undefined;
   /** Task ids whose current epoch is on this worker. */
   readonly tasks = new Set<string>();
   /** Result chunks being reassembled, by outbox id. */
-  readonly partial = new Map<number, PartialResult>();
+  readonly partial = new Map<string, PartialResult>();
   readonly controls = new Map<number, (reply: ControlReply) => void>();
   nextControlId = 1;
 
@@ -72,7 +74,7 @@ export class WorkerState implements Candidate {
   }
 
   /** Add a result chunk; returns the whole record when `last` completes it. */
-  addChunk(outboxId: number, offset: number, total: number, data: Buffer, last: boolean): Buffer | undefined {
+  addChunk(outboxId: string, offset: number, total: number, data: Buffer, last: boolean): Buffer | undefined {
     if (total > MAX_RESULT_BYTES)
       throw new Error(`a result of ${total} bytes is over the ${MAX_RESULT_BYTES}-byte cap`);
     let p = this.partial.get(outboxId);

@@ -67,7 +67,14 @@ describe('dispatch over the link', () => {
       masters: [m.address],
       id: 'wh',
       concurrency: 4,
-      overrides: { 'link.dispatchMode': 'hybrid', 'link.hybridHigh': 0.75, 'link.hybridLow': 0.25 },
+      // No smoothing or dwell: the marks alone (the hysteresis has its own tests).
+      overrides: {
+        'link.dispatchMode': 'hybrid',
+        'link.hybridHigh': 0.75,
+        'link.hybridLow': 0.25,
+        'link.hybridSmoothing': 0,
+        'link.hybridDwell': 0,
+      },
     });
     await waitFor(() => connected(m, 'wh'), 'register');
     expect(w.link.mode).toBe('push');
@@ -180,7 +187,7 @@ describe('live logs', () => {
     w.link.taskLog(executionId, 'line two\n');
     await waitFor(() => m.server.core.logs(id) === 'line one\nline two\n', 'the live log at the Master');
     // Not connected to flush: fill past the 64-byte buffer while the stream is held up.
-    w.link.logs.push({ taskId: id, attempt: 1, epoch: 1 }, 'x'.repeat(100));
+    w.link.logs.push({ taskId: id, attempt: 1, epoch: '1' }, 'x'.repeat(100));
     expect(w.link.logs.droppedBytes).toBe(100);
     await waitFor(() => m.server.core.workers.get('wlog')?.logDroppedBytes === 100, 'the drop count in a heartbeat');
     await m.server.core.cancelTask(id);

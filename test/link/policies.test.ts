@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { backoffDelay, firstMasterIndex } from '../../src/link/backoff.ts';
-import { loadOf, nextMode } from '../../src/link/dispatch-mode.ts';
+import { loadOf, ModeGovernor, nextMode } from '../../src/link/dispatch-mode.ts';
 import { LogBuffer } from '../../src/link/log-buffer.ts';
-import { chunkSize, chunks, modeFromWire, modeToWire, parseLabels } from '../../src/link/wire.ts';
+import { chunkSize, chunks, modeFromWire, modeToWire, parseLabels } from '../../src/protocol/wire.ts';
 
 describe('backoff', () => {
   const opts = { initialMs: 100, maxMs: 5000, jitter: 0.2 };
@@ -60,7 +60,7 @@ describe('wire helpers', () => {
 describe('live log buffer', () => {
   it('keeps at most its budget and counts what it drops', () => {
     const buf = new LogBuffer(10);
-    const ref = { taskId: 't', attempt: 1, epoch: 1 };
+    const ref = { taskId: 't', attempt: 1, epoch: '1' };
     buf.push(ref, 'hello');
     buf.push(ref, 'world');
     buf.push(ref, '!!!');
@@ -113,7 +113,7 @@ describe('link metrics', () => {
       outbox: { count: () => 3 },
       runner: { unfinished: 2 },
       logs: { droppedBytes: 10 },
-      counters: { reconnects: 1, heartbeatsSent: 5, resultsSent: 4, resultsAcked: 1 },
+      counters: { reconnects: 1, heartbeatsSent: 5, resultsSent: 4, resultsAcked: 1, modeSwitches: 7 },
     };
     registerLinkMetrics(registry, fake as unknown as Parameters<typeof registerLinkMetrics>[1]);
     const text = await registry.metrics();
@@ -121,5 +121,51 @@ describe('link metrics', () => {
     expect(text).toContain('strata_link_dispatch_mode{mode="push",policy="hybrid"} 0');
     expect(text).toContain('strata_link_outbox_pending 3');
     expect(text).toContain('strata_link_log_dropped_bytes_total 10');
+    expect(text).toContain('strata_link_mode_switches_total 7');
+  });
+});
+
+describe('hybrid hysteresis', () => {
+  /** Drive a governor through samples (load, at ms) and count the switches it makes. */
+  function drive(samples: [number, number][], options = { smoothingMs: 1000, dwellMs: 2000 }) {
+    const g = new ModeGovernor(options);
+    let mode: 'push' | 'pull' = 'push';
+    let switches = 0;
+    for (const [load, at] of samples) {
+      g.sample(load, at);
+      const next = g.decide('hybrid', mode, 0.8, 0.5, at);
+      if (next !== mode) {
+        g.switched(at);
+        mode = next;
+        switches++;
+      }
+    }
+    return { mode, switches };
+  }
+
+  it('a burst of 1 ms tasks (load 1 <-> 0 every few ms) switches once to pull and once back, not per task', () => {
+    const samples: [number, number][] = [];
+    // Ten seconds of a burst: full, empty, full ... every 3 ms, then five quiet seconds of heartbeats.
+    for (let t = 0; t < 10_000; t += 3) samples.push([(t / 3) % 2 === 0 ? 1 : 0.9, t]);
+    for (let t = 10_000; t <= 15_000; t += 1000) samples.push([0, t]);
+    expect(drive(samples)).toEqual({ mode: 'push', switches: 2 });
+    // Without smoothing and dwell the same burst flaps on every sample that crosses a mark.
+    const raw: [number, number][] = [];
+    for (let t = 0; t < 1000; t += 3) raw.push([(t / 3) % 2 === 0 ? 1 : 0, t]);
+    expect(drive(raw, { smoothingMs: 0, dwellMs: 0 }).switches).toBeGreaterThan(300);
+  });
+
+  it('a sustained load still switches, and the dwell bounds switches whatever the load does', () => {
+    expect(
+      drive([
+        [1, 0],
+        [1, 500],
+        [1, 1500],
+        [1, 2500],
+      ]).mode,
+    ).toBe('pull');
+    const noisy: [number, number][] = [];
+    for (let t = 0; t < 20_000; t += 100) noisy.push([Math.floor(t / 2500) % 2, t]);
+    expect(drive(noisy).switches).toBeLessThanOrEqual(20_000 / 2000);
   });
 });

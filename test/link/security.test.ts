@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { linkProto, type MasterMessage__Output, type WorkerMessage } from '../../src/link/proto.ts';
+import { linkProto, type MasterMessage__Output, type WorkerMessage } from '../../src/protocol/proto.ts';
 import { makeCerts, type TestCerts } from './support/certs.ts';
 import {
   deployNoop,
@@ -226,9 +226,9 @@ describe('bad input', () => {
     });
     s.write({ heartbeat: { status: 'NODE_STATUS_OK', seq: 42 } });
     const ack = await waitFor(() => s.received.find((r) => r.body === 'resultAck'), 'result ack');
-    expect(ack.resultAck).toMatchObject({ outboxId: 7, accepted: false, reason: 'unknown_task' });
+    expect(ack.resultAck).toMatchObject({ outboxId: '7', accepted: false, reason: 'unknown_task' });
     await waitFor(
-      () => s.received.find((r) => r.body === 'heartbeatAck' && r.heartbeatAck?.seq === 42),
+      () => s.received.find((r) => r.body === 'heartbeatAck' && r.heartbeatAck?.seq === '42'),
       'heartbeat ack',
     );
     expect(s.error()).toBeUndefined();

@@ -57,6 +57,10 @@ export const linkSection = z
     dispatchMode: z.enum(['push', 'pull', 'hybrid']).default('hybrid'),
     hybridHigh: z.coerce.number().gt(0).max(1).default(0.8),
     hybridLow: z.coerce.number().min(0).max(1).default(0.5),
+    /** Hybrid: the load is a moving average over about this long (a burst does not flap the mode). */
+    hybridSmoothing: duration().default(1000),
+    /** Hybrid: least time spent in a mode before switching back. */
+    hybridDwell: duration().default(2000),
     /** Unfinished tasks the Master may push at once; 0 = the executor's concurrency. */
     pushWindow: integer().nonnegative().default(0),
     maxMessageBytes: size().default(4 * 1024 ** 2),

@@ -12,6 +12,11 @@ export const masterSection = z
     id: z.string().default(''),
     /** A worker silent this long is `lost` and its tasks dispatched again. */
     heartbeatTimeout: duration().default(3000),
+    /**
+     * A worker whose stream ended (process died, connection closed) is `lost` after this grace
+     * unless it reconnects: found in about this long instead of the whole heartbeat timeout.
+     */
+    reconnectGrace: duration().default(500),
     /** Dispatch mode imposed on workers; `worker` leaves each worker's own setting. */
     dispatchMode: z.enum(['worker', 'push', 'pull', 'hybrid']).default('worker'),
     /** Heartbeat interval imposed on workers; 0 leaves theirs. */

@@ -172,10 +172,15 @@ export function countResults(master: TestMaster): number {
 }
 
 /** A reference Master with the real catalogue (src/registry) on loopback ports, as `strata master` runs it. */
-export async function startCatalogueMaster(): Promise<{ master: MasterServer; stop(): Promise<void> }> {
+export async function startCatalogueMaster(
+  overrides: Record<string, unknown> = {},
+): Promise<{ master: MasterServer; stop(): Promise<void> }> {
   const dataDir = tempDir('strata-master-');
   const db = new Database(join(dataDir, 'master.db'));
-  const config = loadConfig({ env: {}, overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0' } });
+  const config = loadConfig({
+    env: {},
+    overrides: { 'master.grpc': '127.0.0.1:0', 'master.http': '127.0.0.1:0', ...overrides },
+  });
   const master = new MasterServer({ config: config.master, db, catalogue: openCatalogue(db, dataDir), dataDir });
   await master.start();
   return {

@@ -9,10 +9,13 @@ export class FreezableProxy {
   readonly #sockets = new Set<Socket>();
   frozen = false;
   port = 0;
+  /** Where new connections go (change it to move the next connection elsewhere). */
+  target: number;
 
   constructor(targetPort: number) {
+    this.target = targetPort;
     this.#server = createServer((client) => {
-      const upstream = connect(targetPort, '127.0.0.1');
+      const upstream = connect(this.target, '127.0.0.1');
       this.#sockets.add(client);
       this.#sockets.add(upstream);
       client.on('data', (d) => {

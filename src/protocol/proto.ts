@@ -15,7 +15,7 @@ export const PROTO_FILE = 'strata/v1/link.proto';
 /** Must match the flags in proto/generate.sh so the generated types describe these objects. */
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
-  longs: Number,
+  longs: String,
   enums: String,
   defaults: true,
   oneofs: true,

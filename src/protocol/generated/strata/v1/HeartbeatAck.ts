@@ -7,5 +7,5 @@ export interface HeartbeatAck {
 }
 
 export interface HeartbeatAck__Output {
-  'seq': (number);
+  'seq': (string);
 }

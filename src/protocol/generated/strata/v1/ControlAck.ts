@@ -19,7 +19,7 @@ export interface ControlAck {
  * The outcome of a control message. For a cancel, sent only once the task's sandbox is empty.
  */
 export interface ControlAck__Output {
-  'controlId': (number);
+  'controlId': (string);
   'ok': (boolean);
   /**
    * A Strata error code ("not_found", "forbidden", ...) when !ok.

@@ -11,5 +11,5 @@ export interface TaskRef {
 export interface TaskRef__Output {
   'taskId': (string);
   'attempt': (number);
-  'epoch': (number);
+  'epoch': (string);
 }

@@ -32,7 +32,7 @@ export interface Control__Output {
   /**
    * Echoed in ControlAck; unique per Master stream.
    */
-  'controlId': (number);
+  'controlId': (string);
   /**
    * Stop the attempt; the ack follows once its sandbox is empty. Its result (status "killed",
    * code "cancelled") still goes through the outbox.

@@ -20,6 +20,6 @@ export interface ArtifactChunk {
 export interface ArtifactChunk__Output {
   'digest': (string);
   'manifestJson': (Buffer);
-  'codeSize': (number);
+  'codeSize': (string);
   'code': (Buffer);
 }

@@ -50,7 +50,7 @@ export interface Dispatch__Output {
   /**
    * Epoch milliseconds after which the result is of no use; 0 = none.
    */
-  'deadlineMs': (number);
+  'deadlineMs': (string);
   /**
    * Run-time limit for this attempt, ms; 0 = the function's own.
    */

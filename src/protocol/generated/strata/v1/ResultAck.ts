@@ -23,7 +23,7 @@ export interface ResultAck {
  */
 export interface ResultAck__Output {
   'task': (_strata_v1_TaskRef__Output | null);
-  'outboxId': (number);
+  'outboxId': (string);
   'accepted': (boolean);
   /**
    * "duplicate", "fenced", "unknown_task" when refused.

@@ -53,13 +53,13 @@ export interface Heartbeat__Output {
   /**
    * Live log bytes dropped because the log buffer was full, since the worker started.
    */
-  'logDroppedBytes': (number);
+  'logDroppedBytes': (string);
   /**
    * Worker clock, epoch milliseconds (for the Master's display only).
    */
-  'sentAtMs': (number);
+  'sentAtMs': (string);
   /**
    * A number the Master echoes in HeartbeatAck (round-trip measurement).
    */
-  'seq': (number);
+  'seq': (string);
 }

@@ -40,14 +40,14 @@ export interface ResultChunk__Output {
   /**
    * The worker's outbox id: echoed in ResultAck.
    */
-  'outboxId': (number);
+  'outboxId': (string);
   /**
    * "succeeded", "failed", "timeout", "memory_exceeded", "killed", "rejected".
    */
   'status': (string);
   'errorCode': (string);
-  'offset': (number);
-  'totalBytes': (number);
+  'offset': (string);
+  'totalBytes': (string);
   'recordJson': (Buffer);
   /**
    * True on the chunk that completes the record.

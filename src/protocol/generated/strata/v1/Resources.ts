@@ -24,10 +24,10 @@ export interface Resources__Output {
    */
   'cpuUsage': (number);
   'cpuCores': (number);
-  'memoryTotalBytes': (number);
-  'memoryUsedBytes': (number);
-  'diskTotalBytes': (number);
-  'diskFreeBytes': (number);
+  'memoryTotalBytes': (string);
+  'memoryUsedBytes': (string);
+  'diskTotalBytes': (string);
+  'diskFreeBytes': (string);
   /**
    * 1-minute load average.
    */

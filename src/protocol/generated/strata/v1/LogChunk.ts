@@ -26,7 +26,7 @@ export interface LogChunk__Output {
   /**
    * Per task, starting at 0; a gap means chunks were dropped.
    */
-  'seq': (number);
+  'seq': (string);
   'data': (Buffer);
-  'droppedBytes': (number);
+  'droppedBytes': (string);
 }

@@ -1,0 +1,81 @@
+/**
+ * The Master's shared store, as one interface: what several Masters on one database must agree on
+ * (tasks, their claim for dispatch, the epoch counter, the one result per task, the worker
+ * registry, the sweep lease, the wake-up on new tasks). Every rule that makes a Master safe next
+ * to another is enforced by the database inside a transaction, never by a Master's memory.
+ * Implementation: PostgreSQL (store-postgres.ts), chosen by STRATA_MASTER_DATABASE_URL.
+ */
+import type { U64 } from '../protocol/uint64.ts';
+import type { StoreOutcome } from './store.ts';
+import type { TaskStatus } from './types.ts';
+
+export interface NewTask {
+  id: string;
+  functionName: string;
+  functionVersion: number;
+  digest: string;
+  runtime: string;
+  inputJson: string;
+  priority: number;
+  timeoutMs: number;
+  labels: Record<string, string>;
+  createdAt: number;
+}
+
+export interface SharedTask extends NewTask {
+  status: TaskStatus;
+  workerId: string | null;
+  /** The Master that dispatched the current attempt (information only: any Master takes its result). */
+  masterId: string | null;
+  attempt: number;
+  /** From one database sequence: never repeats across Masters or restarts. */
+  epoch: U64;
+  updatedAt: number;
+}
+
+export interface SharedResult {
+  taskId: string;
+  attempt: number;
+  epoch: U64;
+  workerId: string | null;
+  status: TaskStatus;
+  errorCode: string | null;
+  recordJson: string | null;
+}
+
+export interface SharedWorker {
+  id: string;
+  masterId: string;
+  status: 'ok' | 'lost';
+  lastSeenAt: number;
+}
+
+export interface MasterStoreBackend {
+  readonly kind: 'postgres';
+  /** Migrations (idempotent, safe when several Masters start at once). */
+  init(): Promise<void>;
+  insertTasks(tasks: NewTask[]): Promise<void>;
+  /**
+   * Claim up to `count` pending tasks (priority, then age) for `workerId`: each gets the next
+   * attempt and a fresh epoch. Rows another Master is claiming are skipped, never waited for, so
+   * two Masters never dispatch the same attempt.
+   */
+  claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]>;
+  /** The one result of a task: accepted only for its current epoch while unfinished. */
+  storeResult(result: SharedResult): Promise<StoreOutcome>;
+  /** Back to pending: every unfinished task of a lost worker (once, whoever calls it). */
+  requeueWorker(workerId: string): Promise<string[]>;
+  getTask(id: string): Promise<SharedTask | undefined>;
+  getResult(taskId: string): Promise<SharedResult | undefined>;
+  countResults(): Promise<number>;
+  /** The worker registry: a worker seen by `masterId` now. */
+  seen(workerId: string, masterId: string, at: number): Promise<void>;
+  workers(): Promise<SharedWorker[]>;
+  /** Mark workers silent for longer than `timeoutMs` lost; their ids (only the lease holder calls this). */
+  markSilentLost(now: number, timeoutMs: number): Promise<string[]>;
+  /** Take or renew a named lease for `ttlMs`; true while `holder` has it. */
+  lease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Called when another Master (or this one) stored new tasks. Resolves once listening. */
+  onNewTasks(listener: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

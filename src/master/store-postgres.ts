@@ -1,0 +1,255 @@
+/**
+ * The Master's shared store on PostgreSQL (the `postgres` client, with its connection pool).
+ * - Epochs come from one sequence (bigint, read back as text: exact above 2^53).
+ * - A claim is `FOR UPDATE SKIP LOCKED` inside its UPDATE: two Masters never dispatch one attempt.
+ * - A result is stored in a transaction that locks the task row: the epoch fence and the
+ *   one-result rule (master_results.task_id is the primary key) are the database's.
+ * - New tasks NOTIFY `strata_master_tasks` in the inserting transaction: Masters LISTEN, no polling.
+ * - Leases (the sweep of silent workers) are rows with an expiry, taken with one upsert.
+ */
+import postgres from 'postgres';
+import type { StoreOutcome } from './store.ts';
+import type { MasterStoreBackend, NewTask, SharedResult, SharedTask, SharedWorker } from './store-backend.ts';
+import { isFinalTaskStatus, type TaskStatus } from './types.ts';
+
+const CHANNEL = 'strata_master_tasks';
+
+/** Applied in order, each once, under an advisory lock (Masters starting together do not race). */
+const MIGRATIONS = [
+  `CREATE SEQUENCE IF NOT EXISTS master_epoch AS bigint START 1;
+   CREATE TABLE IF NOT EXISTS master_tasks (
+     id text PRIMARY KEY,
+     function_name text NOT NULL,
+     function_version integer NOT NULL,
+     digest text NOT NULL,
+     runtime text NOT NULL,
+     input_json text NOT NULL,
+     priority integer NOT NULL,
+     timeout_ms integer NOT NULL,
+     labels jsonb NOT NULL,
+     status text NOT NULL,
+     worker_id text,
+     master_id text,
+     attempt integer NOT NULL DEFAULT 0,
+     epoch bigint NOT NULL DEFAULT 0,
+     created_at bigint NOT NULL,
+     updated_at bigint NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS master_tasks_pending ON master_tasks (priority DESC, created_at) WHERE status = 'pending';
+   CREATE INDEX IF NOT EXISTS master_tasks_worker ON master_tasks (worker_id) WHERE status IN ('dispatched', 'running');
+   CREATE TABLE IF NOT EXISTS master_results (
+     task_id text PRIMARY KEY REFERENCES master_tasks(id),
+     attempt integer NOT NULL,
+     epoch bigint NOT NULL,
+     worker_id text,
+     status text NOT NULL,
+     error_code text,
+     record_json text,
+     stored_at bigint NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS master_workers (
+     id text PRIMARY KEY,
+     master_id text NOT NULL,
+     status text NOT NULL,
+     last_seen_at bigint NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS master_leases (
+     name text PRIMARY KEY,
+     holder text NOT NULL,
+     expires_at bigint NOT NULL
+   );`,
+];
+
+type Row = Record<string, unknown>;
+
+const toTask = (r: Row): SharedTask => ({
+  id: r.id as string,
+  functionName: r.function_name as string,
+  functionVersion: r.function_version as number,
+  digest: r.digest as string,
+  runtime: r.runtime as string,
+  inputJson: r.input_json as string,
+  priority: r.priority as number,
+  timeoutMs: r.timeout_ms as number,
+  labels: r.labels as Record<string, string>,
+  status: r.status as TaskStatus,
+  workerId: (r.worker_id as string | null) ?? null,
+  masterId: (r.master_id as string | null) ?? null,
+  attempt: r.attempt as number,
+  epoch: String(r.epoch),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export interface PostgresStoreOptions {
+  url: string;
+  /** Pool size (default 10). */
+  max?: number;
+}
+
+export class PostgresMasterStore implements MasterStoreBackend {
+  readonly kind = 'postgres' as const;
+  readonly #sql: postgres.Sql;
+
+  constructor(options: PostgresStoreOptions) {
+    this.#sql = postgres(options.url, {
+      max: options.max ?? 10,
+      onnotice: () => {},
+      // bigint as text (the driver's default for int8): epochs are exact.
+      types: {},
+    });
+  }
+
+  async init(): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(7470001)`;
+      await tx`CREATE TABLE IF NOT EXISTS master_migrations (version integer PRIMARY KEY)`;
+      const done = new Set((await tx`SELECT version FROM master_migrations`).map((r) => r.version as number));
+      for (const [i, sql] of MIGRATIONS.entries()) {
+        if (done.has(i + 1)) continue;
+        await tx.unsafe(sql);
+        await tx`INSERT INTO master_migrations (version) VALUES (${i + 1})`;
+      }
+    });
+  }
+
+  async insertTasks(tasks: NewTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    await this.#sql.begin(async (tx) => {
+      const rows = tasks.map((t) => ({
+        id: t.id,
+        function_name: t.functionName,
+        function_version: t.functionVersion,
+        digest: t.digest,
+        runtime: t.runtime,
+        input_json: t.inputJson,
+        priority: t.priority,
+        timeout_ms: t.timeoutMs,
+        labels: JSON.stringify(t.labels),
+        status: 'pending',
+        created_at: t.createdAt,
+        updated_at: t.createdAt,
+      }));
+      // Bounded statements: the parameter limit is 65535.
+      for (let i = 0; i < rows.length; i += 1000) {
+        const slice = rows.slice(i, i + 1000);
+        await tx`INSERT INTO master_tasks ${tx(slice)}`;
+      }
+      // Delivered at commit, to every Master listening (this one included).
+      await tx`SELECT pg_notify(${CHANNEL}, ${String(tasks.length)})`;
+    });
+  }
+
+  async claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]> {
+    if (count <= 0) return [];
+    const now = Date.now();
+    const rows = await this.#sql`
+      WITH picked AS (
+        SELECT id FROM master_tasks WHERE status = 'pending'
+        ORDER BY priority DESC, created_at, id
+        LIMIT ${count}
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE master_tasks t
+         SET status = 'dispatched', worker_id = ${workerId}, master_id = ${masterId},
+             attempt = t.attempt + 1, epoch = nextval('master_epoch'), updated_at = ${now}
+        FROM picked WHERE t.id = picked.id
+      RETURNING t.*`;
+    return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+  }
+
+  async storeResult(r: SharedResult): Promise<StoreOutcome> {
+    return this.#sql.begin(async (tx) => {
+      const [task] = await tx`SELECT status, epoch FROM master_tasks WHERE id = ${r.taskId} FOR UPDATE`;
+      if (!task) return 'unknown_task';
+      const current = String(task.epoch);
+      if (isFinalTaskStatus(task.status as TaskStatus)) return current === r.epoch ? 'duplicate' : 'fenced';
+      if (current !== r.epoch) return 'fenced';
+      const now = Date.now();
+      // The primary key is the last word: a second result for the task cannot be inserted.
+      const inserted = await tx`
+        INSERT INTO master_results (task_id, attempt, epoch, worker_id, status, error_code, record_json, stored_at)
+        VALUES (${r.taskId}, ${r.attempt}, ${r.epoch}, ${r.workerId}, ${r.status}, ${r.errorCode}, ${r.recordJson}, ${now})
+        ON CONFLICT (task_id) DO NOTHING RETURNING task_id`;
+      if (inserted.length === 0) return 'duplicate';
+      await tx`UPDATE master_tasks SET status = ${r.status}, updated_at = ${now} WHERE id = ${r.taskId}`;
+      return 'accepted';
+    }) as Promise<StoreOutcome>;
+  }
+
+  async requeueWorker(workerId: string): Promise<string[]> {
+    const rows = await this.#sql`
+      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+       WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+      RETURNING id`;
+    if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
+    return rows.map((r) => r.id as string);
+  }
+
+  async getTask(id: string): Promise<SharedTask | undefined> {
+    const [row] = await this.#sql`SELECT * FROM master_tasks WHERE id = ${id}`;
+    return row ? toTask(row) : undefined;
+  }
+
+  async getResult(taskId: string): Promise<SharedResult | undefined> {
+    const [r] = await this.#sql`SELECT * FROM master_results WHERE task_id = ${taskId}`;
+    if (!r) return undefined;
+    return {
+      taskId: r.task_id as string,
+      attempt: r.attempt as number,
+      epoch: String(r.epoch),
+      workerId: (r.worker_id as string | null) ?? null,
+      status: r.status as TaskStatus,
+      errorCode: (r.error_code as string | null) ?? null,
+      recordJson: (r.record_json as string | null) ?? null,
+    };
+  }
+
+  async countResults(): Promise<number> {
+    const [r] = await this.#sql`SELECT COUNT(*)::int AS n FROM master_results`;
+    return (r?.n as number) ?? 0;
+  }
+
+  async seen(workerId: string, masterId: string, at: number): Promise<void> {
+    await this.#sql`
+      INSERT INTO master_workers (id, master_id, status, last_seen_at) VALUES (${workerId}, ${masterId}, 'ok', ${at})
+      ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
+        last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at)`;
+  }
+
+  async workers(): Promise<SharedWorker[]> {
+    const rows = await this.#sql`SELECT * FROM master_workers ORDER BY id`;
+    return rows.map((r) => ({
+      id: r.id as string,
+      masterId: r.master_id as string,
+      status: r.status as 'ok' | 'lost',
+      lastSeenAt: Number(r.last_seen_at),
+    }));
+  }
+
+  async markSilentLost(now: number, timeoutMs: number): Promise<string[]> {
+    const rows = await this.#sql`
+      UPDATE master_workers SET status = 'lost'
+       WHERE status <> 'lost' AND last_seen_at < ${now - timeoutMs}
+      RETURNING id`;
+    return rows.map((r) => r.id as string);
+  }
+
+  async lease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const rows = await this.#sql`
+      INSERT INTO master_leases (name, holder, expires_at) VALUES (${name}, ${holder}, ${now + ttlMs})
+      ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+       WHERE master_leases.holder = EXCLUDED.holder OR master_leases.expires_at < ${now}
+      RETURNING holder`;
+    return rows.length === 1;
+  }
+
+  async onNewTasks(listener: () => void): Promise<() => Promise<void>> {
+    const request = await this.#sql.listen(CHANNEL, () => listener());
+    return () => request.unlisten();
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+}
