@@ -33,6 +33,9 @@ import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
 import { Database } from '../store/database.ts';
+import { unqualify } from '../tenants/namespace.ts';
+import { Tenants } from '../tenants/tenants.ts';
+import { TenantUsage } from '../tenants/usage.ts';
 import { claimPort, type Listener } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { VERSION } from './version.ts';
@@ -46,6 +49,7 @@ export interface Worker {
   records: ExecutionStore;
   executor: Executor;
   resources: Resources;
+  tenants: Tenants;
   drivers: SandboxDriver[];
   metrics: MetricsRegistry;
   /** The link to the Master, when STRATA_MASTERS names one. */
@@ -60,6 +64,8 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Skip the HTTP listener (in-process tests use app.request()). */
   listen?: boolean;
+  /** The clock of key expiry, rate buckets and audit times (tests step it). */
+  now?: () => number;
 }
 
 /** Things started so far, undone in reverse when a later start-up step fails. */
@@ -77,7 +83,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const listener = options.listen === false ? undefined : await claimPort(config.host, config.port);
   const undo: Undo = [];
   try {
-    return await assemble(config, logger, listener, undo);
+    return await assemble(config, logger, listener, undo, options);
   } catch (err) {
     for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
     await listener?.abandon();
@@ -87,7 +93,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
 
 const since = (started: number) => Math.round(performance.now() - started);
 
-async function assemble(config: Config, logger: Logger, listener: Listener | undefined, undo: Undo): Promise<Worker> {
+async function assemble(
+  config: Config,
+  logger: Logger,
+  listener: Listener | undefined,
+  undo: Undo,
+  options: StartWorkerOptions,
+): Promise<Worker> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'strata.db'));
@@ -169,11 +181,23 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
   );
   logger.info({ ms: since(started) }, 'tiers ready');
 
+  const tenants = new Tenants({ db, config, ...(options.now ? { now: options.now } : {}) });
+  // Without any key the API is everyone's: only on loopback, unless the operator insists.
+  if (listener && !tenants.secured() && !config.tenants.insecure && !isLoopback(config.host)) {
+    throw new StrataError(
+      'invalid_config',
+      `refusing to serve ${config.host} without API keys: set STRATA_ADMIN_TOKEN (then create keys with \`strata keys create\`), bind to 127.0.0.1, or pass --insecure (STRATA_TENANTS_INSECURE=1) to insist`,
+    );
+  }
+  const tenantUsage = new TenantUsage(db);
   const executor: Executor = new Executor({
     config,
     drivers,
     records,
     logger,
+    // Tenant quotas: concurrency and queue at admission, ceilings on limits as a pre hook.
+    tenantAdmission: (tenant) => tenants.admission(tenant),
+    hooks: tenants.hooks(),
     governor: {
       admission: (request, running) => resources.admission(request, running),
       observe: (key, usage) => resources.baselines.observe(key, usage),
@@ -183,7 +207,10 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
   undo.push(() => executor.shutdown(0));
   const executorMetrics = new ExecutorMetrics(metrics, () => executor.stats());
   // The executor reports finished records to the metrics through this hook.
-  executor.on('finish', (record) => executorMetrics.observe(record));
+  executor.on('finish', (record) => {
+    executorMetrics.observe(record);
+    tenantUsage.observe(record);
+  });
   registerResourceMetrics(metrics, resources);
 
   function reclaim(): void {
@@ -239,17 +266,24 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     logger,
     bodyLimitBytes: config.bodyLimit,
     apiTokens: config.apiTokens,
+    tenants,
+    tenantUsage: (tenant) => tenantUsage.days(tenant),
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     callbacks,
     extraRoutes: [
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
-        deploy: async (manifest, module) => {
-          const { created, fn, sameAs, reviewed } = await deployFunction(registry, manifest, module, (a) =>
-            executor.validate(a),
+        deploy: async (manifest, module, tenant) => {
+          const { created, fn, sameAs, reviewed } = await deployFunction(
+            registry,
+            manifest,
+            module,
+            (a) => executor.validate(a),
+            { tenant, check: (plan) => tenants.checkDeploy(registry, tenant, plan) },
           );
           return describeFunction(fn, executor, {
+            name: unqualify(tenant, fn.name),
             created,
             ...(sameAs !== undefined ? { sameAs } : {}),
             ...compileOf(reviewed),
@@ -296,7 +330,26 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     return closing;
   };
 
-  return { url, config, logger, db, registry, records, executor, resources, drivers, metrics, link, app, close };
+  return {
+    url,
+    config,
+    logger,
+    db,
+    registry,
+    records,
+    executor,
+    resources,
+    tenants,
+    drivers,
+    metrics,
+    link,
+    app,
+    close,
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

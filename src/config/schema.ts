@@ -12,6 +12,7 @@ import { pluginsSection } from './sections/plugins.ts';
 import { policySection } from './sections/policy.ts';
 import { processSection } from './sections/process.ts';
 import { resourcesSection } from './sections/resources.ts';
+import { tenantsSection } from './sections/tenants.ts';
 import { wasmSection } from './sections/wasm.ts';
 import { commaList, integer, secret, size } from './units.ts';
 
@@ -44,6 +45,7 @@ export const configSchema = z
     plugins: pluginsSection,
     callbacks: callbacksSection,
     http: httpSection,
+    tenants: tenantsSection,
   })
   .strict()
   .superRefine((config, ctx) => {

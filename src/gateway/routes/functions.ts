@@ -5,7 +5,8 @@ import type { Executor } from '../../executor/executor.ts';
 import { deployFunction } from '../../registry/deploy.ts';
 import { aliasesOf } from '../../registry/promote.ts';
 import type { FunctionVersion, Registry } from '../../registry/registry.ts';
-import type { GatewayEnv } from '../env.ts';
+import { qualify, tenantOfKey, unqualify } from '../../tenants/namespace.ts';
+import { type GatewayEnv, tenantOfContext } from '../env.ts';
 import { readForm, readJson } from '../read-body.ts';
 import { parseVersion, resolveFunction } from './resolve.ts';
 
@@ -37,10 +38,14 @@ export function describeFunction(fn: FunctionVersion, executor: Executor, extra:
 export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv> {
   const { registry, executor } = options;
   const app = new Hono<GatewayEnv>();
-  const deploy = (manifest: unknown, upload?: Uint8Array) =>
-    deployFunction(registry, manifest, upload, (artifact) => executor.validate(artifact));
 
   app.post('/v1/functions', async (c) => {
+    const tenant = tenantOfContext(c);
+    const deploy = (manifest: unknown, upload?: Uint8Array) =>
+      deployFunction(registry, manifest, upload, (artifact) => executor.validate(artifact), {
+        tenant,
+        check: (plan) => c.var.tenants?.checkDeploy(registry, tenant, plan),
+      });
     const type = c.req.header('content-type') ?? '';
     let result: Awaited<ReturnType<typeof deploy>>;
     if (type.toLowerCase().startsWith('multipart/form-data')) {
@@ -70,6 +75,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
     );
     return c.json(
       describeFunction(result.fn, executor, {
+        name: unqualify(tenant, result.fn.name),
         created: result.created,
         ...(result.sameAs !== undefined ? { sameAs: result.sameAs } : {}),
         ...compileOf(result.reviewed),
@@ -78,13 +84,21 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
     );
   });
 
-  app.get('/v1/functions', (c) => c.json({ functions: registry.list().map((fn) => describeFunction(fn, executor)) }));
+  app.get('/v1/functions', (c) => {
+    const tenant = tenantOfContext(c);
+    const own = registry.list().filter((fn) => tenantOfKey(fn.name) === tenant);
+    return c.json({
+      functions: own.map((fn) => describeFunction(fn, executor, { name: unqualify(tenant, fn.name) })),
+    });
+  });
 
   app.get('/v1/functions/:name', (c) => {
-    const fn = resolveFunction(registry, c.req.param('name'), c.req.query('version'));
+    const tenant = tenantOfContext(c);
+    const fn = resolveFunction(registry, qualify(tenant, c.req.param('name')), c.req.query('version'));
     const textual = fn.manifest.runtime === 'js' || fn.manifest.runtime === 'script';
     return c.json(
       describeFunction(fn, executor, {
+        name: unqualify(tenant, fn.name),
         versions: registry.versions(fn.name).map((v) => v.version),
         aliases: Object.fromEntries(aliasesOf(registry, fn.name).map((a) => [a.alias, a.version])),
         ...(textual ? { source: new TextDecoder().decode(registry.code(fn)) } : {}),
@@ -93,7 +107,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   });
 
   app.delete('/v1/functions/:name', (c) => {
-    const removed = registry.delete(c.req.param('name'));
+    const removed = registry.delete(qualify(tenantOfContext(c), c.req.param('name')));
     for (const fn of removed) {
       const placement = executor.placement(fn.manifest);
       if (placement.tier) executor.driver(placement.tier)?.forget?.(fn.digest);
