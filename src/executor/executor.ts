@@ -405,7 +405,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     throw new StrataError(
       'quota_exceeded',
       `tenant ${tenant} has ${running} invocations running and ${queued} waiting, its quota (concurrency ${share.concurrency ?? 'unlimited'}, queued ${share.queued ?? (share.concurrency !== undefined ? 0 : 'unlimited')}); retry after ${Math.ceil(this.#config.executor.retryAfter / 1000)} s`,
-      { tenant, quota: mayRun ? 'queued' : 'concurrency', retryAfterMs: this.#config.executor.retryAfter },
+      {
+        tenant,
+        quota: !mayRun && maxQueued === 0 ? 'concurrency' : 'queued',
+        retryAfterMs: this.#config.executor.retryAfter,
+      },
     );
   }
 
