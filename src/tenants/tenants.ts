@@ -5,6 +5,7 @@
  * tenant-aware routes use it, the executor asks it for each tenant's concurrency and queue.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { StrataError } from '../core/errors.ts';
 import type { PhaseHooks, PreHook } from '../executor/phases.ts';
@@ -53,7 +54,9 @@ export class Tenants {
     this.#config = config;
     this.keys = new KeyStore(db, { now: this.now });
     this.quotas = new QuotaStore(db, config.tenants);
-    this.audit = new AuditLog(db, { file: config.tenants.auditFile, now: this.now });
+    const file = config.tenants.auditFile;
+    // A relative audit file lives in the data dir, beside the database.
+    this.audit = new AuditLog(db, { file: file && resolve(config.dataDir, file), now: this.now });
     this.#rates = new RateLimiter(this.now);
     const admin = config.tenants.adminToken;
     if (admin) this.#addToken(admin, 'admin-token');

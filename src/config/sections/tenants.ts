@@ -20,7 +20,7 @@ export const tenantsSection = z
     defaultQuota: quotaSchema.default({}),
     /** Quotas by tenant id (JSON object); one set with PUT /v1/tenants/:id/quota wins over it. */
     quotas: z.record(z.string(), quotaSchema).default({}),
-    /** Also append every audit entry as a JSON line to this file (empty: the database only). */
+    /** Also append every audit entry as a JSON line to this file, relative to dataDir (empty: the database only). */
     auditFile: z.string().default(''),
   })
   .prefault({});

@@ -115,7 +115,8 @@ async function targetOf(c: Context<GatewayEnv>): Promise<string> {
       const body = (await c.res.clone().json()) as Record<string, unknown>;
       if (typeof body.name === 'string')
         return typeof body.version === 'number' ? `${body.name}@${body.version}` : body.name;
-      if (typeof body.id === 'string') return `key ${body.id}`;
+      if (typeof body.id === 'string')
+        return `key ${body.id}${typeof body.tenant === 'string' ? ` of ${body.tenant}` : ''}`;
       if (typeof body.tenant === 'string') return `tenant ${body.tenant}`;
     } catch {
       // not JSON after all: the path says enough
