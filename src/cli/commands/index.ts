@@ -10,8 +10,10 @@ import { register as dev } from './dev.ts';
 import { register as exec } from './exec.ts';
 import { register as fn } from './fn.ts';
 import { register as images } from './images.ts';
+import { register as keys } from './keys.ts';
 import { register as master } from './master.ts';
 import { register as serve } from './serve.ts';
+import { register as tenants } from './tenants.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   serve,
@@ -19,6 +21,8 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   dev,
   fn,
   exec,
+  keys,
+  tenants,
   images,
   config,
   completion,
