@@ -14,7 +14,7 @@ let auditFile: string;
 beforeAll(async () => {
   t = await startTenantWorker({ 'tenants.auditFile': 'audit.jsonl' });
   auditFile = t.worker.config.tenants.auditFile;
-});
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });

@@ -24,7 +24,7 @@ afterAll(async () => {
   await server?.stop();
   removeCgroupParents();
   rmSync(dataDir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('strata keys and tenants against a spawned worker', () => {
   it('creates a key (printed once), the key works for its scopes, ls shows it, revoke ends it', async () => {

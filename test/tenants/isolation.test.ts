@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { js, startTenantWorker, type TenantWorker } from './support.ts';
+import { ADMIN, js, startTenantWorker, type TenantWorker } from './support.ts';
 
 let t: TenantWorker;
 let a: string;
@@ -16,7 +16,7 @@ beforeAll(async () => {
   t = await startTenantWorker();
   a = (await t.key('team-a', ALL)).key;
   b = (await t.key('team-b', ALL)).key;
-});
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });
@@ -86,6 +86,18 @@ describe('two tenants', () => {
     // Nothing of B's changed: both versions are there, latest still 2.
     const still = (await (await t.call(b, 'GET', '/v1/functions/only-b')).json()) as Record<string, unknown>;
     expect(still).toMatchObject({ version: 2, versions: [1, 2] });
+  });
+
+  it('usage per tenant: GET /v1/tenants/:id/usage by day and strata_invocations_total{tenant}', async () => {
+    const res = await t.call(ADMIN, 'GET', '/v1/tenants/team-a/usage');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { tenant: string; days: { day: string; invocations: number; cpuMs: number }[] };
+    expect(body.tenant).toBe('team-a');
+    expect(body.days).toHaveLength(1);
+    expect(body.days[0]?.invocations).toBeGreaterThanOrEqual(3);
+    const metrics = await (await t.call(a, 'GET', '/metrics')).text();
+    expect(metrics).toMatch(/^strata_invocations_total\{[^}]*tenant="team-a"[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^strata_invocations_total\{[^}]*tenant="team-b"[^}]*\} [1-9]/m);
   });
 
   it("every route naming an execution answers another tenant's as a missing one", async () => {

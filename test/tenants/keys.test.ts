@@ -10,7 +10,7 @@ import { ADMIN, errorOf, startTenantWorker, type TenantWorker } from './support.
 let t: TenantWorker;
 beforeAll(async () => {
   t = await startTenantWorker({ apiTokens: ['legacy-token-0123456789'] });
-});
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });

@@ -45,7 +45,7 @@ beforeAll(async () => {
   for (const scope of SCOPES) keys.set(scope, (await t.key('matrix', [scope])).key);
   const admin = keys.get('admin') as string;
   expect((await t.call(admin, 'POST', '/v1/functions', js('fixture', 'export default () => 1'))).status).toBe(201);
-});
+}, 120_000);
 afterAll(async () => {
   await t?.close();
 });
