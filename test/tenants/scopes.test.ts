@@ -34,6 +34,8 @@ const ROUTES: { method: string; path: string; body?: unknown; scope: Scope }[] =
   { method: 'GET', path: '/v1/tenants/matrix/usage', scope: 'admin' },
   { method: 'GET', path: '/v1/audit', scope: 'admin' },
   { method: 'GET', path: '/v1/plugins', scope: 'admin' },
+  { method: 'GET', path: '/v1/functions/fixture/review', scope: 'functions:read' },
+  { method: 'POST', path: '/v1/functions/fixture/approve', body: {}, scope: 'admin' },
   { method: 'GET', path: '/v1/a-route-nobody-listed', scope: 'admin' },
 ];
 

@@ -25,13 +25,13 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
     scope: 'functions:write',
     audit: 'function.deploy',
   },
-  // Approving a version under review is an operator's act (governance).
-  {
-    method: '*',
+  // Approving a version under review is an operator's act (governance); reading its review is not.
+  ...['POST', 'PUT', 'DELETE'].map((method) => ({
+    method,
     pattern: new RegExp(`^/v1/functions/${NAME}/(review|approve|reject)(/.*)?$`),
-    scope: 'admin',
+    scope: 'admin' as const,
     audit: 'function.review',
-  },
+  })),
   { method: 'GET', pattern: new RegExp(`^/v1/functions/${NAME}(/.*)?$`), scope: 'functions:read' },
   {
     method: 'DELETE',
