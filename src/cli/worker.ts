@@ -20,7 +20,7 @@ import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
-import { staticHooks } from '../executor/phases.ts';
+import { composeHooks, staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
@@ -40,6 +40,9 @@ import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
 import { Database } from '../store/database.ts';
+import { unqualify } from '../tenants/namespace.ts';
+import { Tenants } from '../tenants/tenants.ts';
+import { TenantUsage } from '../tenants/usage.ts';
 import { claimPort, type Listener } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { VERSION } from './version.ts';
@@ -53,6 +56,7 @@ export interface Worker {
   records: ExecutionStore;
   executor: Executor;
   resources: Resources;
+  tenants: Tenants;
   drivers: SandboxDriver[];
   metrics: MetricsRegistry;
   /** The link to the Master, when STRATA_MASTERS names one. */
@@ -69,6 +73,8 @@ export interface StartWorkerOptions {
   listen?: boolean;
   /** Name resolution for the http tier's SSRF guard (tests pass a fake; default getaddrinfo). */
   resolve?: Resolver;
+  /** The clock of key expiry, rate buckets and audit times (tests step it). */
+  now?: () => number;
 }
 
 /** Things started so far, undone in reverse when a later start-up step fails. */
@@ -205,14 +211,25 @@ async function assemble(
     registry,
     processDriver: () => drivers.find((d) => d.tier === 'process'),
   });
+  const tenants = new Tenants({ db, config, ...(options.now ? { now: options.now } : {}) });
+  // Without any key the API is everyone's: only on loopback, unless the operator insists.
+  if (listener && !tenants.secured() && !config.tenants.insecure && !isLoopback(config.host)) {
+    throw new StrataError(
+      'invalid_config',
+      `refusing to serve ${config.host} without API keys: set STRATA_ADMIN_TOKEN (then create keys with \`strata keys create\`), bind to 127.0.0.1, or pass --insecure (STRATA_TENANTS_INSECURE=1) to insist`,
+    );
+  }
+  const tenantUsage = new TenantUsage(db);
   const executor: Executor = new Executor({
     config,
     drivers,
     records,
     logger,
-    // Governance gates every invocation first (pending review, rejected, unsigned from a Master).
-    hooks: staticHooks({ pre: [governance.preHook] }),
+    // Governance gates every invocation first (pending review, rejected, unsigned from a Master),
+    // then tenant ceilings on limits; tenant concurrency and queue are checked at admission.
+    hooks: composeHooks(staticHooks({ pre: [governance.preHook] }), tenants.hooks()),
     escalation: (artifact) => governance.escalationOf(artifact),
+    tenantAdmission: (tenant) => tenants.admission(tenant),
     governor: {
       admission: (request, running) => resources.admission(request, running),
       observe: (key, usage) => resources.baselines.observe(key, usage),
@@ -222,7 +239,10 @@ async function assemble(
   undo.push(() => executor.shutdown(0));
   const executorMetrics = new ExecutorMetrics(metrics, () => executor.stats());
   // The executor reports finished records to the metrics through this hook.
-  executor.on('finish', (record) => executorMetrics.observe(record));
+  executor.on('finish', (record) => {
+    executorMetrics.observe(record);
+    tenantUsage.observe(record);
+  });
   registerResourceMetrics(metrics, resources);
 
   function reclaim(): void {
@@ -278,6 +298,8 @@ async function assemble(
     logger,
     bodyLimitBytes: config.bodyLimit,
     apiTokens: config.apiTokens,
+    tenants,
+    tenantUsage: (tenant) => tenantUsage.days(tenant),
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     callbacks,
@@ -287,12 +309,16 @@ async function assemble(
       reviewRoutes({ registry, governance }),
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
-        deploy: async (manifest, module) => {
-          // The same review and signature rules as POST /v1/functions (a raw upload carries no signature).
-          const governed = await governedDeploy({ registry, executor, governance }, { manifest, upload: module });
+        deploy: async (manifest, module, tenant) => {
+          // The same review, signature and quota rules as POST /v1/functions (a raw upload carries no signature).
+          const governed = await governedDeploy(
+            { registry, executor, governance },
+            { manifest, upload: module, tenant, check: (plan) => tenants.checkDeploy(registry, tenant, plan) },
+          );
           if (governed.dryRun) return governed.answer;
           const { created, fn, sameAs, reviewed } = governed.result;
           return describeFunction(fn, executor, {
+            name: unqualify(tenant, fn.name),
             created,
             ...(sameAs !== undefined ? { sameAs } : {}),
             ...compileOf(reviewed),
@@ -342,7 +368,26 @@ async function assemble(
     return closing;
   };
 
-  return { url, config, logger, db, registry, records, executor, resources, drivers, metrics, link, app, close };
+  return {
+    url,
+    config,
+    logger,
+    db,
+    registry,
+    records,
+    executor,
+    resources,
+    tenants,
+    drivers,
+    metrics,
+    link,
+    app,
+    close,
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

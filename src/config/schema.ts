@@ -15,6 +15,7 @@ import { resourcesSection } from './sections/resources.ts';
 import { reviewSection } from './sections/review.ts';
 import { secretsSection } from './sections/secrets.ts';
 import { signingSection } from './sections/signing.ts';
+import { tenantsSection } from './sections/tenants.ts';
 import { wasmSection } from './sections/wasm.ts';
 import { commaList, integer, secret, size } from './units.ts';
 
@@ -50,6 +51,7 @@ export const configSchema = z
     secrets: secretsSection,
     review: reviewSection,
     signing: signingSection,
+    tenants: tenantsSection,
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -51,11 +51,24 @@ export interface ExecutorOptions {
   hooks?: PhaseHooks;
   /** A stronger tier an artifact must run in (governance: a review warning), with the reason recorded. */
   escalation?: (artifact: Pick<Artifact, 'digest' | 'manifest'>) => PlacementRequest['escalate'];
+  /**
+   * A tenant's share of this worker (src/tenants quotas): invocations running at once and waiting.
+   * Past `queued` (0 when only `concurrency` is set) submit throws quota_exceeded (429).
+   */
+  tenantAdmission?: (tenant: string) => TenantShare | undefined;
 }
+
+export interface TenantShare {
+  concurrency?: number;
+  queued?: number;
+}
+
+const DEFAULT_TENANT = 'default';
 
 interface Live {
   record: ExecutionRecord;
   request: InvokeRequest;
+  tenant: string;
   artifact: Artifact;
   limits: ResolvedLimits;
   tier: TierName;
@@ -86,6 +99,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #running = new Set<Live>();
   readonly #hooks: PhaseHooks | undefined;
   readonly #escalation: ExecutorOptions['escalation'];
+  readonly #tenantAdmission: ExecutorOptions['tenantAdmission'];
+  /** Per tenant: invocations running, and waiting in the queue (fair pick, quotas). */
+  readonly #tenantRunning = new Map<string, number>();
+  readonly #tenantQueued = new Map<string, number>();
   readonly #monitor: MonitorBus;
   readonly #tierWatch: TierWatch;
   /** Bounds for sealing records that never got limits of their own (refused before they ran). */
@@ -104,6 +121,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#governor = options.governor;
     this.#hooks = options.hooks;
     this.#escalation = options.escalation;
+    this.#tenantAdmission = options.tenantAdmission;
     this.#concurrency = options.config.executor.concurrency;
     const { default: defaults, errorBytes } = options.config.limits;
     this.#sealLimits = { resultBytes: defaults.resultBytes, logBytes: defaults.logBytes, errorBytes };
@@ -259,9 +277,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       this.#config.limits,
       request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {},
     );
+    const tenant = request.tenant ?? DEFAULT_TENANT;
     const live: Live = {
       record,
       request,
+      tenant,
       artifact,
       limits,
       tier: placement.tier,
@@ -282,10 +302,12 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         { retryAfterMs: this.#config.executor.retryAfter },
       );
     }
+    const share = this.#tenantAdmission?.(tenant);
+    if (share) this.#checkShare(tenant, share, canStart);
     this.#live.set(id, live);
     request.signal?.addEventListener('abort', () => void this.cancel(id), { once: true });
     if (request.source === 'http' && request.durable) this.#records.save(record);
-    this.#queue.push(live);
+    this.#enqueue(live);
     this.#pump();
     return { id, done };
   }
@@ -301,6 +323,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (!live) return false;
     const why = reason ?? new StrataError('cancelled', 'the invocation was cancelled');
     if (this.#queue.remove(live)) {
+      bump(this.#tenantQueued, live.tenant, -1);
       this.#live.delete(id);
       this.#finish(live.record, live.request, 'killed', { error: why.toJSON() });
       live.resolve(live.record);
@@ -385,10 +408,68 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     return live;
   }
 
+  /**
+   * A tenant over its share: running at its concurrency (or the node full) and its queue used up.
+   * 429 quota_exceeded, not 503: the node has room, this tenant does not.
+   */
+  #checkShare(tenant: string, share: TenantShare, nodeCanStart: boolean): void {
+    const running = this.#tenantRunning.get(tenant) ?? 0;
+    const queued = this.#tenantQueued.get(tenant) ?? 0;
+    const mayRun = share.concurrency === undefined || running < share.concurrency;
+    if (mayRun && nodeCanStart) return;
+    const maxQueued = share.queued ?? (share.concurrency !== undefined ? 0 : Number.POSITIVE_INFINITY);
+    if (queued < maxQueued) return;
+    throw new StrataError(
+      'quota_exceeded',
+      `tenant ${tenant} has ${running} invocations running and ${queued} waiting, its quota (concurrency ${share.concurrency ?? 'unlimited'}, queued ${share.queued ?? (share.concurrency !== undefined ? 0 : 'unlimited')}); retry after ${Math.ceil(this.#config.executor.retryAfter / 1000)} s`,
+      {
+        tenant,
+        quota: !mayRun && maxQueued === 0 ? 'concurrency' : 'queued',
+        retryAfterMs: this.#config.executor.retryAfter,
+      },
+    );
+  }
+
+  #enqueue(live: Live): void {
+    this.#queue.push(live);
+    bump(this.#tenantQueued, live.tenant, 1);
+  }
+
+  /**
+   * The next invocation to start: the highest priority first; within a priority, of the tenants
+   * under their concurrency, the one with the fewest running (first come within it), so a tenant
+   * that floods the queue cannot starve another. One tenant queued: simply the first.
+   */
+  #takeNext(): Live | undefined {
+    const tenantsWaiting = this.#tenantQueued.size;
+    const seen = new Set<string>();
+    let best: Live | undefined;
+    let bestRunning = Number.POSITIVE_INFINITY;
+    for (const item of this.#queue) {
+      if (best && item.priority < best.priority) break;
+      if (seen.has(item.tenant)) continue;
+      seen.add(item.tenant);
+      const running = this.#tenantRunning.get(item.tenant) ?? 0;
+      const concurrency = this.#tenantAdmission?.(item.tenant)?.concurrency;
+      if (concurrency === undefined || running < concurrency) {
+        if (running < bestRunning) {
+          best = item;
+          bestRunning = running;
+        }
+        if (running === 0) break;
+      }
+      if (seen.size >= tenantsWaiting) break;
+    }
+    if (!best) return undefined;
+    this.#queue.remove(best);
+    bump(this.#tenantQueued, best.tenant, -1);
+    return best;
+  }
+
   /** Start queued invocations while slots and resources allow, highest priority first. */
   #pump(): void {
     while (this.#running.size < this.#concurrency) {
-      const next = this.#queue.shift();
+      const next = this.#takeNext();
       if (!next) return;
       if (this.#governor) {
         const running = [...this.#running].map(requestOf);
@@ -402,7 +483,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
             next.resolve(next.record);
             continue;
           }
-          this.#queue.push(next);
+          this.#enqueue(next);
           return;
         }
       }
@@ -413,6 +494,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async #start(live: Live): Promise<void> {
     const { record, limits, artifact, hooks } = live;
     this.#running.add(live);
+    bump(this.#tenantRunning, live.tenant, 1);
     live.startedAt = Date.now();
     record.status = 'running';
     record.timings.startedAt = new Date(live.startedAt).toISOString();
@@ -476,11 +558,12 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     record.logs = logs.text();
     const flags =
       outcome.status !== 'killed' && outcome.status !== 'rejected'
-        ? this.#governor?.observe(`${artifact.name}@${artifact.version}`, outcome.usage)
+        ? this.#governor?.observe(`${baselineKey(live)}@${artifact.version}`, outcome.usage)
         : undefined;
     if (flags && flags.length > 0) record.anomalies = flags;
     // The slot is free now; the record stays live (visible to GET) until it is on disk.
     this.#running.delete(live);
+    bump(this.#tenantRunning, live.tenant, -1);
     this.#pump();
     this.#fill(record, outcome.status, outcome, limits);
     if (prepareAt !== undefined && outcome.status !== 'rejected') {
@@ -635,6 +718,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (this.#live.size > 0) return;
     for (const waiter of this.#idleWaiters.splice(0)) waiter();
   }
+}
+
+/** A function's usage baseline is its tenant's own (the default tenant keeps the bare name). */
+const baselineKey = (l: Live) => (l.tenant === DEFAULT_TENANT ? l.artifact.name : `${l.tenant}/${l.artifact.name}`);
+
+/** Add `delta` to a per-tenant count, dropping tenants that reach zero (the maps stay small). */
+function bump(counts: Map<string, number>, tenant: string, delta: number): void {
+  const next = (counts.get(tenant) ?? 0) + delta;
+  if (next > 0) counts.set(tenant, next);
+  else counts.delete(tenant);
 }
 
 /**

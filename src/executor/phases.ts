@@ -80,3 +80,15 @@ export function staticHooks(hooks: {
   const monitor = hooks.monitor ?? [];
   return { pre: () => pre, post: () => post, monitor: () => monitor };
 }
+
+/**
+ * Several hook sources as one, in the order given (governance first, then tenants, then plugins):
+ * each phase lists every source's hooks, read afresh per invocation so a plugin reload shows.
+ */
+export function composeHooks(...sources: readonly PhaseHooks[]): PhaseHooks {
+  return {
+    pre: () => sources.flatMap((s) => s.pre()),
+    post: () => sources.flatMap((s) => s.post()),
+    monitor: () => sources.flatMap((s) => s.monitor()),
+  };
+}
