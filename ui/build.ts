@@ -4,7 +4,7 @@
  * image build time (`node ui/build.ts`, the Dockerfile's ui stage) or, in a checkout without
  * ui/dist, by the worker on its first /ui or /docs request (see src/gateway/routes/ui.ts).
  */
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,13 @@ export async function buildUi(outDir: string = UI_DIST): Promise<string> {
     copyFileSync(join(HERE, 'src', 'docs.html'), join(temp, 'docs.html'));
     copyFileSync(join(HERE, 'src', 'docs-init.js'), join(temp, 'swagger', 'docs-init.js'));
     rmSync(outDir, { recursive: true, force: true });
-    renameSync(temp, outDir);
+    try {
+      renameSync(temp, outDir);
+    } catch (error) {
+      // Another process built it at the same moment: theirs is as good as ours.
+      rmSync(temp, { recursive: true, force: true });
+      if (!existsSync(join(outDir, 'index.html'))) throw error;
+    }
     return outDir;
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import { functionRoutes } from './routes/functions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { shipRoutes } from './routes/ship.ts';
 
 /** PUT /v1/functions/:name/module (routes/wasm-upload.ts). */
 const RAW_UPLOAD = /^\/v1\/functions\/[^/]+\/module$/;
@@ -72,6 +73,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   );
   app.route('/', aliasRoutes({ registry: options.registry }));
   app.route('/', executionRoutes({ executor: options.executor, records: options.records }));
+  app.route('/', shipRoutes({ executor: options.executor, records: options.records, version: options.version }));
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);
   return app;
 }
