@@ -52,7 +52,7 @@ beforeAll(async () => {
   await deploy(
     jsFunction(
       'lines',
-      'export default (input, ctx) => { for (let i = 1; i <= 3; i++) ctx.log(`line ${i}`); return input; }',
+      'export default (input, ctx) => { for (let i = 1; i <= 3; i++) ctx.log("line " + i); return input; }',
     ),
   );
   await deploy(jsFunction('broken', 'export default () => { throw new Error("no") }'));
