@@ -39,7 +39,7 @@ describe('bash completion', () => {
 
   it('completes commands and subcommands', () => {
     expect(complete('strata', '')).toEqual(
-      ['completion', 'config', 'dev', 'exec', 'fn', 'help', 'images', 'master', 'serve'].sort(),
+      ['completion', 'config', 'dev', 'exec', 'fn', 'help', 'images', 'logs', 'master', 'serve'].sort(),
     );
     expect(complete('strata', 'f')).toEqual(['fn']);
     expect(complete('strata', 'fn', '')).toEqual(

@@ -10,6 +10,7 @@ import { register as dev } from './dev.ts';
 import { register as exec } from './exec.ts';
 import { register as fn } from './fn.ts';
 import { register as images } from './images.ts';
+import { register as logs } from './logs.ts';
 import { register as master } from './master.ts';
 import { register as serve } from './serve.ts';
 
@@ -19,6 +20,7 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   dev,
   fn,
   exec,
+  logs,
   images,
   config,
   completion,
