@@ -67,6 +67,18 @@ describeIf(dockerRequirement(), 'worker image (Dockerfile)', () => {
     expect(docker(['exec', name, 'id', '-u']).trim()).toBe('10001');
   }, 150_000);
 
+  it('serves /openapi.json, /docs and /ui with their assets from the image (built in, no CDN)', async () => {
+    await healthy();
+    const probe = `const paths = ['/openapi.json', '/docs', '/docs/assets/swagger-ui-bundle.js', '/ui', '/ui/assets/app.js', '/ui/assets/app.css'];
+Promise.all(paths.map((p) => fetch('http://127.0.0.1:8080' + p).then(async (r) => [p, r.status, (await r.arrayBuffer()).byteLength])))
+  .then((rows) => console.log(JSON.stringify(rows)), (e) => { console.error(e); process.exit(1); });`;
+    const rows = JSON.parse(docker(['exec', name, 'node', '-e', probe])) as [string, number, number][];
+    for (const [path, status, bytes] of rows) {
+      expect(status, path).toBe(200);
+      expect(bytes, path).toBeGreaterThan(100);
+    }
+  }, 150_000);
+
   it('deploys and invokes a JS function and a WASM module with the image CLI', async () => {
     await healthy();
     docker(['cp', join(REPO, 'udf-examples', 'js', 'hello.js'), `${name}:/tmp/hello.js`]);
