@@ -5,7 +5,7 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { h, render } from 'preact';
+import { h, render, type VNode } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, token } from './api.ts';
 import { ExecutionPage, Executions } from './executions.ts';
@@ -61,7 +61,8 @@ function App() {
     ...(server === 'worker' ? [['#/executions', 'Executions']] : []),
     ['/docs', 'API'],
   ];
-  let page: preact.VNode;
+  // biome-ignore lint/suspicious/noExplicitAny: pages take different props
+  let page: VNode<any>;
   const exec = /^#\/executions\/([^/?]+)/.exec(hash);
   if (server === 'master') page = h(MasterHome, { key: epoch });
   else if (exec) page = h(ExecutionPage, { id: decodeURIComponent(exec[1]!), key: `${exec[1]}-${epoch}` });
