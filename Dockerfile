@@ -1,7 +1,7 @@
 # The Strata worker and the reference Master in one image (DESIGN.md "Ship and show", docs/deploy.md).
 #   docker build -t strata .
 #   docker run -p 8080:8080 strata                 # worker: isolate and WASM tiers need nothing more
-#   docker run -p 8080:8080 -p 7070:7070 strata master
+#   docker run -p 7070:7070 -p 7080:7080 strata master
 # Offline (no registry, as in CI): deploy/image/offline-base.sh imports a base from this machine's
 # own Node 24 and npm cache; pass it with --build-arg BASE=... --build-arg BUILD_BASE=...
 ARG BASE=node:24-bookworm-slim
@@ -46,6 +46,8 @@ COPY deploy/image/strata.sh /usr/local/bin/strata
 ENV NODE_ENV=production \
     STRATA_HOST=0.0.0.0 \
     STRATA_PORT=8080 \
+    STRATA_MASTER_GRPC=0.0.0.0:7070 \
+    STRATA_MASTER_HTTP=0.0.0.0:7080 \
     STRATA_DATA_DIR=/var/lib/strata \
     STRATA_LOG_FORMAT=json
 # Non-root: the isolate and WASM tiers need no privilege. The process and Docker tiers need the
@@ -53,7 +55,8 @@ ENV NODE_ENV=production \
 USER 10001:10001
 VOLUME /var/lib/strata
 EXPOSE 8080 7070 7080
+# Healthy when the worker (STRATA_PORT) or the Master (STRATA_MASTER_HTTP) answers /healthz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.STRATA_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const m=(process.env.STRATA_MASTER_HTTP||'').split(':').pop();Promise.any([process.env.STRATA_PORT||8080,m||7080].map(p=>fetch('http://127.0.0.1:'+p+'/healthz').then(r=>{if(!r.ok)throw r.status}))).then(()=>process.exit(0),()=>process.exit(1))"]
 ENTRYPOINT ["strata"]
 CMD ["serve"]

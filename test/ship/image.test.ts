@@ -79,6 +79,32 @@ Promise.all(paths.map((p) => fetch('http://127.0.0.1:8080' + p).then(async (r) =
     }
   }, 150_000);
 
+  it("reports healthy through the image's own HEALTHCHECK", async () => {
+    const deadline = Date.now() + 120_000;
+    let health = '';
+    while (Date.now() < deadline) {
+      health = docker(['inspect', name, '--format', '{{.State.Health.Status}}']).trim();
+      if (health === 'healthy') break;
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // docker runs the check on its own interval
+    }
+    expect(health).toBe('healthy');
+  }, 150_000);
+
+  it('runs the reference Master with `master` (gRPC and HTTP on all interfaces, /ui for the Master)', async () => {
+    const master = `${name}-master`;
+    docker(['run', '-d', '--name', master, '--network', 'none', image, 'master']);
+    try {
+      const probe = `const get = () => fetch('http://127.0.0.1:7080/ui').then(async (r) => { if (!r.ok) throw new Error(String(r.status)); return r.text(); });
+const until = Date.now() + 90000;
+const attempt = () => get().then((t) => console.log(t), (e) => { if (Date.now() > until) { console.error(e); process.exit(1); } return new Promise((r) => setTimeout(r, 500)).then(attempt); });
+attempt();`;
+      const html = docker(['exec', master, 'node', '-e', probe], { timeout: 120_000 });
+      expect(html).toContain('data-server="master"');
+    } finally {
+      execFileSync('docker', ['rm', '-f', master], { stdio: 'ignore' });
+    }
+  }, 150_000);
+
   it('deploys and invokes a JS function and a WASM module with the image CLI', async () => {
     await healthy();
     docker(['cp', join(REPO, 'udf-examples', 'js', 'hello.js'), `${name}:/tmp/hello.js`]);

@@ -13,13 +13,18 @@ interface WorkerView {
   lastHeartbeatAt: string | number | null;
 }
 
-/** Tasks by status from the Master's /metrics (strata_master_tasks{status="..."} n). */
-function useTaskCounts(): Record<string, number> {
+/** Tasks by status and dispatch counters from the Master's /metrics. */
+function useTaskCounts(): { tasks: Record<string, number>; dispatch: Record<string, number> } {
   const { data } = useFetch<string>('/metrics', 2000);
-  const counts: Record<string, number> = {};
-  for (const m of (data ?? '').matchAll(/^strata_master_tasks\{status="([^"]+)"\} (\d+)/gm))
-    counts[m[1]!] = Number(m[2]);
-  return counts;
+  const text = data ?? '';
+  const tasks: Record<string, number> = {};
+  for (const m of text.matchAll(/^strata_master_tasks\{status="([^"]+)"\} (\d+)/gm)) tasks[m[1]!] = Number(m[2]);
+  const dispatch: Record<string, number> = {};
+  const lost = /^strata_master_workers_lost_total (\d+)/m.exec(text);
+  if (lost) dispatch['workers lost'] = Number(lost[1]);
+  for (const m of text.matchAll(/^strata_master_results_refused_total\{reason="([^"]+)"\} (\d+)/gm))
+    dispatch[`results refused (${m[1]})`] = Number(m[2]);
+  return { tasks, dispatch };
 }
 
 function TaskLookup() {
@@ -53,7 +58,7 @@ function TaskLookup() {
 
 export function MasterHome() {
   const { data, error } = useFetch<WorkerView[]>('/v1/workers', 2000);
-  const counts = useTaskCounts();
+  const { tasks: counts, dispatch } = useTaskCounts();
   return h(
     'div',
     null,
@@ -99,7 +104,17 @@ export function MasterHome() {
       h(
         'ul',
         { class: 'counts' },
-        ...Object.entries(counts).map(([s, n]) => h('li', { 'data-count': s }, h('b', null, String(n)), ` ${s}`)),
+        ...Object.entries(counts).map(([s, n]) => h('li', { 'data-count': s }, h('b', null, `${n}`), ` ${s}`)),
+      ),
+    ),
+    h(
+      'section',
+      null,
+      h('h2', null, 'Dispatch'),
+      h(
+        'ul',
+        { class: 'counts' },
+        ...Object.entries(dispatch).map(([s, n]) => h('li', null, h('b', null, `${n}`), ` ${s}`)),
       ),
     ),
     h(TaskLookup, null),

@@ -114,6 +114,71 @@ function Functions() {
   );
 }
 
+interface Plugin {
+  name: string;
+  version: string;
+  kinds: string[];
+  state: string;
+  health?: unknown;
+}
+
+interface Alert {
+  id: string;
+  at: string;
+  severity: string;
+  source: string;
+  message: string;
+}
+
+/** Plugins and alerts, shown once the worker serves them (GET /v1/plugins, /v1/alerts); hidden on 404. */
+function Optional<T>(props: { path: string; title: string; render: (data: T) => preact.ComponentChild }) {
+  const { data } = useFetch<T>(props.path, 5000);
+  if (data === undefined) return null;
+  return h('section', { 'data-section': props.title.toLowerCase() }, h('h2', null, props.title), props.render(data));
+}
+
+const plugins = (list: Plugin[]) =>
+  list.length === 0
+    ? h('p', { class: 'muted' }, 'none loaded')
+    : h(
+        'table',
+        null,
+        h('thead', null, h('tr', null, ...['plugin', 'version', 'kinds', 'state'].map((c) => h('th', null, c)))),
+        h(
+          'tbody',
+          null,
+          ...list.map((p) =>
+            h(
+              'tr',
+              null,
+              h('td', null, p.name),
+              h('td', null, p.version),
+              h('td', null, p.kinds.join(', ')),
+              h('td', null, p.state),
+            ),
+          ),
+        ),
+      );
+
+const alerts = (list: Alert[]) =>
+  list.length === 0
+    ? h('p', { class: 'muted' }, 'no alerts')
+    : h(
+        'ul',
+        null,
+        ...list
+          .slice(0, 20)
+          .map((a) => h('li', null, `${new Date(a.at).toLocaleString()} [${a.severity}] ${a.source}: ${a.message}`)),
+      );
+
 export function WorkerHome() {
-  return h('div', null, h(Tiers, null), h(Functions, null), h(Executions, { compact: true }));
+  return h(
+    'div',
+    null,
+    h(Tiers, null),
+    h(Functions, null),
+    h(Executions, { compact: true }),
+    h(Optional<Plugin[]>, { path: '/v1/plugins', title: 'Plugins', render: plugins }),
+    h(Optional<Alert[]>, { path: '/v1/alerts', title: 'Alerts', render: alerts }),
+  );
 }
