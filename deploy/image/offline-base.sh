@@ -4,7 +4,8 @@
 # bubblewrap, tini, setpriv, a shell and the shared libraries they and the native npm packages
 # link — the same technique as the runner images (sandboxes/docker/rootfs-plan.ts). Two images:
 #   strata-base:<hash>        the runtime base (BASE)
-#   strata-base-build:<hash>  the same plus this machine's npm cache, so `npm ci` needs no network (BUILD_BASE)
+#   strata-base-build:<hash>  the same plus this machine's npm cache (after `npm ci` it holds every package of
+#                             the lock file), so `npm ci` needs no network (BUILD_BASE)
 # Both are tagged by a hash of their content and skipped when present. Prints the two names as
 # `BASE=... BUILD_BASE=...` on stdout; everything else goes to stderr.
 set -euo pipefail
@@ -37,7 +38,8 @@ mapfile -t files < <(printf '%s\n' "${files[@]}" | sort -u)
 # Content hash: this script, every file's path/size/mtime, npm's version.
 hash_of() { sha256sum | cut -c1-12; }
 base_hash=$( { cat "${BASH_SOURCE[0]}"; for f in "${files[@]}"; do stat -L -c '%n %s %Y' "$f"; done; stat -c '%n %s %Y' "$npm_dir/package.json"; } | hash_of)
-cache_hash=$( { echo "$base_hash"; find "$npm_cache/_cacache/index-v5" -type f -printf '%P %s %T@\n' | sort; } | hash_of)
+# The cache matters only through what the lock file asks of it: a new lock file, a new build base.
+cache_hash=$( { echo "$base_hash"; cat "$repo/package-lock.json"; } | hash_of)
 base="strata-base:$base_hash"
 build="strata-base-build:$cache_hash"
 
