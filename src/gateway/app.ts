@@ -26,6 +26,7 @@ import { healthRoutes } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { shipRoutes } from './routes/ship.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
 /** PUT /v1/functions/:name/module (routes/wasm-upload.ts). */
@@ -100,6 +101,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   app.route('/', keyRoutes());
   app.route('/', tenantRoutes(options.tenantUsage ? { usage: options.tenantUsage } : {}));
   app.route('/', auditRoutes());
+  app.route('/', shipRoutes({ executor: options.executor, records: options.records, version: options.version }));
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);
   return app;
 }

@@ -48,6 +48,7 @@ describe('bash completion', () => {
         'help',
         'images',
         'keys',
+        'logs',
         'master',
         'secrets',
         'serve',

@@ -11,6 +11,7 @@ import { register as exec } from './exec.ts';
 import { register as fn } from './fn.ts';
 import { register as images } from './images.ts';
 import { register as keys } from './keys.ts';
+import { register as logs } from './logs.ts';
 import { register as master } from './master.ts';
 import { register as secrets } from './secrets.ts';
 import { register as serve } from './serve.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   exec,
   keys,
   tenants,
+  logs,
   images,
   secrets,
   signing,
