@@ -17,6 +17,7 @@ import { isStrataError, type StrataError } from '../../src/core/errors.ts';
 import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
 import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
 import type { RunReply, RunRequest } from './isolate-runtime.ts';
+import { emptyReplySchema, runReplySchema } from './protocol.ts';
 
 export interface IsolateDriverOptions {
   hosts: number;
@@ -26,6 +27,8 @@ export interface IsolateDriverOptions {
   placeHost?: (pid: number, name: string) => HostPlacement | undefined | Promise<HostPlacement | undefined>;
   /** Grace between a cancel and killing an unresponsive host. */
   killAfterMs?: number;
+  /** Tests only: another host entry (one that answers with forged or malformed frames). */
+  hostEntry?: string;
 }
 
 interface PreparedFunction {
@@ -55,10 +58,9 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   constructor(options: IsolateDriverOptions) {
     this.pool = new HostPool({
       kind: 'isolate',
-      entry: fileURLToPath(new URL('./host.ts', import.meta.url)),
+      entry: options.hostEntry ?? fileURLToPath(new URL('./host.ts', import.meta.url)),
       size: options.hosts,
       killAfterMs: options.killAfterMs ?? 1000,
-      serialization: 'json',
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.placeHost ? { place: options.placeHost } : {}),
     });
@@ -77,7 +79,10 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
     const cached = this.#prepared.get(artifact.digest);
     if (cached) return cached;
     const source = new TextDecoder().decode(artifact.code);
-    await this.pool.request({ type: 'check', digest: artifact.digest, source }, { key: artifact.digest });
+    await this.pool.request(
+      { type: 'check', digest: artifact.digest, source },
+      { key: artifact.digest, schema: emptyReplySchema },
+    );
     const prepared: PreparedFunction = {
       digest: artifact.digest,
       source,
@@ -104,10 +109,11 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
     };
     options.onStart?.();
     let reply: RunReply;
+    const schema = runReplySchema(options.limits);
     const send = (withSource: boolean) =>
       this.pool.request<RunReply>(
         { type: 'run', ...request, ...(withSource ? { source: prepared.source } : {}) },
-        { key: prepared.digest, signal: options.signal },
+        { key: prepared.digest, signal: options.signal, schema },
       );
     try {
       reply = await send(false).catch((err: unknown) => {
@@ -117,6 +123,10 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
     } catch (err) {
       const wallMs = performance.now() - started;
       // The host was killed after a cancel or deadline it could not honour: report why we stopped it.
+      if (isStrataError(err) && err.code === 'protocol_violation') {
+        const usage = usageOf({ wallMs });
+        return { status: 'killed', error: err.toJSON(), usage, death: { cause: 'protocol', usage } };
+      }
       if (options.signal.aborted) return stopped(options.signal, wallMs);
       if (isStrataError(err)) return { status: 'killed', error: err.toJSON(), usage: usageOf({ wallMs }) };
       throw err;

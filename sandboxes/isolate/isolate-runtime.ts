@@ -31,6 +31,10 @@ export interface RunReply {
   logs: LogSnapshot;
   cpuMs?: number;
   memoryPeakBytes?: number;
+  /** Log bytes written after an earlier invocation of this isolate ended: dropped, counted here. */
+  lateLogBytes?: number;
+  /** How this call started (warm isolate, fresh spare, or one made for it). */
+  start?: { kind: 'warm' | 'fresh' | 'prewarmed' | 'cold'; initMs: number };
 }
 
 interface Sandbox {
