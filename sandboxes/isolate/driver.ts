@@ -54,6 +54,8 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   readonly capabilities = CAPABILITIES;
   readonly pool: HostPool;
   readonly #prepared = new Map<string, PreparedFunction>();
+  /** Log bytes functions wrote after their invocation ended: dropped, counted here. */
+  #lateLogBytes = 0;
 
   constructor(options: IsolateDriverOptions) {
     this.pool = new HostPool({
@@ -72,7 +74,8 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   }
 
   health(): TierHealth {
-    return this.pool.health();
+    const health = this.pool.health();
+    return { ...health, details: { ...health.details, lateLogBytes: this.#lateLogBytes } };
   }
 
   async prepare(artifact: Artifact): Promise<PreparedFunction> {
@@ -105,6 +108,7 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       memoryMb: options.limits.memoryMb,
       logBytes: options.limits.logBytes,
       resultBytes: options.limits.resultBytes,
+      errorBytes: options.limits.errorBytes,
       meta: { executionId: invocation.id, name: prepared.name, version: prepared.version },
     };
     options.onStart?.();
@@ -132,6 +136,7 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       throw err;
     }
     options.logs.restore(reply.logs);
+    if (reply.lateLogBytes) this.#lateLogBytes += reply.lateLogBytes;
     const usage = usageOf({
       wallMs: performance.now() - started,
       cpuMs: reply.cpuMs,
@@ -143,8 +148,21 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       return { ...stopped(options.signal, usage.wallMs), usage };
     const outcome: RunOutcome = { status: reply.status, usage };
     if (reply.error) outcome.error = { code: reply.error.code as StrataError['code'], message: reply.error.message };
-    if (reply.resultJson !== undefined) outcome.result = JSON.parse(reply.resultJson);
-    if (reply.status === 'memory_exceeded') outcome.death = { cause: 'memory', limit: options.limits.memoryMb, usage };
+    if (reply.resultJson !== undefined) {
+      try {
+        outcome.result = JSON.parse(reply.resultJson);
+      } catch {
+        // The host checked its shape, not its grammar: text that is not JSON is a forged result.
+        const error = {
+          code: 'protocol_violation' as const,
+          message: 'the isolate host sent a result that is not JSON',
+        };
+        return { status: 'killed', error, usage, death: { cause: 'protocol', usage } };
+      }
+    }
+    if (reply.start) outcome.start = reply.start;
+    const death = deathOf(reply, options.limits);
+    if (death) outcome.death = { ...death, usage };
     return outcome;
   }
 
@@ -155,6 +173,24 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
 
   dispose(): Promise<void> {
     return this.pool.dispose();
+  }
+}
+
+/** What ended a call that did not succeed, in the limit's own unit (CONTRACTS.md death). */
+function deathOf(
+  reply: RunReply,
+  limits: RunOptions['limits'],
+): Omit<NonNullable<RunOutcome['death']>, 'usage'> | undefined {
+  if (reply.status === 'succeeded') return undefined;
+  if (reply.status === 'memory_exceeded') return { cause: 'memory', limit: limits.memoryMb };
+  if (reply.status === 'timeout') return { cause: 'time', limit: limits.timeoutMs };
+  switch (reply.error?.code) {
+    case 'result_too_large':
+      return { cause: 'result', limit: limits.resultBytes };
+    case 'cancelled':
+      return { cause: 'cancel' };
+    default:
+      return { cause: 'error' };
   }
 }
 

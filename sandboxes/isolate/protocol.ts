@@ -23,7 +23,7 @@ const RUN_ERROR_CODES = [
   'not_found',
 ] as const;
 
-export function runReplySchema(limits: { resultBytes: number; logBytes: number }) {
+export function runReplySchema(limits: { resultBytes: number; logBytes: number; errorBytes: number }) {
   const logText = z.string().max(limits.logBytes + 1024);
   return z.strictObject({
     status: z.enum(['succeeded', 'failed', 'timeout', 'memory_exceeded', 'killed']),
