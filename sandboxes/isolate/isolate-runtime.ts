@@ -331,6 +331,16 @@ export class IsolateRuntime {
     let rssAtStart = process.memoryUsage.rss();
     let peakRss = rssAtStart;
     let epoch = this.#epoch;
+    // The isolate is idle now, so its heap can be read: the peak is this plus the growth seen.
+    let heapAtStart = 0;
+    try {
+      const heap = isolate.getHeapStatisticsSync();
+      heapAtStart = heap.total_heap_size + heap.externally_allocated_size;
+    } catch {
+      // disposed meanwhile (a cancel): no figure
+    }
+    /** Another call ran beside this one at some sample: its growth is not this call's alone. */
+    let shared = false;
     let zombieEnds = this.#zombieEnds;
     let lastRss = rssAtStart;
     let end: (why: 'memory') => void = () => {};
@@ -341,6 +351,7 @@ export class IsolateRuntime {
     const overLimit = () => alone() && peakRss - rssAtStart > overLimitBytes(sandbox.heapLimitBytes);
     const sample = () => {
       const rss = process.memoryUsage.rss();
+      if (this.#running > 1) shared = true;
       if (epoch !== this.#epoch) {
         // Another call started or ended, or a stopped isolate let go of its heap: start again.
         epoch = this.#epoch;
@@ -378,11 +389,15 @@ export class IsolateRuntime {
         sample();
         return overLimit();
       },
-      /** RSS growth of the host while the call ran: the call's when it ran alone here. */
-      peakBytes: () => (alone() ? peakRss - rssAtStart : undefined),
+      /**
+       * The call's memory high-water mark: its heap when it began plus the most the host grew
+       * while it ran (sampled every WATCH_MS), when it ran alone; undefined when another call
+       * shared the host at some point (then no honest peak is known).
+       */
+      peakBytes: () => (shared || !alone() ? undefined : heapAtStart + Math.max(0, peakRss - rssAtStart)),
       usage: () => {
-        const growth = peakRss - rssAtStart;
-        return growth > 0 ? { memoryPeakBytes: growth } : {};
+        const peak = shared || !alone() ? undefined : heapAtStart + Math.max(0, peakRss - rssAtStart);
+        return peak !== undefined ? { memoryPeakBytes: peak } : {};
       },
       stop: () => clearInterval(interval),
     };
@@ -541,17 +556,22 @@ export class IsolateRuntime {
     sandbox.isolate.dispose();
   }
 
+  /**
+   * CPU time, and the memory peak: the larger of the sampled high-water mark and the heap at the
+   * end. Left out of `measured` when the call shared the host (no sampled peak is its own).
+   */
   #usage(
     sandbox: Sandbox,
     cpuBefore: bigint,
-    rssPeak: number | undefined,
+    sampledPeak: number | undefined,
   ): { cpuMs?: number; memoryPeakBytes?: number } {
     const { isolate } = sandbox;
-    if (isolate.isDisposed) return rssPeak !== undefined && rssPeak > 0 ? { memoryPeakBytes: rssPeak } : {};
+    if (isolate.isDisposed) return sampledPeak !== undefined ? { memoryPeakBytes: sampledPeak } : {};
     const cpuMs = Number(isolate.cpuTime - cpuBefore) / 1e6;
+    if (sampledPeak === undefined) return { cpuMs };
     const heap = isolate.getHeapStatisticsSync();
     const atEnd = heap.total_heap_size + heap.externally_allocated_size;
-    return { cpuMs, memoryPeakBytes: Math.max(atEnd, rssPeak ?? 0) };
+    return { cpuMs, memoryPeakBytes: Math.max(atEnd, sampledPeak) };
   }
 
   #errorReply(sandbox: Sandbox, err: unknown): Omit<RunReply, 'logs'> {
