@@ -63,6 +63,10 @@ interface Sandbox {
   disposedBy: 'deadline' | 'cancel' | 'retire' | 'memory' | undefined;
   /** V8's heap limit for this isolate (memoryMb plus V8's young generation), read when it was idle. */
   heapLimitBytes: number;
+  /** Its heap when it was last idle (made, or a call ended): where a call's memory peak starts. */
+  heapIdleBytes: number;
+  /** Heap statistics read once when a call came back (the memory check and the usage share them). */
+  heapAtEnd?: ivm.HeapStatistics;
   /** The loaded function (warm isolates keep it across invocations). */
   fn?: ivm.Reference<unknown>;
   /** Set when V8 lost control of the isolate; the host must die. */
@@ -268,6 +272,7 @@ export class IsolateRuntime {
       // over it. The heap right after the call says so.
       if (!isolate.isDisposed) {
         const heap = isolate.getHeapStatisticsSync();
+        sandbox.heapAtEnd = heap;
         if (heap.used_heap_size + heap.externally_allocated_size > sandbox.heapLimitBytes) {
           logs.write(outcome.logs);
           return {
@@ -331,14 +336,8 @@ export class IsolateRuntime {
     let rssAtStart = process.memoryUsage.rss();
     let peakRss = rssAtStart;
     let epoch = this.#epoch;
-    // The isolate is idle now, so its heap can be read: the peak is this plus the growth seen.
-    let heapAtStart = 0;
-    try {
-      const heap = isolate.getHeapStatisticsSync();
-      heapAtStart = heap.total_heap_size + heap.externally_allocated_size;
-    } catch {
-      // disposed meanwhile (a cancel): no figure
-    }
+    // Read when the isolate was last idle (a lock now would cost every call).
+    const heapAtStart = sandbox.heapIdleBytes;
     /** Another call ran beside this one at some sample: its growth is not this call's alone. */
     let shared = false;
     let zombieEnds = this.#zombieEnds;
@@ -450,7 +449,9 @@ export class IsolateRuntime {
       // V8 lost control of this isolate (for example it could not stop a memory bomb in GC).
       onCatastrophicError: (message: string) => this.#options.onCatastrophe(message),
     });
-    sandbox.heapLimitBytes = sandbox.isolate.getHeapStatisticsSync().heap_size_limit;
+    const heap = sandbox.isolate.getHeapStatisticsSync();
+    sandbox.heapLimitBytes = heap.heap_size_limit;
+    sandbox.heapIdleBytes = heap.total_heap_size + heap.externally_allocated_size;
     sandbox.context = await sandbox.isolate.createContext();
     const flush = new ivm.Callback((chunk: unknown) => {
       if (typeof chunk === 'string') sandbox.logs?.write(chunk);
@@ -568,9 +569,11 @@ export class IsolateRuntime {
     const { isolate } = sandbox;
     if (isolate.isDisposed) return sampledPeak !== undefined ? { memoryPeakBytes: sampledPeak } : {};
     const cpuMs = Number(isolate.cpuTime - cpuBefore) / 1e6;
-    if (sampledPeak === undefined) return { cpuMs };
-    const heap = isolate.getHeapStatisticsSync();
+    const heap = sandbox.heapAtEnd ?? isolate.getHeapStatisticsSync();
+    sandbox.heapAtEnd = undefined;
     const atEnd = heap.total_heap_size + heap.externally_allocated_size;
+    sandbox.heapIdleBytes = atEnd;
+    if (sampledPeak === undefined) return { cpuMs };
     return { cpuMs, memoryPeakBytes: Math.max(atEnd, sampledPeak) };
   }
 

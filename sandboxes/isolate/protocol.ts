@@ -23,7 +23,22 @@ const RUN_ERROR_CODES = [
   'not_found',
 ] as const;
 
-export function runReplySchema(limits: { resultBytes: number; logBytes: number; errorBytes: number }) {
+type ReplyLimits = { resultBytes: number; logBytes: number; errorBytes: number };
+const cache = new Map<string, ReturnType<typeof buildRunReplySchema>>();
+
+/** The schema for a run with these limits (built once per distinct limits: zod schemas cost to make). */
+export function runReplySchema(limits: ReplyLimits) {
+  const key = `${limits.resultBytes}/${limits.logBytes}/${limits.errorBytes}`;
+  let schema = cache.get(key);
+  if (!schema) {
+    if (cache.size > 256) cache.clear();
+    schema = buildRunReplySchema(limits);
+    cache.set(key, schema);
+  }
+  return schema;
+}
+
+function buildRunReplySchema(limits: ReplyLimits) {
   const logText = z.string().max(limits.logBytes + 1024);
   return z.strictObject({
     status: z.enum(['succeeded', 'failed', 'timeout', 'memory_exceeded', 'killed']),

@@ -24,7 +24,20 @@ const WASM_ERROR_CODES = [
   'cancelled',
 ] as const;
 
+const cache = new Map<number, ReturnType<typeof build>>();
+
+/** The schema for a run with this log budget (built once per budget: zod schemas cost to make). */
 export function wasmRunReplySchema(limits: { logBytes: number }) {
+  let schema = cache.get(limits.logBytes);
+  if (!schema) {
+    if (cache.size > 256) cache.clear();
+    schema = build(limits);
+    cache.set(limits.logBytes, schema);
+  }
+  return schema;
+}
+
+function build(limits: { logBytes: number }) {
   const ran = z.strictObject({
     needBytes: z.literal(false).optional(),
     status: z.enum(['succeeded', 'failed', 'timeout', 'memory_exceeded', 'killed']),
