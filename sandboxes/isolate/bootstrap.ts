@@ -118,22 +118,29 @@ const valueOutcome = (value, resultCap) => {
   if (isString(value) && value.length > resultCap) return '"kind":"too_large","size":' + (value.length + 2);
   let json;
   try { json = stringify(value === undefined ? null : value); } catch (error) {
-    return '"kind":"unserializable","message":' + quote(errorText(error)[1]);
+    return '"kind":"unserializable","message":' + quote(capError(errorText(error)[1], 4096));
   }
   if (json === undefined) json = 'null';
   if (!isString(json)) return '"kind":"unserializable","message":"the result has no JSON form"';
   if (json.length > resultCap) return '"kind":"too_large","size":' + json.length;
   return '"kind":"ok","json":' + quote(json);
 };
-const threwOutcome = (error) => {
+// Error text far over the budget is cut here (head and tail), so 50 MB never becomes JSON or
+// leaves the isolate; what is kept fits the budget in bytes, and the host cuts the rest exactly.
+const capError = (text, errorBytes) => {
+  if (!isString(text) || text.length <= errorBytes) return text;
+  const keep = (errorBytes - 128) / 6 | 0;
+  return text.slice(0, keep) + '\\n…[' + (text.length - 2 * keep) + ' characters of error message cut]…\\n' + text.slice(text.length - keep);
+};
+const threwOutcome = (error, errorBytes) => {
   const text = errorText(error);
-  return '"kind":"threw","name":' + quote(text[0]) + ',"message":' + quote(text[1]);
+  return '"kind":"threw","name":' + quote(capError(text[0], 256)) + ',"message":' + quote(capError(text[1], errorBytes));
 };
 
 // No async/await here: a promise resolved with an object looks up its \`then\`. The outcome
 // promise is resolved with a string only, and the function's promise is followed through the
 // captured Promise.prototype.then; a value that is not a promise is the result as it is.
-const run = (fn, inputJson, metaJson, resultCap, call) => new PromiseOf((resolveOutcome) => {
+const run = (fn, inputJson, metaJson, resultCap, call, errorBytes) => new PromiseOf((resolveOutcome) => {
   current = call;
   const lateBefore = late;
   late = 0;
@@ -160,7 +167,7 @@ const run = (fn, inputJson, metaJson, resultCap, call) => new PromiseOf((resolve
   try {
     value = fn(input, ctx);
   } catch (error) {
-    finish(threwOutcome(error));
+    finish(threwOutcome(error, errorBytes));
     return;
   }
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
@@ -168,11 +175,11 @@ const run = (fn, inputJson, metaJson, resultCap, call) => new PromiseOf((resolve
     return;
   }
   try {
-    apply(promiseThen, value, [(result) => finish(valueOutcome(result, resultCap)), (error) => finish(threwOutcome(error))]);
+    apply(promiseThen, value, [(result) => finish(valueOutcome(result, resultCap)), (error) => finish(threwOutcome(error, errorBytes))]);
   } catch (error) {
     // Not a promise (the builtin's own TypeError): the object is the result.
     if (error instanceof TypeErrorOf) finish(valueOutcome(value, resultCap));
-    else finish(threwOutcome(error));
+    else finish(threwOutcome(error, errorBytes));
   }
 });
 return freeze({ run, fire });

@@ -242,6 +242,7 @@ export class IsolateRuntime {
             JSON.stringify({ ...request.meta, deadline: request.deadline }),
             request.resultBytes,
             sandbox.call,
+            request.errorBytes,
           ],
           { result: { promise: true, copy: true }, timeout: remaining() },
         );
