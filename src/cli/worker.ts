@@ -14,20 +14,28 @@ import { createProcessDriver } from '../../sandboxes/process/index.ts';
 import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
 import { CallbackSender } from '../callbacks/sender.ts';
 import { signingKey } from '../callbacks/signature.ts';
+import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
+import { DriverRegistry } from '../executor/driver-registry.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
+import { alertRoutes } from '../gateway/routes/alerts.ts';
 import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
+import { pluginRoutes } from '../gateway/routes/plugins.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
 import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
 import { attachMasterLink } from '../link/attach.ts';
 import type { MasterLink } from '../link/master-link.ts';
+import { AlertCenter } from '../plugins/alerts.ts';
+import { PluginHost } from '../plugins/host.ts';
+import { PluginMetrics } from '../plugins/metrics.ts';
+import { PluginWatcher } from '../plugins/watcher.ts';
 import { deployFunction } from '../registry/deploy.ts';
 import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
@@ -50,6 +58,9 @@ export interface Worker {
   metrics: MetricsRegistry;
   /** The link to the Master, when STRATA_MASTERS names one. */
   link: MasterLink | undefined;
+  /** The plugin host (src/plugins) and the alerts it and the tiers raise. */
+  plugins: PluginHost;
+  alerts: AlertCenter;
   /** The Hono app (tests call app.request()). */
   app: Hono<GatewayEnv>;
   /** Stop taking requests, let in-flight invocations finish (bounded), free every sandbox. */
@@ -60,6 +71,8 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Skip the HTTP listener (in-process tests use app.request()). */
   listen?: boolean;
+  /** The config file the worker was started with (default $STRATA_CONFIG): plugins.entries are re-read from it. */
+  configFile?: string;
 }
 
 /** Things started so far, undone in reverse when a later start-up step fails. */
@@ -77,7 +90,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   const listener = options.listen === false ? undefined : await claimPort(config.host, config.port);
   const undo: Undo = [];
   try {
-    return await assemble(config, logger, listener, undo);
+    return await assemble(config, logger, listener, undo, options.configFile ?? process.env.STRATA_CONFIG);
   } catch (err) {
     for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => {});
     await listener?.abandon();
@@ -87,7 +100,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
 
 const since = (started: number) => Math.round(performance.now() - started);
 
-async function assemble(config: Config, logger: Logger, listener: Listener | undefined, undo: Undo): Promise<Worker> {
+async function assemble(
+  config: Config,
+  logger: Logger,
+  listener: Listener | undefined,
+  undo: Undo,
+  configFile: string | undefined,
+): Promise<Worker> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, 'strata.db'));
@@ -169,9 +188,30 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
   );
   logger.info({ ms: since(started) }, 'tiers ready');
 
+  // One registry for the built-in tiers and the ones executor plugins add at run time.
+  const tiers = new DriverRegistry(drivers);
+  const alerts = new AlertCenter({
+    keep: config.alerts.keep,
+    ...(config.alerts.webhook ? { webhook: config.alerts.webhook } : {}),
+    webhookTimeoutMs: config.alerts.webhookTimeout,
+    logger: logger.child({ component: 'alerts' }),
+    userAgent: `strata-worker/${VERSION}`,
+  });
+  const plugins = new PluginHost({
+    config,
+    dataDir,
+    hostVersion: VERSION,
+    logger: logger.child({ component: 'plugins' }),
+    drivers: tiers,
+    alerts,
+    metrics: new PluginMetrics(metrics),
+    ...(configFile ? { readEntries: () => loadConfig({ file: configFile }).plugins.entries } : {}),
+  });
+  undo.push(() => plugins.close());
   const executor: Executor = new Executor({
     config,
-    drivers,
+    drivers: tiers,
+    hooks: plugins,
     records,
     logger,
     governor: {
@@ -217,7 +257,43 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
   executor.on('tier', (tier, health) => {
     logger.info({ tier, available: health.available, reason: health.reason }, 'tier health changed');
     link?.changed();
+    if (health.available) alerts.raise('info', `tier:${tier}`, `the ${tier} tier is available again`, { tier });
+    else
+      alerts.raise(
+        'critical',
+        `tier:${tier}`,
+        `the ${tier} tier is unavailable: ${health.reason ?? 'no reason given'}`,
+        {
+          tier,
+          ...(health.reason ? { reason: health.reason } : {}),
+        },
+      );
   });
+  executor.on('finish', (record) => {
+    if (record.anomalies && record.anomalies.length > 0)
+      alerts.raise(
+        'warning',
+        'anomaly',
+        `execution ${record.id} of ${record.function.name} looks unusual: ${record.anomalies.join(', ')}`,
+        {
+          executionId: record.id,
+          function: record.function,
+          anomalies: record.anomalies,
+        },
+      );
+  });
+  // Plugins load before the first request is served; later changes arrive through the watcher.
+  started = performance.now();
+  await plugins.sync();
+  logger.info(
+    { ms: since(started), dir: plugins.dir, plugins: plugins.list().map((p) => `${p.name}:${p.state}`) },
+    'plugins ready',
+  );
+  const watcher = new PluginWatcher(plugins, {
+    intervalMs: config.plugins.watch,
+    logger: logger.child({ component: 'plugins' }),
+  });
+  undo.push(() => watcher.stop());
 
   const key = signingKey(config.callbacks.signingKey, dataDir);
   const callbacks = new CallbackSender({
@@ -256,6 +332,8 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
           });
         },
       }),
+      pluginRoutes({ host: plugins }),
+      alertRoutes({ alerts }),
       usageRoutes({
         history: resources.history,
         executionExists: (id) => executor.liveRecord(id) !== undefined || records.get(id) !== undefined,
@@ -276,6 +354,9 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
       logger.info('shutting down: finishing in-flight invocations');
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
       await executor.shutdown();
+      watcher.stop();
+      await plugins.close();
+      await alerts.flushed();
       await callbacks.close();
       loopDelay.stop();
       // After the executor: results that finished during the drain are already in the outbox.
@@ -296,7 +377,23 @@ async function assemble(config: Config, logger: Logger, listener: Listener | und
     return closing;
   };
 
-  return { url, config, logger, db, registry, records, executor, resources, drivers, metrics, link, app, close };
+  return {
+    url,
+    config,
+    logger,
+    db,
+    registry,
+    records,
+    executor,
+    resources,
+    drivers,
+    metrics,
+    link,
+    plugins,
+    alerts,
+    app,
+    close,
+  };
 }
 
 /**

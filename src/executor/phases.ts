@@ -65,6 +65,19 @@ export interface PhaseHooks {
   pre(): readonly PreHook[];
   post(): readonly PostHook[];
   monitor(): readonly MonitorHook[];
+  /**
+   * Optional: the three lists taken together, held until `release()` (the executor releases when
+   * the invocation's record is final). A plugin host uses it to keep a reloaded plugin's old
+   * version alive for the invocations that started with it.
+   */
+  lease?(): HookLease;
+}
+
+export interface HookLease {
+  pre: readonly PreHook[];
+  post: readonly PostHook[];
+  monitor: readonly MonitorHook[];
+  release(): void;
 }
 
 /** Fixed hooks (tests, and callers that compose their own list). */

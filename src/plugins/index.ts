@@ -1,0 +1,12 @@
+export { type Alert, AlertCenter } from './alerts.ts';
+export { type PluginHealth, PluginHost, type PluginHostOptions, type PluginInfo } from './host.ts';
+export {
+  PLUGIN_KINDS,
+  type PluginKind,
+  type PluginManifest,
+  pluginManifestSchema,
+  readPluginManifest,
+} from './manifest.ts';
+export { PLUGIN_STATES, PluginMetrics, type PluginState } from './metrics.ts';
+export { loadOrder } from './order.ts';
+export { PluginWatcher } from './watcher.ts';
