@@ -121,6 +121,8 @@ export const manifestSchema = z
     /** Higher runs first when the worker queues. */
     priority: z.number().int().min(0).max(1000).default(0),
     labels: z.record(z.string(), z.string()).default({}),
+    /** A JSON Schema for the input, checked by the input-schema plugin (plugins/input-schema); pre hooks see it. */
+    inputSchema: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -514,7 +514,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async #pre(live: Live): Promise<{ ending: Ending } | { input: unknown; replaced: boolean }> {
     const { record, limits } = live;
     const view = {
-      function: { name: record.function.name, version: record.function.version },
+      function: {
+        name: record.function.name,
+        version: record.function.version,
+        ...(live.artifact.manifest.inputSchema ? { inputSchema: live.artifact.manifest.inputSchema } : {}),
+      },
       ...(record.tenant !== undefined ? { tenant: record.tenant } : {}),
       input: live.request.input,
       limits: { ...limits },

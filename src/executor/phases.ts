@@ -23,7 +23,8 @@ import type { ExecutionRecord } from '../core/execution.ts';
 import type { ResolvedLimits } from '../core/limits.ts';
 
 export interface InvocationView {
-  function: { name: string; version: number };
+  /** `inputSchema` when the manifest declares one (plugins/input-schema checks it). */
+  function: { name: string; version: number; inputSchema?: Record<string, unknown> };
   tenant?: string;
   input: unknown;
   limits: ResolvedLimits;

@@ -363,6 +363,8 @@ export class PluginHost implements PhaseHooks {
       await thread.call('init', [], this.#budgets.init).catch((err: Error) => {
         throw new PluginCallError('threw', `init() failed: ${err.message}`);
       });
+      // One round trip before serving, so the first hook call does not pay the thread's warm-up.
+      await thread.call('ping', [], this.#budgets.init);
       gen = { id, manifest, thread, ready, leases: 0, retired: false };
       this.#makeHooks(slot, gen);
       if (gen.driver) {

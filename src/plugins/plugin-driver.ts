@@ -13,7 +13,7 @@ import type {
   TierHealth,
 } from '../core/driver.ts';
 import { abortError } from '../core/driver.ts';
-import type { ErrorCode } from '../core/errors.ts';
+import { type ErrorCode, StrataError } from '../core/errors.ts';
 import { type RunOutcome, USAGE_FIELDS, type UsageField, usageOf } from '../core/execution.ts';
 import type { TierName } from '../core/tiers.ts';
 import { outcomeSchema, type Ready } from './protocol.ts';
@@ -126,10 +126,19 @@ export class PluginDriver implements SandboxDriver<number> {
   prepare(artifact: Artifact): Promise<number> {
     let prepared = this.#prepared.get(artifact.digest);
     if (!prepared) {
-      prepared = this.#thread.call('driver.prepare', [artifact], this.#budgetMs).then((handle) => {
-        if (typeof handle !== 'number') throw new Error('the plugin answered prepare() with no handle');
-        return handle;
-      });
+      prepared = this.#thread.call('driver.prepare', [artifact], this.#budgetMs).then(
+        (handle) => {
+          if (typeof handle !== 'number') throw new Error('the plugin answered prepare() with no handle');
+          return handle;
+        },
+        (err: Error) => {
+          // What the tier refuses in prepare() is the function's code being wrong, as for a built-in tier.
+          throw new StrataError(
+            'invalid_code',
+            `the ${this.tier} tier (plugin ${this.plugin}) refused the function: ${err.message}`,
+          );
+        },
+      );
       prepared.catch(() => this.#prepared.delete(artifact.digest));
       this.#prepared.set(artifact.digest, prepared);
     }
