@@ -121,6 +121,8 @@ export class PluginHost implements PhaseHooks {
   };
   #syncing: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Old versions waiting for their invocations before they unload. */
+  readonly #retiring = new Set<Promise<void>>();
 
   constructor(options: PluginHostOptions) {
     this.#o = options;
@@ -310,23 +312,36 @@ export class PluginHost implements PhaseHooks {
         await this.#serial(c.slot, () => this.#fail(c.slot, why));
     }
     const reloaded = new Set<string>();
-    for (const name of order) {
-      const c = byName.get(name);
-      if (!c) continue;
-      const deps = Object.keys(c.slot.manifest?.requires ?? {});
-      const badDep = deps.find((d) => this.#slots.get(d)?.state !== 'loaded');
-      if (badDep) {
-        const why = `requires ${badDep}, which is not loaded (${this.#slots.get(badDep)?.state ?? 'missing'})`;
-        if (c.slot.state !== 'failed' || c.slot.error !== why)
-          await this.#serial(c.slot, () => this.#fail(c.slot, why));
-        continue;
-      }
-      // A dependency that was reloaded reloads the plugins needing it, so they see its new version.
-      const depReloaded = deps.some((d) => reloaded.has(d));
-      if (c.changed || c.slot.state !== 'loaded' || depReloaded) {
-        await this.#serial(c.slot, () => this.#start(c.slot));
-        reloaded.add(name);
-      }
+    // Waves: every plugin whose dependencies are settled loads at once (threads start in parallel).
+    const settled = new Set<string>();
+    let left = order.filter((n) => byName.has(n));
+    while (left.length > 0) {
+      const wave = left.filter((n) =>
+        Object.keys(byName.get(n)?.slot.manifest?.requires ?? {}).every((d) => settled.has(d) || !byName.has(d)),
+      );
+      const step = wave.length > 0 ? wave : left.slice(0, 1);
+      await Promise.all(
+        step.map((name) => this.#bring(byName.get(name) as { slot: Slot; changed: boolean }, reloaded)),
+      );
+      for (const n of step) settled.add(n);
+      left = left.filter((n) => !step.includes(n));
+    }
+  }
+
+  /** Load, reload or refuse one plugin of a sync, once its dependencies are settled. */
+  async #bring(c: { slot: Slot; changed: boolean }, reloaded: Set<string>): Promise<void> {
+    const deps = Object.keys(c.slot.manifest?.requires ?? {});
+    const badDep = deps.find((d) => this.#slots.get(d)?.state !== 'loaded');
+    if (badDep) {
+      const why = `requires ${badDep}, which is not loaded (${this.#slots.get(badDep)?.state ?? 'missing'})`;
+      if (c.slot.state !== 'failed' || c.slot.error !== why) await this.#serial(c.slot, () => this.#fail(c.slot, why));
+      return;
+    }
+    // A dependency that was reloaded reloads the plugins needing it, so they see its new version.
+    const depReloaded = deps.some((d) => reloaded.has(d));
+    if (c.changed || c.slot.state !== 'loaded' || depReloaded) {
+      await this.#serial(c.slot, () => this.#start(c.slot));
+      reloaded.add(c.slot.name);
     }
   }
 
@@ -398,7 +413,16 @@ export class PluginHost implements PhaseHooks {
       { plugin: slot.name, version: manifest.version, kinds: manifest.kinds },
       old ? 'plugin reloaded' : 'plugin loaded',
     );
-    if (old) await this.#retire(old);
+    // The old version goes in the background: a reload answers at once, invocations holding the
+    // old hooks finish with them, then (bounded) its unload() runs.
+    if (old) this.#background(this.#retire(old));
+  }
+
+  #background(work: Promise<void>): void {
+    this.#retiring.add(work);
+    void work
+      .catch((err: Error) => this.#o.logger.warn({ err: err.message }, 'retiring a plugin version failed'))
+      .finally(() => this.#retiring.delete(work));
   }
 
   #makeHooks(slot: Slot, gen: Generation): void {
@@ -641,6 +665,7 @@ export class PluginHost implements PhaseHooks {
       if (slot) await this.#stop(slot, 'unloaded');
     }
     for (const slot of this.#slots.values()) if (slot.current) await this.#stop(slot, 'unloaded');
+    await Promise.all([...this.#retiring]);
   }
 
   #refuseIfRequired(slot: Slot, what: string): void {
