@@ -11,6 +11,7 @@ import { register as exec } from './exec.ts';
 import { register as fn } from './fn.ts';
 import { register as images } from './images.ts';
 import { register as master } from './master.ts';
+import { register as plugin } from './plugin.ts';
 import { register as serve } from './serve.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
@@ -20,6 +21,7 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   fn,
   exec,
   images,
+  plugin,
   config,
   completion,
 ];
