@@ -128,8 +128,11 @@ async function assemble(
     dataDir,
     maxCpuPerFunction: config.limits.max.cpu,
     // Reclamation needs the executor, which is built once the tiers are up.
-    onNode: () => {
-      if (executorReady) reclaim();
+    onNode: (totals) => {
+      if (!executorReady) return;
+      reclaim();
+      // Monitor plugins get each node sample (nothing is queued when none listens).
+      executor.monitor({ type: 'sample', at: new Date().toISOString(), data: { node: totals } });
     },
   });
   undo.push(() => resources.stop());
