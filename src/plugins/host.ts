@@ -8,7 +8,6 @@
  * that leased the old hooks keep them until their record is final; then (bounded by
  * plugins.unloadBudget) the old version's unload() runs and its thread ends.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
@@ -26,74 +25,14 @@ import type {
   PreHook,
 } from '../executor/phases.ts';
 import type { AlertCenter } from './alerts.ts';
-import { type PluginManifest, readPluginManifest } from './manifest.ts';
+import { type Discovered, discoverPlugins } from './discovery.ts';
+import { readPluginManifest } from './manifest.ts';
 import type { PluginMetrics, PluginState } from './metrics.ts';
 import { loadOrder } from './order.ts';
 import { PluginDriver } from './plugin-driver.ts';
 import type { Ready } from './protocol.ts';
+import { type Generation, infoOf, kindProblems, type PluginInfo, type Slot } from './slot.ts';
 import { PluginCallError, PluginThread } from './thread.ts';
-
-export interface PluginHealth {
-  status: 'ok' | 'degraded' | 'down';
-  /** Hook failures inside the breaker window. */
-  recentFailures: number;
-  lastError?: string;
-}
-
-export interface PluginInfo {
-  name: string;
-  version: string | null;
-  kinds: string[];
-  state: PluginState;
-  health: PluginHealth;
-  requires: Record<string, string>;
-  loadedAt: string | null;
-  path: string;
-  source: 'dir' | 'config';
-  error?: string;
-  /** The tier an executor plugin added. */
-  tier?: string;
-  description?: string;
-}
-
-/** One loaded instance of a plugin version: its thread, hooks and tier. */
-interface Generation {
-  id: number;
-  manifest: PluginManifest;
-  thread: PluginThread;
-  ready: Ready;
-  pre?: PreHook;
-  post?: PostHook;
-  monitor?: MonitorHook;
-  driver?: PluginDriver;
-  /** Invocations holding this generation's hooks (leases). */
-  leases: number;
-  retired: boolean;
-  onLeasesGone?: () => void;
-}
-
-interface Slot {
-  name: string;
-  folder: string;
-  source: 'dir' | 'config';
-  /** Config entry overrides (plugins.entries[].config). */
-  overrides: Record<string, unknown>;
-  /** What the folder and config look like now (the watcher compares it). */
-  fingerprint: string;
-  manifest?: PluginManifest;
-  state: PluginState;
-  error?: string;
-  loadedAt?: string;
-  /** Turned off through the API (disable, DELETE) or by the breaker: stays so until enable/reload. */
-  held?: 'disabled' | 'unloaded';
-  /** Turned off by the config entry (enabled: false). */
-  configDisabled: boolean;
-  current?: Generation;
-  failures: number[];
-  lastError?: string;
-  /** Serialises lifecycle steps of one plugin. */
-  busy: Promise<void>;
-}
 
 export interface PluginHostOptions {
   config: Config;
@@ -190,31 +129,7 @@ export class PluginHost implements PhaseHooks {
       .join('\n');
   }
 
-  #discover(): {
-    folder: string;
-    source: 'dir' | 'config';
-    enabled: boolean;
-    overrides: Record<string, unknown>;
-    fingerprint: string;
-  }[] {
-    const found = new Map<
-      string,
-      {
-        folder: string;
-        source: 'dir' | 'config';
-        enabled: boolean;
-        overrides: Record<string, unknown>;
-        fingerprint: string;
-      }
-    >();
-    const dir = this.dir;
-    if (existsSync(dir)) {
-      for (const name of readdirSync(dir).sort()) {
-        const folder = join(dir, name);
-        if (name.startsWith('.') || !isDir(folder)) continue;
-        found.set(folder, { folder, source: 'dir', enabled: true, overrides: {}, fingerprint: quickPrint(folder) });
-      }
-    }
+  #discover(): Discovered[] {
     let entries: Config['plugins']['entries'];
     try {
       entries = this.#o.readEntries?.() ?? this.#o.config.plugins.entries;
@@ -225,18 +140,7 @@ export class PluginHost implements PhaseHooks {
       );
       entries = this.#o.config.plugins.entries;
     }
-    for (const entry of entries) {
-      const folder = resolve(entry.path);
-      const prior = found.get(folder);
-      found.set(folder, {
-        folder,
-        source: prior?.source ?? 'config',
-        enabled: entry.enabled,
-        overrides: entry.config,
-        fingerprint: `${quickPrint(folder)}|${entry.enabled}|${JSON.stringify(entry.config)}`,
-      });
-    }
-    return [...found.values()];
+    return discoverPlugins(this.dir, entries);
   }
 
   async #sync(): Promise<void> {
@@ -474,6 +378,8 @@ export class PluginHost implements PhaseHooks {
     } catch (err) {
       const why = err instanceof PluginCallError ? err.why : 'threw';
       outcome = why === 'overran' ? 'timeout' : 'error';
+      // A version already retired (reloaded away) that misses a late call is not failing.
+      if (gen.retired) throw err;
       this.#failure(
         slot,
         gen,
@@ -494,12 +400,14 @@ export class PluginHost implements PhaseHooks {
     if (gen.thread.dead) return;
     this.#o.logger.warn({ plugin: slot.name }, 'a plugin hook spins in synchronous code; its thread is stopped');
     await gen.thread.terminate();
-    await this.#crashed(slot, gen, 'a hook spun in synchronous code and its thread was stopped');
+    // The overrun was already counted: one spin is one failure.
+    await this.#crashed(slot, gen, 'a hook spun in synchronous code and its thread was stopped', false);
   }
 
   /** The serving generation's thread is gone: start the same version again unless the breaker tripped. */
-  async #crashed(slot: Slot, gen: Generation, why: string): Promise<void> {
-    this.#failure(slot, gen, 'thread', why);
+  async #crashed(slot: Slot, gen: Generation, why: string, count = true): Promise<void> {
+    if (count) this.#failure(slot, gen, 'thread', why);
+    else this.#o.logger.warn({ plugin: slot.name }, why);
     await this.#serial(slot, async () => {
       if (slot.current !== gen || slot.held) return;
       gen.retired = true;
@@ -687,56 +595,6 @@ export class PluginHost implements PhaseHooks {
   }
 
   #info(s: Slot): PluginInfo {
-    const now = Date.now();
-    const recent = s.failures.filter((t) => now - t < this.#o.config.plugins.breakerWindow).length;
-    const status: PluginHealth['status'] = s.state !== 'loaded' ? 'down' : recent > 0 ? 'degraded' : 'ok';
-    const m = s.current?.manifest ?? s.manifest;
-    return {
-      name: s.name,
-      version: m?.version ?? null,
-      kinds: m?.kinds ?? [],
-      state: s.state,
-      health: { status, recentFailures: recent, ...(s.lastError ? { lastError: s.lastError } : {}) },
-      requires: m?.requires ?? {},
-      loadedAt: s.state === 'loaded' ? (s.loadedAt ?? null) : null,
-      path: s.folder,
-      source: s.source,
-      ...(s.error && s.state !== 'loaded' ? { error: s.error } : {}),
-      ...(s.current?.driver ? { tier: s.current.driver.tier } : {}),
-      ...(m?.description ? { description: m.description } : {}),
-    };
+    return infoOf(s, this.#o.config.plugins.breakerWindow);
   }
-}
-
-/** A plugin.json kind its object does not implement. */
-function kindProblems(manifest: PluginManifest, ready: Ready): string | undefined {
-  const missing: string[] = [];
-  if (manifest.kinds.includes('pre') && !ready.has.pre) missing.push('kind "pre" needs pre(invocation)');
-  if (manifest.kinds.includes('post') && !ready.has.post) missing.push('kind "post" needs post(record)');
-  if (manifest.kinds.includes('monitor') && !ready.has.onEvent) missing.push('kind "monitor" needs onEvent(event)');
-  if (manifest.kinds.includes('executor') && !ready.driver)
-    missing.push('kind "executor" needs driver(ctx) and runtimes');
-  return missing.length > 0 ? `the plugin object does not match plugin.json: ${missing.join('; ')}` : undefined;
-}
-
-const isDir = (path: string) => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
-/** mtimes of the folder's plugin.json and the folder itself: changes the watcher notices cheaply. */
-function quickPrint(folder: string): string {
-  const parts: string[] = [];
-  for (const file of [join(folder, 'plugin.json'), folder]) {
-    try {
-      const st = statSync(file);
-      parts.push(`${st.mtimeMs}:${st.size}`);
-    } catch {
-      parts.push('-');
-    }
-  }
-  return parts.join(',');
 }

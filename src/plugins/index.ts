@@ -1,5 +1,5 @@
 export { type Alert, AlertCenter } from './alerts.ts';
-export { type PluginHealth, PluginHost, type PluginHostOptions, type PluginInfo } from './host.ts';
+export { PluginHost, type PluginHostOptions } from './host.ts';
 export {
   PLUGIN_KINDS,
   type PluginKind,
@@ -9,4 +9,5 @@ export {
 } from './manifest.ts';
 export { PLUGIN_STATES, PluginMetrics, type PluginState } from './metrics.ts';
 export { loadOrder } from './order.ts';
+export type { PluginHealth, PluginInfo } from './slot.ts';
 export { PluginWatcher } from './watcher.ts';
