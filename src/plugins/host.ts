@@ -30,7 +30,6 @@ import { readPluginManifest } from './manifest.ts';
 import type { PluginMetrics, PluginState } from './metrics.ts';
 import { loadOrder } from './order.ts';
 import { PluginDriver } from './plugin-driver.ts';
-import type { Ready } from './protocol.ts';
 import { type Generation, infoOf, kindProblems, type PluginInfo, type Slot } from './slot.ts';
 import { PluginCallError, PluginThread } from './thread.ts';
 

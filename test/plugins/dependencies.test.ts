@@ -18,7 +18,7 @@ const tracing = (name: string, extra: Partial<PluginSpec> = {}): PluginSpec => (
   ...extra,
 });
 
-describe('plugin dependencies through a real worker', () => {
+describe('plugin dependencies through a real worker', { timeout: 120_000 }, () => {
   let w: PluginWorker;
   let trace: string;
 
@@ -41,7 +41,7 @@ describe('plugin dependencies through a real worker', () => {
 
   afterAll(async () => {
     await w?.close();
-  });
+  }, 120_000);
 
   const byName = async () => {
     const { body } = await w.json<{ name: string; state: string; error?: string; requires: Record<string, string> }[]>(

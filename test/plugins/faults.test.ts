@@ -7,8 +7,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, jsFunction } from '../gateway/support.ts';
-import { type PluginWorker, type Record_, startPluginWorker } from './support.ts';
+import { jsFunction } from '../gateway/support.ts';
+import { eventually, type PluginWorker, type Record_, startPluginWorker } from './support.ts';
 
 type AlertBody = {
   id: string;
@@ -19,7 +19,7 @@ type AlertBody = {
   details: Record<string, unknown>;
 };
 
-describe('faulty plugins through a real worker', () => {
+describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
   let w: PluginWorker;
   let hook: Server;
   const received: AlertBody[] = [];
@@ -94,13 +94,13 @@ describe('faulty plugins through a real worker', () => {
     expect((await state('thrower')).health.status).toBe('degraded');
     await invoke({ mode: 'throw' });
     await invoke({ mode: 'throw' });
-    await eventually(async () => ((await state('thrower')).state === 'disabled' ? true : undefined));
+    await eventually(async () => ((await state('thrower')).state === 'disabled' ? true : undefined), 60_000);
     // Disabled: its hook is no longer called, the same input now runs.
     expect((await invoke({ mode: 'throw' })).status).toBe('succeeded');
     const alerts = (await w.json<AlertBody[]>('GET', '/v1/alerts')).body;
     const disabled = alerts.find((a) => a.source === 'plugin:thrower' && a.message.includes('was disabled'));
     expect(disabled?.severity).toBe('critical');
-    const sent = await eventually(async () => received.find((a) => a.id === disabled?.id));
+    const sent = await eventually(async () => received.find((a) => a.id === disabled?.id), 60_000);
     expect(sent).toEqual(disabled);
   }, 120_000);
 
@@ -112,7 +112,7 @@ describe('faulty plugins through a real worker', () => {
       expect(r.plugins?.errors?.[0]).toMatchObject({ plugin: 'hanger', phase: 'post' });
       expect(r.plugins?.errors?.[0]?.message).toMatch(/did not answer within its 500 ms budget/);
     }
-    await eventually(async () => ((await state('hanger')).state === 'disabled' ? true : undefined));
+    await eventually(async () => ((await state('hanger')).state === 'disabled' ? true : undefined), 60_000);
     expect((await invoke({ mode: 'hang' })).plugins).toBeUndefined();
   }, 120_000);
 
@@ -127,14 +127,14 @@ describe('faulty plugins through a real worker', () => {
       }
     })();
     const outcomes: Record_[] = [];
-    for (let i = 0; i < 5 && (await state('spinner')).state !== 'disabled'; i++)
+    for (let i = 0; i < 10 && (await state('spinner')).state !== 'disabled'; i++)
       outcomes.push(await invoke({ mode: 'spin' }));
     spinning = false;
     await probe;
     expect(outcomes[0]?.status).toBe('rejected');
     expect(outcomes[0]?.error?.code).toBe('plugin_failed');
     expect(healthy).toBeGreaterThan(0);
-    await eventually(async () => ((await state('spinner')).state === 'disabled' ? true : undefined));
+    await eventually(async () => ((await state('spinner')).state === 'disabled' ? true : undefined), 60_000);
     expect((await invoke({ mode: 'spin' })).status).toBe('succeeded');
     const metrics = await (await fetch(`${w.worker.url}/metrics`)).text();
     expect(metrics).toMatch(/strata_plugin_hook_calls_total\{plugin="spinner",kind="pre",outcome="timeout"\} [1-9]/);

@@ -11,8 +11,15 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type Worker } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { eventually, jsFunction } from '../gateway/support.ts';
-import { type PluginSpec, type PluginWorker, type Record_, startPluginWorker, writePlugin } from './support.ts';
+import { jsFunction } from '../gateway/support.ts';
+import {
+  eventually,
+  type PluginSpec,
+  type PluginWorker,
+  type Record_,
+  startPluginWorker,
+  writePlugin,
+} from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -62,7 +69,7 @@ describe('hot reload through a real worker', () => {
 
   afterAll(async () => {
     await w?.close();
-  });
+  }, 120_000);
 
   it('reload while an invocation is inside a hook: it keeps v1, new ones get v2, v1 unloads after it', async () => {
     const started = await w.json<{ executionId: string }>('POST', '/v1/functions/echo/invoke?async=1', { wait: true });

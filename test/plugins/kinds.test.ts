@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, jsFunction } from '../gateway/support.ts';
-import { type PluginWorker, type Record_, startPluginWorker } from './support.ts';
+import { jsFunction } from '../gateway/support.ts';
+import { eventually, type PluginWorker, type Record_, startPluginWorker } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-describe('plugin kinds through a real worker', () => {
+describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
   let w: PluginWorker;
   let eventsFile: string;
 
@@ -78,7 +78,7 @@ describe('plugin kinds through a real worker', () => {
 
   afterAll(async () => {
     await w?.close();
-  });
+  }, 120_000);
 
   it('lists every plugin loaded, with kinds, state and load time', async () => {
     const { status, body } = await w.json<

@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listeningUrl, removeCgroupParents, type ServerProcess, startServer } from '../cli/server-process.ts';
 import { strata } from '../cli/support.ts';
-import { eventually } from '../gateway/support.ts';
-import { writePlugin } from './support.ts';
+import { eventually, writePlugin } from './support.ts';
 
-describe('strata serve with plugins, and strata plugin', () => {
+describe('strata serve with plugins, and strata plugin', { timeout: 120_000 }, () => {
   let server: ServerProcess;
   let url: string;
   let hook: Server;
@@ -67,7 +66,7 @@ describe('strata serve with plugins, and strata plugin', () => {
     await new Promise((r) => hook?.close(r));
     rmSync(dataDir, { recursive: true, force: true });
     removeCgroupParents();
-  });
+  }, 120_000);
 
   const cli = (...args: string[]) => strata(['plugin', ...args, '--url', url]);
 
@@ -91,12 +90,12 @@ describe('strata serve with plugins, and strata plugin', () => {
     );
     const human = await cli('ls');
     expect(human.stdout).toMatch(/deny\s+1\.2\.0\s+pre\s+loaded/);
-  });
+  }, 120_000);
 
   it('sends the load failure to STRATA_ALERTS_WEBHOOK', async () => {
-    const alert = await eventually(async () => received.find((a) => a.source === 'plugin:too-new'));
+    const alert = await eventually(async () => received.find((a) => a.source === 'plugin:too-new'), 60_000);
     expect(alert.message).toMatch(/needs strata >=50\.0\.0/);
-  });
+  }, 120_000);
 
   it('a pre plugin rejects over real HTTP; show, disable, enable, reload and unload from the CLI', async () => {
     await fetch(`${url}/v1/functions`, {
@@ -130,5 +129,5 @@ describe('strata serve with plugins, and strata plugin', () => {
     expect((await cli('reload', 'deny')).stdout).toMatch(/deny: loaded/);
     expect((await cli('unload', 'deny')).stdout).toMatch(/deny: unloaded/);
     expect((await invoke()).status).toBe('succeeded');
-  }, 120_000);
+  }, 300_000);
 });

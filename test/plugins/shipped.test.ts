@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, jsFunction } from '../gateway/support.ts';
-import { type PluginWorker, type Record_, startPluginWorker } from './support.ts';
+import { jsFunction } from '../gateway/support.ts';
+import { eventually, type PluginWorker, type Record_, startPluginWorker } from './support.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const entry = (name: string, config: Record<string, unknown> = {}) => ({
@@ -12,7 +12,7 @@ const entry = (name: string, config: Record<string, unknown> = {}) => ({
   config,
 });
 
-describe('shipped plugins', () => {
+describe('shipped plugins', { timeout: 120_000 }, () => {
   let w: PluginWorker;
   let usageFile: string;
 
@@ -41,7 +41,7 @@ describe('shipped plugins', () => {
 
   afterAll(async () => {
     await w?.close();
-  });
+  }, 120_000);
 
   it('input-schema rejects an input that does not match the manifest inputSchema, listing what is wrong', async () => {
     const deploy = await w.json(

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestWorker, type TestWorker } from '../gateway/support.ts';
+import { eventually as eventuallyWithin, startTestWorker, type TestWorker } from '../gateway/support.ts';
 
 export interface PluginSpec {
   name: string;
@@ -49,7 +49,14 @@ export async function startPluginWorker(
   const pluginsDir = mkdtempSync(join(tmpdir(), 'strata-plugins-'));
   for (const p of plugins) writePlugin(pluginsDir, p);
   const t = await startTestWorker(
-    { 'plugins.dir': pluginsDir, 'plugins.watch': 100, ...overrides },
+    {
+      'plugins.dir': pluginsDir,
+      'plugins.watch': 100,
+      // Generous lifecycle budgets: the shared test machine runs at a load average of 30+.
+      'plugins.loadBudget': '60s',
+      'plugins.initBudget': '30s',
+      ...overrides,
+    },
     options.listen !== undefined ? { listen: options.listen } : {},
   );
   return {
@@ -75,3 +82,7 @@ export type Record_ = {
   tier: string | null;
   plugins?: { errors?: { plugin: string; phase: string; message: string }[]; annotations?: Record<string, unknown> };
 };
+
+/** gateway/support's eventually, with a default fit for a loaded shared machine (60 s). */
+export const eventually = <T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  eventuallyWithin(check, timeoutMs);
