@@ -395,7 +395,7 @@ export class PluginHost implements PhaseHooks {
 
   /** After an overrun: a thread whose event loop does not answer is spinning; stop it and start afresh. */
   async #checkSpin(slot: Slot, gen: Generation): Promise<void> {
-    if (gen.thread.dead || (await gen.thread.alive(250))) return;
+    if (gen.thread.dead || (await gen.thread.alive(1000))) return;
     if (gen.thread.dead) return;
     this.#o.logger.warn({ plugin: slot.name }, 'a plugin hook spins in synchronous code; its thread is stopped');
     await gen.thread.terminate();

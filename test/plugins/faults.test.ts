@@ -57,7 +57,8 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
       ],
       {
         'alerts.webhook': webhook,
-        'executor.hookBudget': '500ms',
+        // Generous for a shared machine at a load average of 40: a healthy hook must never overrun it.
+        'executor.hookBudget': '2s',
         'plugins.breakerFailures': 3,
         'plugins.breakerWindow': '10m',
         'plugins.loadBudget': '60s',
@@ -110,7 +111,7 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
       expect(r.status).toBe('succeeded');
       expect(r.result).toEqual({ mode: 'hang' });
       expect(r.plugins?.errors?.[0]).toMatchObject({ plugin: 'hanger', phase: 'post' });
-      expect(r.plugins?.errors?.[0]?.message).toMatch(/did not answer within its 500 ms budget/);
+      expect(r.plugins?.errors?.[0]?.message).toMatch(/did not answer within its 2000 ms budget/);
     }
     await eventually(async () => ((await state('hanger')).state === 'disabled' ? true : undefined), 60_000);
     expect((await invoke({ mode: 'hang' })).plugins).toBeUndefined();
@@ -127,14 +128,27 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
       }
     })();
     const outcomes: Record_[] = [];
-    for (let i = 0; i < 10 && (await state('spinner')).state !== 'disabled'; i++)
+    const serving = () => w.worker.plugins.pre().some((h) => h.name === 'spinner');
+    for (let i = 0; i < 6; i++) {
+      // After a spin its thread is stopped and started again: wait until it serves again (or is disabled).
+      const now = await eventually(async () => {
+        const s = (await state('spinner')).state;
+        return s === 'disabled' ? 'disabled' : serving() ? 'serving' : undefined;
+      }, 90_000);
+      if (now === 'disabled') break;
       outcomes.push(await invoke({ mode: 'spin' }));
+    }
     spinning = false;
     await probe;
-    expect(outcomes[0]?.status).toBe('rejected');
-    expect(outcomes[0]?.error?.code).toBe('plugin_failed');
+    // breakerFailures is 3: three spins, each stopped at its budget.
+    expect(outcomes).toHaveLength(3);
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect(o.error?.code).toBe('plugin_failed');
+      expect(o.error?.message).toMatch(/pre hook "spinner" did not answer within its 2000 ms budget/);
+    }
     expect(healthy).toBeGreaterThan(0);
-    await eventually(async () => ((await state('spinner')).state === 'disabled' ? true : undefined), 60_000);
+    expect((await state('spinner')).state).toBe('disabled');
     expect((await invoke({ mode: 'spin' })).status).toBe('succeeded');
     const metrics = await (await fetch(`${w.worker.url}/metrics`)).text();
     expect(metrics).toMatch(/strata_plugin_hook_calls_total\{plugin="spinner",kind="pre",outcome="timeout"\} [1-9]/);
@@ -142,7 +156,7 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
     await eventually(async () =>
       received.find((a) => a.source === 'plugin:spinner' && a.message.includes('was disabled')),
     );
-  }, 120_000);
+  }, 400_000);
 
   it('an operator enables a disabled plugin again', async () => {
     const res = await w.json<{ state: string }>('POST', '/v1/plugins/thrower/enable');

@@ -50,6 +50,7 @@ describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
       ],
       {
         'executor.hookBudget': '5s',
+        'plugins.monitorBudget': '30s',
         'plugins.entries': [{ path: join(ROOT, 'plugins/template-runtime'), enabled: true, config: {} }],
       },
     );
