@@ -72,6 +72,8 @@ interface Live {
   done: Promise<ExecutionRecord>;
   enqueuedAt: number;
   startedAt?: number;
+  /** The outcome is in the record, the post hooks and the save are not done yet. */
+  finishing?: boolean;
 }
 
 /** An ending, including one that never reached a tier (rejected by a pre hook). */
@@ -297,7 +299,15 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 
   /** The record of a live invocation (queued or running), if it is one. */
   liveRecord(id: string): ExecutionRecord | undefined {
-    return this.#live.get(id)?.record;
+    const live = this.#live.get(id);
+    if (!live) return undefined;
+    // Between the outcome and the saved record the post hooks may still change the result and
+    // logs (redaction): until then a reader sees it running, never what a hook is about to hide.
+    if (live.finishing) {
+      const { result: _result, error: _error, death: _death, ...rest } = live.record;
+      return { ...rest, status: 'running', logs: '', timings: { ...rest.timings, finishedAt: null } };
+    }
+    return live.record;
   }
 
   /** Stop an invocation; resolves true once its sandbox is empty, false for an unknown id. */
@@ -483,6 +493,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     // The slot is free now; the record stays live (visible to GET) until it is on disk.
     this.#running.delete(live);
     this.#pump();
+    live.finishing = true;
     this.#fill(record, outcome.status, outcome, limits);
     if (prepareAt !== undefined && outcome.status !== 'rejected') {
       record.start = outcome.start ?? {

@@ -87,10 +87,12 @@ describe('hot reload through a real worker', () => {
     expect(fresh.body.plugins?.annotations?.stamp).toEqual({ version: 2 });
     expect(lines()).not.toContain('unload 1');
     writeFileSync(gate, '');
-    // Final once it is no longer live (a live record shows its status before the post hooks ran).
-    await eventually(async () => (w.worker.executor.liveRecord(id) === undefined ? true : undefined), 60_000);
-    const first = (await w.json<Record_>('GET', `/v1/executions/${id}`)).body;
-    expect(first.status).toBe('succeeded');
+    // A poller sees it `running` until the post hooks are done and the record is saved (so never
+    // a result or logs a post hook is about to change).
+    const first = await eventually(async () => {
+      const r = await w.json<Record_>('GET', `/v1/executions/${id}`);
+      return r.body.status === 'succeeded' ? r.body : undefined;
+    }, 60_000);
     expect(first.plugins?.annotations?.stamp).toEqual({ version: 1 });
     await eventually(async () => (lines().includes('unload 1') ? true : undefined), 60_000);
     const all = lines();
