@@ -427,7 +427,7 @@ export class PluginHost implements PhaseHooks {
     slot.failures.push(now);
     slot.lastError = message;
     this.#o.logger.warn({ plugin: slot.name, kind, failures: slot.failures.length }, message);
-    if (slot.failures.length >= this.#o.config.plugins.breakerFailures && slot.current === gen && !slot.held) {
+    if (slot.failures.length >= this.#o.config.plugins.breakerFailures && !slot.held) {
       const text = `plugin ${slot.name} was disabled after ${slot.failures.length} failures within ${Math.round(window / 1000)} s (last: ${message}); enable it again with POST /v1/plugins/${slot.name}/enable`;
       slot.held = 'disabled';
       slot.error = text;

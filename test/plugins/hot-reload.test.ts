@@ -62,9 +62,9 @@ describe('hot reload through a real worker', () => {
       'plugins.initBudget': '30s',
       'plugins.unloadBudget': '30s',
     });
-    expect((await w.json('POST', '/v1/functions', jsFunction('echo', 'export default async (i) => i'))).status).toBe(
-      201,
-    );
+    // A long deadline: the deadline runs from the start, and the first invocation waits in a pre hook.
+    const echo = jsFunction('echo', 'export default async (i) => i', { limits: { timeoutMs: 120_000 } });
+    expect((await w.json('POST', '/v1/functions', echo)).status).toBe(201);
   }, 180_000);
 
   afterAll(async () => {
