@@ -140,10 +140,11 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
     }
     spinning = false;
     await probe;
-    // breakerFailures is 3: at most three spins (a call that reached the thread while it was being
-    // stopped fails too, and counts).
-    expect(outcomes.length).toBeGreaterThanOrEqual(1);
-    expect(outcomes.length).toBeLessThanOrEqual(3);
+    // breakerFailures is 3: at most three spins are cut at their budget (a call that reached the
+    // thread while it was being stopped fails too, as "the plugin was stopped").
+    const overruns = outcomes.filter((o) => /did not answer within/.test(o.error?.message ?? ''));
+    expect(overruns.length).toBeGreaterThanOrEqual(1);
+    expect(overruns.length).toBeLessThanOrEqual(3);
     expect(outcomes[0]?.error?.message).toMatch(/pre hook "spinner" did not answer within its 2000 ms budget/);
     for (const o of outcomes) {
       expect(o.status).toBe('rejected');
