@@ -2,8 +2,9 @@
  * Each plugin kind end to end through a real worker (in-process app, real isolate tier, plugins
  * loaded from folders on disk into their own threads).
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsFunction } from '../gateway/support.ts';
 import { eventually, type PluginWorker, type Record_, startPluginWorker } from './support.ts';
@@ -15,6 +16,8 @@ describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
   let eventsFile: string;
 
   beforeAll(async () => {
+    // The monitor writes where the test reads (it also gets node samples, so the file must exist from the start).
+    eventsFile = join(mkdtempSync(join(tmpdir(), 'strata-events-')), 'events.jsonl');
     w = await startPluginWorker(
       [
         {
@@ -45,7 +48,7 @@ describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
           export default (ctx) => ({
             onEvent(e) { appendFileSync(ctx.config.file, JSON.stringify({ type: e.type, id: e.executionId, data: e.type === 'finish' ? { status: e.data.status } : e.type === 'log' ? e.data : undefined }) + '\\n'); },
           });`,
-          config: { file: '' },
+          config: { file: eventsFile },
         },
       ],
       {
@@ -54,15 +57,6 @@ describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
         'plugins.entries': [{ path: join(ROOT, 'plugins/template-runtime'), enabled: true, config: {} }],
       },
     );
-    // The monitor writes where the test reads: its config entry points at a file in the data dir.
-    eventsFile = join(w.dataDir, 'events.jsonl');
-    // A config entry may name a plugin found in plugins.dir too, to give it config.
-    (w.worker.config.plugins.entries as { path: string; enabled: boolean; config: Record<string, unknown> }[]).push({
-      path: join(w.pluginsDir, 'watch'),
-      enabled: true,
-      config: { file: eventsFile },
-    });
-    await w.worker.plugins.sync();
     expect(
       (
         await w.json(
@@ -79,6 +73,7 @@ describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
 
   afterAll(async () => {
     await w?.close();
+    rmSync(dirname(eventsFile), { recursive: true, force: true });
   }, 120_000);
 
   it('lists every plugin loaded, with kinds, state and load time', async () => {
