@@ -3,7 +3,7 @@
  * first; a cycle, a missing dependency, a version out of range or a host version out of range
  * refuses that plugin with an error naming them, and the others still load.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrder } from '../../src/plugins/order.ts';
@@ -41,6 +41,7 @@ describe('plugin dependencies through a real worker', { timeout: 120_000 }, () =
 
   afterAll(async () => {
     await w?.close();
+    rmSync(trace, { force: true });
   }, 120_000);
 
   const byName = async () => {

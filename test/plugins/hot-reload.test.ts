@@ -50,10 +50,11 @@ describe('hot reload through a real worker', () => {
   let w: PluginWorker;
   let trace: string;
   let gate: string;
+  let scratch: string;
   const lines = () => (existsSync(trace) ? readFileSync(trace, 'utf8').trim().split('\n') : []);
 
   beforeAll(async () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'strata-hot-'));
+    scratch = mkdtempSync(join(tmpdir(), 'strata-hot-'));
     trace = join(scratch, 'trace');
     gate = join(scratch, 'gate');
     w = await startPluginWorker([stamp(1, trace, gate)], {
@@ -69,6 +70,7 @@ describe('hot reload through a real worker', () => {
 
   afterAll(async () => {
     await w?.close();
+    rmSync(scratch, { recursive: true, force: true });
   }, 120_000);
 
   it('reload while an invocation is inside a hook: it keeps v1, new ones get v2, v1 unloads after it', async () => {
