@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TIER_STRENGTH } from '../core/tiers.ts';
+import { alertsSection } from './sections/alerts.ts';
 import { callbacksSection } from './sections/callbacks.ts';
 import { dockerSection } from './sections/docker.ts';
 import { executorSection } from './sections/executor.ts';
@@ -46,6 +47,7 @@ export const configSchema = z
     link: linkSection,
     master: masterSection,
     plugins: pluginsSection,
+    alerts: alertsSection,
     callbacks: callbacksSection,
     http: httpSection,
     secrets: secretsSection,

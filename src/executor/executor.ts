@@ -17,9 +17,11 @@ import type { ResolvedLimits } from '../core/limits.ts';
 import { LogBudget } from '../core/log-budget.ts';
 import { type Manifest, networkLevelOf } from '../core/manifest.ts';
 import { capText } from '../core/text-cap.ts';
-import type { TierName } from '../core/tiers.ts';
+import type { Runtime, TierName } from '../core/tiers.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { deathOf } from './death.ts';
+import { DriverRegistry } from './driver-registry.ts';
+import { pickExtraTier } from './extra-tier-placement.ts';
 import { resolveLimits } from './limits.ts';
 import { permissionRefusal } from './permissions.ts';
 import { type HookSnapshot, MonitorBus, NO_HOOKS, runPost, runPre, snapshotOf } from './phase-runner.ts';
@@ -43,7 +45,8 @@ export interface ResourceGovernor {
 
 export interface ExecutorOptions {
   config: Config;
-  drivers: readonly SandboxDriver[];
+  /** The tiers: a list, or the registry executor plugins add their tiers to at run time. */
+  drivers: readonly SandboxDriver[] | DriverRegistry;
   records: ExecutionStore;
   logger: Logger;
   governor?: ResourceGovernor;
@@ -72,6 +75,8 @@ interface Live {
   artifact: Artifact;
   limits: ResolvedLimits;
   tier: TierName;
+  /** The tier's driver, taken at submit: a plugin tier unloaded meanwhile still finishes this run. */
+  driver: SandboxDriver;
   /** Reserves a core for admission when it asks no CPU limit (its tier has processes of its own). */
   reservesCore: boolean;
   hooks: HookSnapshot;
@@ -82,6 +87,8 @@ interface Live {
   done: Promise<ExecutionRecord>;
   enqueuedAt: number;
   startedAt?: number;
+  /** The outcome is in the record, the post hooks and the save are not done yet. */
+  finishing?: boolean;
 }
 
 /** An ending, including one that never reached a tier (rejected by a pre hook). */
@@ -89,7 +96,7 @@ type Ending = Omit<RunOutcome, 'status'> & { status: FinalStatus };
 
 export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #config: Config;
-  readonly #drivers = new Map<TierName, SandboxDriver>();
+  readonly #drivers: DriverRegistry;
   readonly #preparing = new Map<string, Promise<unknown>>();
   readonly #records: ExecutionStore;
   readonly #logger: Logger;
@@ -115,7 +122,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   constructor(options: ExecutorOptions) {
     super();
     this.#config = options.config;
-    for (const driver of options.drivers) this.#drivers.set(driver.tier, driver);
+    this.#drivers = options.drivers instanceof DriverRegistry ? options.drivers : new DriverRegistry(options.drivers);
     this.#records = options.records;
     this.#logger = options.logger;
     this.#governor = options.governor;
@@ -139,6 +146,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         this.monitor({ type: 'tier', at: new Date().toISOString(), data: { tier, health } });
       },
     });
+    // Tiers registered later (executor plugins) are watched the same way; removed ones no more.
+    this.#drivers.onChange((change) => {
+      if (change.type === 'add') this.#tierWatch.watch(change.driver);
+      else this.#tierWatch.unwatch(change.driver.tier);
+    });
+  }
+
+  /** The tier registry (executor plugins add and remove their tiers here). */
+  get drivers(): DriverRegistry {
+    return this.#drivers;
   }
 
   /** Deliver an event to the monitor hooks (resources' samples come in here), off the caller's path. */
@@ -164,7 +181,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   /** Health of every tier built into this worker. */
   tierHealth(): Partial<Record<TierName, TierHealth>> {
     const health: Partial<Record<TierName, TierHealth>> = {};
-    for (const [tier, driver] of this.#drivers) health[tier] = this.#healthOf(driver);
+    for (const [tier, driver] of this.#drivers.entries()) health[tier] = this.#healthOf(driver);
     return health;
   }
 
@@ -177,11 +194,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     escalate?: PlacementRequest['escalate'],
   ): Placement {
     const request: PlacementRequest = {
-      runtime: manifest.runtime,
+      runtime: manifest.runtime as Runtime,
       trust: manifest.trust,
       network: networkLevelOf(manifest.permissions?.network),
       ...(escalate ? { escalate } : {}),
     };
+    // A runtime the policy table has no tier for may be run by a tier an executor plugin added.
+    if (!this.#config.policy.table[manifest.runtime as Runtime]?.[manifest.trust]?.length) {
+      const extra = this.#drivers.extraTiersFor(manifest.runtime);
+      if (extra.length > 0) return pickExtraTier(request, extra, (d) => this.#healthOf(d));
+    }
     // Only the candidate tiers are asked for their health (this runs on every invocation).
     return pickTier(request, this.#config.policy, (tier) => {
       const driver = this.#drivers.get(tier);
@@ -285,6 +307,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       artifact,
       limits,
       tier: placement.tier,
+      driver: this.#drivers.get(placement.tier) as SandboxDriver,
       reservesCore: this.#drivers.get(placement.tier)?.capabilities.ownProcesses === true,
       hooks: snapshotOf(this.#hooks),
       priority,
@@ -296,6 +319,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     };
     const canStart = this.#running.size < this.#concurrency && this.#queue.length === 0;
     if (!canStart && this.#queue.length >= this.#config.executor.queueSize) {
+      live.hooks.release?.();
       throw new StrataError(
         'capacity_exhausted',
         `the worker is full (${this.#running.size} running, ${this.#queue.length} queued); retry after ${Math.ceil(this.#config.executor.retryAfter / 1000)} s`,
@@ -314,7 +338,15 @@ export class Executor extends EventEmitter<ExecutorEvents> {
 
   /** The record of a live invocation (queued or running), if it is one. */
   liveRecord(id: string): ExecutionRecord | undefined {
-    return this.#live.get(id)?.record;
+    const live = this.#live.get(id);
+    if (!live) return undefined;
+    // Between the outcome and the saved record the post hooks may still change the result and
+    // logs (redaction): until then a reader sees it running, never what a hook is about to hide.
+    if (live.finishing) {
+      const { result: _result, error: _error, death: _death, ...rest } = live.record;
+      return { ...rest, status: 'running', logs: '', timings: { ...rest.timings, finishedAt: null } };
+    }
+    return live.record;
   }
 
   /** Stop an invocation; resolves true once its sandbox is empty, false for an unknown id. */
@@ -326,6 +358,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       bump(this.#tenantQueued, live.tenant, -1);
       this.#live.delete(id);
       this.#finish(live.record, live.request, 'killed', { error: why.toJSON() });
+      live.hooks.release?.();
       live.resolve(live.record);
       this.#checkIdle();
       return true;
@@ -480,6 +513,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
             this.#finish(next.record, next.request, 'rejected', {
               error: { code: 'capacity_exhausted', message: decision.reason },
             });
+            next.hooks.release?.();
             next.resolve(next.record);
             continue;
           }
@@ -525,7 +559,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     // When the code began and when prepare started: the record's start.initMs when a tier gives none.
     let prepareAt: number | undefined;
     let codeAt: number | undefined;
-    const driver = this.#drivers.get(live.tier) as SandboxDriver;
+    const driver = live.driver;
     if (!outcome) {
       try {
         prepareAt = performance.now();
@@ -565,6 +599,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#running.delete(live);
     bump(this.#tenantRunning, live.tenant, -1);
     this.#pump();
+    live.finishing = true;
     this.#fill(record, outcome.status, outcome, limits);
     if (prepareAt !== undefined && outcome.status !== 'rejected') {
       record.start = outcome.start ?? {
@@ -588,6 +623,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.emit('finish', record);
     this.#logEnd(record, live.request);
     if (hooks.monitor.length > 0) this.monitor(eventOf('finish', record, record), hooks);
+    hooks.release?.();
     live.resolve(record);
     this.#checkIdle();
   }
@@ -614,7 +650,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async #pre(live: Live): Promise<{ ending: Ending } | { input: unknown; replaced: boolean }> {
     const { record, limits } = live;
     const view = {
-      function: { name: record.function.name, version: record.function.version },
+      function: {
+        name: record.function.name,
+        version: record.function.version,
+        ...(live.artifact.manifest.inputSchema ? { inputSchema: live.artifact.manifest.inputSchema } : {}),
+      },
       ...(record.tenant !== undefined ? { tenant: record.tenant } : {}),
       input: live.request.input,
       limits: { ...limits },

@@ -49,6 +49,8 @@ describe('bash completion', () => {
         'images',
         'keys',
         'logs',
+        'plugin',
+        'plugins',
         'master',
         'secrets',
         'serve',

@@ -13,6 +13,7 @@ import { register as images } from './images.ts';
 import { register as keys } from './keys.ts';
 import { register as logs } from './logs.ts';
 import { register as master } from './master.ts';
+import { register as plugin } from './plugin.ts';
 import { register as secrets } from './secrets.ts';
 import { register as serve } from './serve.ts';
 import { register as signing } from './signing.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   images,
   secrets,
   signing,
+  plugin,
   config,
   completion,
 ];

@@ -38,7 +38,7 @@ export async function runServe(flags: { config?: string; insecure?: boolean }): 
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const worker = await startWorker(config);
+  const worker = await startWorker(config, flags.config ? { configFile: flags.config } : {});
   if (process.stdout.isTTY) {
     process.stdout.write(
       startupSummary(
