@@ -10,6 +10,7 @@ import type { DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -30,7 +31,7 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
 
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 0 }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   async function invoke(
