@@ -73,8 +73,12 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
     expect(p.cgroup.cpuset).toBe('0');
     expect(p.cgroup.readBps).toContain(String(64 * MIB));
     expect(p.mounts['/'].options).toContain('ro');
-    expect(p.mounts['/tmp'].type).toBe('tmpfs');
-    expect(p.mounts['/tmp'].options).toEqual(expect.arrayContaining(['noexec', 'nosuid', 'nodev', 'size=16384k']));
+    // The container's own scratch disk (ext4 on a loop device) where the host makes them, else a tmpfs.
+    const scratch = (driver.health().details as { scratch: { kind: string } }).scratch.kind === 'disk';
+    expect(p.mounts['/tmp'].type).toBe(scratch ? 'ext4' : 'tmpfs');
+    expect(p.mounts['/tmp'].options).toEqual(
+      expect.arrayContaining(['noexec', 'nosuid', 'nodev', ...(scratch ? [] : ['size=16384k'])]),
+    );
     expect(p.netIfaces).toEqual(['lo']);
     expect(p.dockerSock).toBe(false);
     expect(p.mountPoints.filter((m: string) => /docker\.sock|^\/work|^\/root|^\/home/.test(m))).toEqual([]);
