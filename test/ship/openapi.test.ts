@@ -67,7 +67,10 @@ describe('GET /openapi.json', () => {
       ['cursor', 'function', 'limit', 'since', 'status', 'tier', 'until'].sort(),
     );
     const deploy = doc.paths['/v1/functions'].post;
-    expect(deploy.requestBody.content['application/json'].schema.properties.runtime.enum).toContain('wasm');
+    // runtime: a built-in one (enum) or one an executor plugin adds (pattern).
+    const runtime = deploy.requestBody.content['application/json'].schema.properties.runtime;
+    const builtIn = (runtime.enum ?? runtime.anyOf?.find((s: Json) => s.enum)?.enum) as string[];
+    expect(builtIn).toContain('wasm');
     expect(deploy.responses['400'].description).toContain('invalid_manifest');
     expect(doc.paths['/v1/executions/{id}'].get.responses['404'].description).toContain('not_found');
     expect(doc.paths['/v1/executions/{id}'].get.responses['401'].description).toContain('unauthorized');

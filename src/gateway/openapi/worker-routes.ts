@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { manifestSchema } from '../../core/manifest.ts';
 import { executionListQuery, logsQuery } from '../routes/execution-logs.ts';
+import { ADMIN_ROUTES } from './admin-routes.ts';
 import type { ApiRoute } from './document.ts';
 import {
   aliasSchema,
@@ -222,6 +223,7 @@ export const WORKER_ROUTES: readonly ApiRoute[] = [
     summary: 'Server-Sent Events: `execution` {kind: start|finish, id, function, status, tier, ...} as they happen',
     responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' } },
   },
+  ...ADMIN_ROUTES,
   {
     method: 'get',
     path: '/openapi.json',

@@ -8,13 +8,14 @@ import { StrataError } from '../../core/errors.ts';
 import type { SecretStore } from '../../governance/secrets.ts';
 import { readJson } from '../read-body.ts';
 
-const body = z.object({ name: z.string().min(1).max(128), value: z.string() }).strict();
+/** The POST body (also the OpenAPI document's). */
+export const secretBody = z.object({ name: z.string().min(1).max(128), value: z.string() }).strict();
 
 export function secretRoutes(options: { secrets: SecretStore }): Hono {
   const { secrets } = options;
   const app = new Hono();
   app.post('/v1/secrets', async (c) => {
-    const parsed = body.safeParse(await readJson(c));
+    const parsed = secretBody.safeParse(await readJson(c));
     if (!parsed.success)
       throw new StrataError('invalid_request', 'send {"name": "...", "value": "..."} (both strings, nothing else)');
     const existed = secrets.has(parsed.data.name);
