@@ -118,7 +118,36 @@ describe('GET /openapi.json', () => {
     await call('GET', '/v1/executions/:id/logs', '/v1/executions/missing/logs');
     await call('POST', '/v1/executions/:id/cancel', `/v1/executions/${id}/cancel`);
     await call('GET', '/v1/functions/:name/aliases', '/v1/functions/doc-fn/aliases');
+    await call('GET', '/v1/functions/:name/review', '/v1/functions/doc-fn/review');
+    await call('POST', '/v1/functions/:name/versions/:v/approve', '/v1/functions/doc-fn/versions/1/approve');
     await call('DELETE', '/v1/functions/:name', '/v1/functions/doc-fn');
+    // The operator's routes (open here: no keys and no admin token).
+    await call('POST', '/v1/secrets', '/v1/secrets', { name: 'doc-secret', value: 's3cret' });
+    await call('POST', '/v1/secrets', '/v1/secrets', { name: 'doc-secret', value: 'again' });
+    await call('POST', '/v1/secrets', '/v1/secrets', { name: 'doc-secret' });
+    await call('GET', '/v1/secrets', '/v1/secrets');
+    await call('DELETE', '/v1/secrets/:name', '/v1/secrets/doc-secret');
+    await call('DELETE', '/v1/secrets/:name', '/v1/secrets/doc-secret');
+    await call('GET', '/v1/plugins', '/v1/plugins');
+    await call('GET', '/v1/plugins/:name', '/v1/plugins/missing');
+    await call('GET', '/v1/alerts', '/v1/alerts?limit=5');
+    await call('GET', '/v1/alerts', '/v1/alerts?limit=0');
+    await call('PUT', '/v1/tenants/:id/quota', '/v1/tenants/doc-team/quota', { concurrency: 2, artifactBytes: '1MiB' });
+    await call('PUT', '/v1/tenants/:id/quota', '/v1/tenants/doc-team/quota', { nope: 1 });
+    await call('GET', '/v1/tenants/:id/quota', '/v1/tenants/doc-team/quota');
+    await call('GET', '/v1/tenants/:id/usage', '/v1/tenants/doc-team/usage');
+    await call('GET', '/v1/tenants', '/v1/tenants');
+    await call('GET', '/v1/audit', '/v1/audit?limit=10');
+    await call('GET', '/v1/keys', '/v1/keys');
+    // Last: once a key exists every /v1 route needs one.
+    const made = await call('POST', '/v1/keys', '/v1/keys', { tenant: 'doc-team', scopes: ['admin'] });
+    expect(made.status).toBe(201);
+    const key = (await made.clone().json()) as { id: string; key: string };
+    const asAdmin = await t.worker.app.request(`/v1/keys/${key.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${key.key}` },
+    });
+    await conforms('delete', '/v1/keys/:id', asAdmin);
   }, 60_000);
 });
 
