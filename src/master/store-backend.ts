@@ -63,6 +63,16 @@ export interface MasterStoreBackend {
   claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]>;
   /** The one result of a task: accepted only for its current epoch while unfinished. */
   storeResult(result: SharedResult): Promise<StoreOutcome>;
+  /** Back to pending: one task whose attempt `epoch` is still current and unfinished (a refusal). */
+  requeueTask(taskId: string, epoch: U64): Promise<boolean>;
+  /**
+   * A worker registered holding `held` (task id and epoch): its other unfinished tasks (claimed for
+   * it by a Master that died before sending them) go back to pending; the held ones still current.
+   */
+  reconcileWorker(
+    workerId: string,
+    held: { taskId: string; epoch: U64 }[],
+  ): Promise<{ requeued: string[]; current: SharedTask[] }>;
   /** Back to pending: every unfinished task of a lost worker (once, whoever calls it). */
   requeueWorker(workerId: string): Promise<string[]>;
   getTask(id: string): Promise<SharedTask | undefined>;

@@ -186,6 +186,39 @@ export class PostgresMasterStore implements MasterStoreBackend {
     return rows.map((r) => r.id as string);
   }
 
+  async requeueTask(taskId: string, epoch: string): Promise<boolean> {
+    const rows = await this.#sql`
+      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+       WHERE id = ${taskId} AND epoch = ${epoch} AND status IN ('dispatched', 'running')
+      RETURNING id`;
+    if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, '1')`;
+    return rows.length > 0;
+  }
+
+  async reconcileWorker(
+    workerId: string,
+    held: { taskId: string; epoch: string }[],
+  ): Promise<{ requeued: string[]; current: SharedTask[] }> {
+    const keep = new Set(held.map((h) => `${h.taskId}:${h.epoch}`));
+    return this.#sql.begin(async (tx) => {
+      const rows = await tx`
+        SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running') FOR UPDATE`;
+      const current: SharedTask[] = [];
+      const requeued: string[] = [];
+      for (const row of rows) {
+        const task = toTask(row);
+        if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
+        else requeued.push(task.id);
+      }
+      if (requeued.length > 0) {
+        await tx`UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+                  WHERE id IN ${tx(requeued)}`;
+        await tx`SELECT pg_notify(${CHANNEL}, ${String(requeued.length)})`;
+      }
+      return { requeued, current };
+    }) as Promise<{ requeued: string[]; current: SharedTask[] }>;
+  }
+
   async getTask(id: string): Promise<SharedTask | undefined> {
     const [row] = await this.#sql`SELECT * FROM master_tasks WHERE id = ${id}`;
     return row ? toTask(row) : undefined;
