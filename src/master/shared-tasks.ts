@@ -19,6 +19,8 @@ export interface SharedHost {
   readonly config: { heartbeatTimeout: number; maxAttempts: number };
   readonly live: Map<string, TaskRow>;
   readonly workers: Map<string, WorkerState>;
+  duplicateResults: number;
+  fencedResults: number;
   readonly log: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
   sendDispatch(task: TaskRow, worker: WorkerState): void;
   settled(worker: WorkerState | undefined, result: StoredResult): void;
@@ -156,6 +158,8 @@ export class SharedTasks {
           return;
         }
         if (outcome === 'accepted') this.#host.settled(worker, result);
+        else if (outcome === 'duplicate') this.#host.duplicateResults++;
+        else if (outcome === 'fenced') this.#host.fencedResults++;
         done(outcome);
       }),
     );
