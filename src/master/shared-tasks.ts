@@ -139,30 +139,31 @@ export class SharedTasks {
   async store(
     batch: { worker: WorkerState | undefined; result: StoredResult; done: (o: StoreOutcome) => void }[],
   ): Promise<void> {
-    await Promise.all(
-      batch.map(async ({ worker, result, done }) => {
-        let outcome: StoreOutcome;
-        try {
-          outcome = await this.backend.storeResult({
-            taskId: result.taskId,
-            attempt: result.attempt,
-            epoch: String(result.epoch),
-            workerId: result.workerId,
-            status: result.status,
-            errorCode: result.errorCode,
-            recordJson: result.recordJson,
-          });
-        } catch (err) {
-          // Not acked: the worker keeps it in its outbox and sends it again (here or elsewhere).
-          this.#host.log.warn({ taskId: result.taskId, err: (err as Error).message }, 'result not stored');
-          return;
-        }
-        if (outcome === 'accepted') this.#host.settled(worker, result);
-        else if (outcome === 'duplicate') this.#host.duplicateResults++;
-        else if (outcome === 'fenced') this.#host.fencedResults++;
-        done(outcome);
-      }),
-    );
+    let outcomes: StoreOutcome[];
+    try {
+      outcomes = await this.backend.storeResults(
+        batch.map(({ result }) => ({
+          taskId: result.taskId,
+          attempt: result.attempt,
+          epoch: String(result.epoch),
+          workerId: result.workerId,
+          status: result.status,
+          errorCode: result.errorCode,
+          recordJson: result.recordJson,
+        })),
+      );
+    } catch (err) {
+      // Not acked: the workers keep them in their outboxes and send them again (here or elsewhere).
+      this.#host.log.warn({ results: batch.length, err: (err as Error).message }, 'results not stored');
+      return;
+    }
+    batch.forEach(({ worker, result, done }, i) => {
+      const outcome = outcomes[i] as StoreOutcome;
+      if (outcome === 'accepted') this.#host.settled(worker, result);
+      else if (outcome === 'duplicate') this.#host.duplicateResults++;
+      else if (outcome === 'fenced') this.#host.fencedResults++;
+      done(outcome);
+    });
     this.#host.pump();
   }
 

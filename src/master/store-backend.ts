@@ -63,6 +63,8 @@ export interface MasterStoreBackend {
   claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]>;
   /** The one result of a task: accepted only for its current epoch while unfinished. */
   storeResult(result: SharedResult): Promise<StoreOutcome>;
+  /** storeResult for several, in one transaction (one commit); outcomes in order. */
+  storeResults(results: SharedResult[]): Promise<StoreOutcome[]>;
   /** Back to pending: one task whose attempt `epoch` is still current and unfinished (a refusal). */
   requeueTask(taskId: string, epoch: U64): Promise<boolean>;
   /**

@@ -81,6 +81,24 @@ const toTask = (r: Row): SharedTask => ({
   updatedAt: Number(r.updated_at),
 });
 
+/** One result inside the caller's transaction: the epoch fence, then the primary key. */
+async function storeIn(tx: postgres.TransactionSql, r: SharedResult): Promise<StoreOutcome> {
+  const [task] = await tx`SELECT status, epoch FROM master_tasks WHERE id = ${r.taskId} FOR UPDATE`;
+  if (!task) return 'unknown_task';
+  const current = String(task.epoch);
+  if (isFinalTaskStatus(task.status as TaskStatus)) return current === r.epoch ? 'duplicate' : 'fenced';
+  if (current !== r.epoch) return 'fenced';
+  const now = Date.now();
+  // The primary key is the last word: a second result for the task cannot be inserted.
+  const inserted = await tx`
+    INSERT INTO master_results (task_id, attempt, epoch, worker_id, status, error_code, record_json, stored_at)
+    VALUES (${r.taskId}, ${r.attempt}, ${r.epoch}, ${r.workerId}, ${r.status}, ${r.errorCode}, ${r.recordJson}, ${now})
+    ON CONFLICT (task_id) DO NOTHING RETURNING task_id`;
+  if (inserted.length === 0) return 'duplicate';
+  await tx`UPDATE master_tasks SET status = ${r.status}, updated_at = ${now} WHERE id = ${r.taskId}`;
+  return 'accepted';
+}
+
 export interface PostgresStoreOptions {
   url: string;
   /** Pool size (default 10). */
@@ -159,22 +177,20 @@ export class PostgresMasterStore implements MasterStoreBackend {
   }
 
   async storeResult(r: SharedResult): Promise<StoreOutcome> {
+    return (await this.storeResults([r]))[0] as StoreOutcome;
+  }
+
+  async storeResults(results: SharedResult[]): Promise<StoreOutcome[]> {
+    if (results.length === 0) return [];
+    // Rows locked in task id order: two Masters storing overlapping batches cannot deadlock.
+    const order = results
+      .map((_, i) => i)
+      .sort((x, y) => ((results[x] as SharedResult).taskId < (results[y] as SharedResult).taskId ? -1 : 1));
     return this.#sql.begin(async (tx) => {
-      const [task] = await tx`SELECT status, epoch FROM master_tasks WHERE id = ${r.taskId} FOR UPDATE`;
-      if (!task) return 'unknown_task';
-      const current = String(task.epoch);
-      if (isFinalTaskStatus(task.status as TaskStatus)) return current === r.epoch ? 'duplicate' : 'fenced';
-      if (current !== r.epoch) return 'fenced';
-      const now = Date.now();
-      // The primary key is the last word: a second result for the task cannot be inserted.
-      const inserted = await tx`
-        INSERT INTO master_results (task_id, attempt, epoch, worker_id, status, error_code, record_json, stored_at)
-        VALUES (${r.taskId}, ${r.attempt}, ${r.epoch}, ${r.workerId}, ${r.status}, ${r.errorCode}, ${r.recordJson}, ${now})
-        ON CONFLICT (task_id) DO NOTHING RETURNING task_id`;
-      if (inserted.length === 0) return 'duplicate';
-      await tx`UPDATE master_tasks SET status = ${r.status}, updated_at = ${now} WHERE id = ${r.taskId}`;
-      return 'accepted';
-    }) as Promise<StoreOutcome>;
+      const out: StoreOutcome[] = new Array(results.length);
+      for (const i of order) out[i] = await storeIn(tx, results[i] as SharedResult);
+      return out;
+    }) as Promise<StoreOutcome[]>;
   }
 
   async requeueWorker(workerId: string): Promise<string[]> {
