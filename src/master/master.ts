@@ -438,19 +438,17 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   /** A result was stored (here or in the shared store): forget the task, tell listeners, refill. */
   settled(worker: WorkerState | undefined, result: StoredResult): void {
-    {
-      const task = this.live.get(result.taskId);
-      this.live.delete(result.taskId);
-      this.#liveLogs.delete(result.taskId);
-      worker?.tasks.delete(result.taskId);
-      if (task) {
-        task.status = result.status;
-        task.updatedAt = Date.now();
-        if (task.workerId && task.workerId !== worker?.id) this.workers.get(task.workerId)?.tasks.delete(task.id);
-        if (this.listenerCount('final') > 0) this.emit('final', { ...viewOf(task), ...resultFields(result) });
-      }
-      this.pump();
+    const task = this.live.get(result.taskId);
+    this.live.delete(result.taskId);
+    this.#liveLogs.delete(result.taskId);
+    worker?.tasks.delete(result.taskId);
+    if (task) {
+      task.status = result.status;
+      task.updatedAt = Date.now();
+      if (task.workerId && task.workerId !== worker?.id) this.workers.get(task.workerId)?.tasks.delete(task.id);
+      if (this.listenerCount('final') > 0) this.emit('final', { ...viewOf(task), ...resultFields(result) });
     }
+    this.pump();
   }
 
   // ---- workers --------------------------------------------------------------------------------

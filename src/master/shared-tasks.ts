@@ -177,7 +177,11 @@ export class SharedTasks {
   lost(w: WorkerState): void {
     for (const id of w.tasks) this.#host.live.delete(id);
     w.tasks.clear();
-    void this.backend.requeueWorker(w.id).catch((err: Error) => this.#host.log.warn({ err: err.message }, 'requeue'));
+    // Only while the worker is still ours in the registry: it may have registered with another
+    // Master meanwhile, which adopted its tasks.
+    void this.backend
+      .requeueWorker(w.id, this.#host.masterId)
+      .catch((err: Error) => this.#host.log.warn({ err: err.message }, 'requeue'));
   }
 
   /** A worker registered (maybe coming from a Master that died): adopt what it holds, requeue the rest. */

@@ -75,8 +75,11 @@ export interface MasterStoreBackend {
     workerId: string,
     held: { taskId: string; epoch: U64 }[],
   ): Promise<{ requeued: string[]; current: SharedTask[] }>;
-  /** Back to pending: every unfinished task of a lost worker (once, whoever calls it). */
-  requeueWorker(workerId: string): Promise<string[]>;
+  /**
+   * Back to pending: every unfinished task of a lost worker (once, whoever calls it). With
+   * `ifMaster`, only while the registry still has the worker on that Master (it may have moved on).
+   */
+  requeueWorker(workerId: string, ifMaster?: string): Promise<string[]>;
   getTask(id: string): Promise<SharedTask | undefined>;
   getResult(taskId: string): Promise<SharedResult | undefined>;
   countResults(): Promise<number>;

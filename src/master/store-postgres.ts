@@ -193,10 +193,12 @@ export class PostgresMasterStore implements MasterStoreBackend {
     }) as Promise<StoreOutcome[]>;
   }
 
-  async requeueWorker(workerId: string): Promise<string[]> {
+  async requeueWorker(workerId: string, ifMaster?: string): Promise<string[]> {
     const rows = await this.#sql`
       UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
        WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+         AND (${ifMaster ?? null}::text IS NULL
+              OR EXISTS (SELECT 1 FROM master_workers w WHERE w.id = ${workerId} AND w.master_id = ${ifMaster ?? null}))
       RETURNING id`;
     if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
     return rows.map((r) => r.id as string);
