@@ -49,6 +49,12 @@ const MODULES: ModuleSpec[] = [
     options: (quick) => ({ n: quick ? 30 : 300, coldN: quick ? 3 : 15 }),
   },
   {
+    id: 'plugins',
+    title: 'Plugin overhead (executor in-process, instant tier): no host, empty host, one pre + one post plugin',
+    path: '../plugins.ts',
+    options: (quick) => ({ n: quick ? 300 : 2000 }),
+  },
+  {
     id: 'link',
     title: 'Master link (gRPC over loopback, no-op executor)',
     path: '../link.ts',

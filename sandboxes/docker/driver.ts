@@ -5,6 +5,7 @@
  * worker's id, and reaped when nothing owns it.
  */
 import { spawnSync } from 'node:child_process';
+import { rmdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
@@ -485,6 +486,12 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
       for (const t of timers) clearInterval(t);
       await pool.close();
       await scratchDisks.dispose();
+      try {
+        // Only when empty (never recursive): a disk still mounted stays for the next start's reap.
+        rmdirSync(scratchDisks.dir);
+      } catch {
+        // absent, or not empty
+      }
       if (daemon.up) {
         // Everything left with our label is an orphan now, cold runs included.
         ctx.coldNames.clear();

@@ -241,7 +241,8 @@ async function setUp(
   signal: AbortSignal,
 ): Promise<string | undefined> {
   if (!disk && !egress) return undefined;
-  if (!pid) return 'the container exited before its set-up (no PID)';
+  // No PID: it exited at once (before it could write or connect anywhere).
+  if (!pid) return undefined;
   const onScratch = disk ? tmpIsScratch(pid, disk.device) : true;
   // Gone already (it exited at once): it wrote nothing anywhere else, and needs no proxy now.
   if (onScratch === undefined) return undefined;

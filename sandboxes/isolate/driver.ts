@@ -17,6 +17,7 @@ import { isStrataError, type StrataError } from '../../src/core/errors.ts';
 import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
 import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
 import type { RunReply, RunRequest } from './isolate-runtime.ts';
+import { emptyReplySchema, runReplySchema } from './protocol.ts';
 
 export interface IsolateDriverOptions {
   hosts: number;
@@ -26,6 +27,8 @@ export interface IsolateDriverOptions {
   placeHost?: (pid: number, name: string) => HostPlacement | undefined | Promise<HostPlacement | undefined>;
   /** Grace between a cancel and killing an unresponsive host. */
   killAfterMs?: number;
+  /** Tests only: another host entry (one that answers with forged or malformed frames). */
+  hostEntry?: string;
 }
 
 interface PreparedFunction {
@@ -51,14 +54,15 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   readonly capabilities = CAPABILITIES;
   readonly pool: HostPool;
   readonly #prepared = new Map<string, PreparedFunction>();
+  /** Log bytes functions wrote after their invocation ended: dropped, counted here. */
+  #lateLogBytes = 0;
 
   constructor(options: IsolateDriverOptions) {
     this.pool = new HostPool({
       kind: 'isolate',
-      entry: fileURLToPath(new URL('./host.ts', import.meta.url)),
+      entry: options.hostEntry ?? fileURLToPath(new URL('./host.ts', import.meta.url)),
       size: options.hosts,
       killAfterMs: options.killAfterMs ?? 1000,
-      serialization: 'json',
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.placeHost ? { place: options.placeHost } : {}),
     });
@@ -70,14 +74,18 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   }
 
   health(): TierHealth {
-    return this.pool.health();
+    const health = this.pool.health();
+    return { ...health, details: { ...health.details, lateLogBytes: this.#lateLogBytes } };
   }
 
   async prepare(artifact: Artifact): Promise<PreparedFunction> {
     const cached = this.#prepared.get(artifact.digest);
     if (cached) return cached;
     const source = new TextDecoder().decode(artifact.code);
-    await this.pool.request({ type: 'check', digest: artifact.digest, source }, { key: artifact.digest });
+    await this.pool.request(
+      { type: 'check', digest: artifact.digest, source },
+      { key: artifact.digest, schema: emptyReplySchema },
+    );
     const prepared: PreparedFunction = {
       digest: artifact.digest,
       source,
@@ -100,14 +108,16 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       memoryMb: options.limits.memoryMb,
       logBytes: options.limits.logBytes,
       resultBytes: options.limits.resultBytes,
+      errorBytes: options.limits.errorBytes,
       meta: { executionId: invocation.id, name: prepared.name, version: prepared.version },
     };
     options.onStart?.();
     let reply: RunReply;
+    const schema = runReplySchema(options.limits);
     const send = (withSource: boolean) =>
       this.pool.request<RunReply>(
         { type: 'run', ...request, ...(withSource ? { source: prepared.source } : {}) },
-        { key: prepared.digest, signal: options.signal },
+        { key: prepared.digest, signal: options.signal, schema },
       );
     try {
       reply = await send(false).catch((err: unknown) => {
@@ -117,11 +127,16 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
     } catch (err) {
       const wallMs = performance.now() - started;
       // The host was killed after a cancel or deadline it could not honour: report why we stopped it.
+      if (isStrataError(err) && err.code === 'protocol_violation') {
+        const usage = usageOf({ wallMs });
+        return { status: 'killed', error: err.toJSON(), usage, death: { cause: 'protocol', usage } };
+      }
       if (options.signal.aborted) return stopped(options.signal, wallMs);
       if (isStrataError(err)) return { status: 'killed', error: err.toJSON(), usage: usageOf({ wallMs }) };
       throw err;
     }
     options.logs.restore(reply.logs);
+    if (reply.lateLogBytes) this.#lateLogBytes += reply.lateLogBytes;
     const usage = usageOf({
       wallMs: performance.now() - started,
       cpuMs: reply.cpuMs,
@@ -133,8 +148,21 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       return { ...stopped(options.signal, usage.wallMs), usage };
     const outcome: RunOutcome = { status: reply.status, usage };
     if (reply.error) outcome.error = { code: reply.error.code as StrataError['code'], message: reply.error.message };
-    if (reply.resultJson !== undefined) outcome.result = JSON.parse(reply.resultJson);
-    if (reply.status === 'memory_exceeded') outcome.death = { cause: 'memory', limit: options.limits.memoryMb, usage };
+    if (reply.resultJson !== undefined) {
+      try {
+        outcome.result = JSON.parse(reply.resultJson);
+      } catch {
+        // The host checked its shape, not its grammar: text that is not JSON is a forged result.
+        const error = {
+          code: 'protocol_violation' as const,
+          message: 'the isolate host sent a result that is not JSON',
+        };
+        return { status: 'killed', error, usage, death: { cause: 'protocol', usage } };
+      }
+    }
+    if (reply.start) outcome.start = reply.start;
+    const death = deathOf(reply, options.limits);
+    if (death) outcome.death = { ...death, usage };
     return outcome;
   }
 
@@ -145,6 +173,24 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
 
   dispose(): Promise<void> {
     return this.pool.dispose();
+  }
+}
+
+/** What ended a call that did not succeed, in the limit's own unit (CONTRACTS.md death). */
+function deathOf(
+  reply: RunReply,
+  limits: RunOptions['limits'],
+): Omit<NonNullable<RunOutcome['death']>, 'usage'> | undefined {
+  if (reply.status === 'succeeded') return undefined;
+  if (reply.status === 'memory_exceeded') return { cause: 'memory', limit: limits.memoryMb };
+  if (reply.status === 'timeout') return { cause: 'time', limit: limits.timeoutMs };
+  switch (reply.error?.code) {
+    case 'result_too_large':
+      return { cause: 'result', limit: limits.resultBytes };
+    case 'cancelled':
+      return { cause: 'cancel' };
+    default:
+      return { cause: 'error' };
   }
 }
 

@@ -7,8 +7,10 @@
  *   ahead of time so the create cost is off the request path.
  */
 import ivm from 'isolated-vm';
+import { z } from 'zod';
 import { StrataError } from '../../src/core/errors.ts';
 import { LogBudget, type LogSnapshot } from '../../src/core/log-budget.ts';
+import { capText } from '../../src/core/text-cap.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 
 export interface RunRequest {
@@ -21,6 +23,8 @@ export interface RunRequest {
   memoryMb: number;
   logBytes: number;
   resultBytes: number;
+  /** Error text is cut to this here, so no more than this ever leaves the host. */
+  errorBytes: number;
   meta: { executionId: string; name: string; version: number };
 }
 
@@ -31,12 +35,27 @@ export interface RunReply {
   logs: LogSnapshot;
   cpuMs?: number;
   memoryPeakBytes?: number;
+  /** Log bytes written after an earlier invocation of this isolate ended: dropped, counted here. */
+  lateLogBytes?: number;
+  /** How this call started (warm isolate, fresh spare, or one made for it). */
+  start?: { kind: 'warm' | 'fresh' | 'prewarmed' | 'cold'; initMs: number };
 }
 
 interface Sandbox {
   isolate: ivm.Isolate;
   context: ivm.Context;
-  runner: ivm.Reference<(...args: unknown[]) => Promise<unknown>>;
+  /** The bootstrap's run(fn, inputJson, metaJson, resultCap, call) and fire(call, id). */
+  runner: ivm.Reference<(...args: unknown[]) => Promise<string>>;
+  fire: ivm.Reference<(call: number, id: number) => void>;
+  /** The invocation in flight (its number), and its host-side timers. */
+  call: number;
+  timers: Map<number, NodeJS.Timeout>;
+  /** When the call must be over (epoch ms): timers due later are not scheduled. */
+  deadline: number;
+  /** Calls this isolate has served (0: new, so the call's start is fresh/cold). */
+  served: number;
+  /** Made ahead of need (a spare): the call that takes it starts prewarmed. */
+  spare: boolean;
   memoryMb: number;
   /** Where the isolate's log chunks go during the current invocation. */
   logs: LogBudget | undefined;
@@ -44,17 +63,53 @@ interface Sandbox {
   disposedBy: 'deadline' | 'cancel' | 'retire' | 'memory' | undefined;
   /** V8's heap limit for this isolate (memoryMb plus V8's young generation), read when it was idle. */
   heapLimitBytes: number;
+  /** Its heap when it was last idle (made, or a call ended): where a call's memory peak starts. */
+  heapIdleBytes: number;
+  /** Heap statistics read once when a call came back (the memory check and the usage share them). */
+  heapAtEnd?: ivm.HeapStatistics;
   /** The loaded function (warm isolates keep it across invocations). */
   fn?: ivm.Reference<unknown>;
   /** Set when V8 lost control of the isolate; the host must die. */
   onCatastrophe?: (message: string) => void;
 }
 
-type RunnerOutcome =
-  | { kind: 'ok'; json: string; logs: string }
-  | { kind: 'threw'; name: string; message: string; stack: string; logs: string }
-  | { kind: 'unserializable'; message: string; logs: string }
-  | { kind: 'too_large'; size: number; logs: string };
+/** What the bootstrap's runner answers (one JSON string), checked before anything reads it. */
+const runnerOutcomeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('ok'), json: z.string(), logs: z.string(), late: z.number().nonnegative() }),
+  z.strictObject({
+    kind: z.literal('threw'),
+    name: z.string(),
+    message: z.string(),
+    logs: z.string(),
+    late: z.number().nonnegative(),
+  }),
+  z.strictObject({
+    kind: z.literal('unserializable'),
+    message: z.string(),
+    logs: z.string(),
+    late: z.number().nonnegative(),
+  }),
+  z.strictObject({
+    kind: z.literal('too_large'),
+    size: z.number().nonnegative(),
+    logs: z.string(),
+    late: z.number().nonnegative(),
+  }),
+]);
+type RunnerOutcome = z.infer<typeof runnerOutcomeSchema>;
+
+/** Read the runner's answer; anything else (it cannot be, short of a V8 bug) is malformed. */
+function readOutcome(raw: unknown): RunnerOutcome | undefined {
+  if (typeof raw !== 'string') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const parsed = runnerOutcomeSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
 
 const IMPORTS_REFUSED = (specifier: string): never => {
   throw new Error(
@@ -96,6 +151,10 @@ export class IsolateRuntime {
   #running = 0;
   #epoch = 0;
   #zombieEnds = 0;
+  /** Invocation numbers (the bootstrap tells its invocations apart by them). */
+  #calls = 0;
+  /** Log bytes written after their invocation ended, dropped (counted for health and tests). */
+  lateLogBytes = 0;
 
   constructor(options: IsolateRuntimeOptions) {
     this.#options = options;
@@ -126,6 +185,7 @@ export class IsolateRuntime {
   }
 
   async run(request: RunRequest, signal: AbortSignal): Promise<RunReply> {
+    const takenAt = performance.now();
     const logs = new LogBudget(request.logBytes);
     let sandbox: Sandbox;
     try {
@@ -136,6 +196,16 @@ export class IsolateRuntime {
     sandbox.logs = logs;
     const { isolate } = sandbox;
     const cpuBefore = isolate.cpuTime;
+    // How it started: a warm isolate that served before, a spare made ahead of need, or one
+    // made for this call; initMs is the time until the function's code began.
+    const startKind =
+      sandbox.served > 0 ? 'warm' : sandbox.spare ? 'prewarmed' : request.mode === 'warm' ? 'cold' : 'fresh';
+    sandbox.served++;
+    let codeAt: number | undefined;
+    const startOf = (): RunReply['start'] => ({
+      kind: startKind,
+      initMs: Math.round(((codeAt ?? performance.now()) - takenAt) * 100) / 100,
+    });
     const stop = (why: 'deadline' | 'cancel' | 'memory') => {
       if (isolate.isDisposed) return;
       sandbox.disposedBy = why;
@@ -160,7 +230,10 @@ export class IsolateRuntime {
     try {
       const call = (async () => {
         if (!sandbox.fn) sandbox.fn = await this.#load(sandbox, request, remaining());
-        return (await sandbox.runner.apply(
+        sandbox.call = ++this.#calls;
+        sandbox.deadline = request.deadline;
+        codeAt = performance.now();
+        return sandbox.runner.apply(
           undefined,
           [
             sandbox.fn.derefInto(),
@@ -168,39 +241,79 @@ export class IsolateRuntime {
             // ctx's fields as JSON text: a string crosses into the isolate cheaper than an object copy.
             JSON.stringify({ ...request.meta, deadline: request.deadline }),
             request.resultBytes,
+            sandbox.call,
+            request.errorBytes,
           ],
           { result: { promise: true, copy: true }, timeout: remaining() },
-        )) as RunnerOutcome;
+        );
       })();
       // A disposed isolate's call may take seconds to come back (V8 finishing a GC): the memory
       // verdict does not wait for it.
-      const outcome = await Promise.race([call, watch.ended]);
-      if (outcome === 'memory') {
+      const raw = await Promise.race([call, watch.ended]);
+      if (raw === 'memory') {
         const gone = () => {
           this.#zombieEnds++;
         };
         call.then(gone, gone);
-        return { ...this.#memoryReply(sandbox), logs: logs.snapshot(), ...watch.usage() };
+        return { ...this.#memoryReply(sandbox), logs: logs.snapshot(), ...watch.usage(), start: startOf() };
+      }
+      const outcome = readOutcome(raw);
+      if (!outcome) {
+        return {
+          status: 'failed',
+          error: {
+            code: 'malformed_outcome',
+            message: "the function's outcome could not be read (it is not what the runner returns)",
+          },
+          logs: logs.snapshot(),
+          start: startOf(),
+        };
+      }
+      // V8 only checks its limit in a GC: a call can end (a 100 MB string in a 32 MiB isolate)
+      // over it. The heap right after the call says so.
+      if (!isolate.isDisposed) {
+        const heap = isolate.getHeapStatisticsSync();
+        sandbox.heapAtEnd = heap;
+        if (heap.used_heap_size + heap.externally_allocated_size > sandbox.heapLimitBytes) {
+          logs.write(outcome.logs);
+          return {
+            ...this.#memoryReply(sandbox),
+            logs: logs.snapshot(),
+            ...this.#usage(sandbox, cpuBefore, watch.peakBytes()),
+            start: startOf(),
+          };
+        }
       }
       reusable = true;
       logs.write(outcome.logs);
+      if (outcome.late > 0) this.lateLogBytes += outcome.late;
       const usage = this.#usage(sandbox, cpuBefore, watch.peakBytes());
       // The isolate counts UTF-16 units; the cap is in bytes of JSON (multi-byte text is larger).
       const size = outcome.kind === 'ok' ? Buffer.byteLength(outcome.json) : 0;
       const checked: RunnerOutcome =
-        size > request.resultBytes ? { kind: 'too_large', size, logs: outcome.logs } : outcome;
-      return { ...replyFor(checked), logs: logs.snapshot(), ...usage };
+        size > request.resultBytes ? { kind: 'too_large', size, logs: outcome.logs, late: outcome.late } : outcome;
+      return {
+        ...replyFor(checked, request.errorBytes),
+        logs: logs.snapshot(),
+        ...usage,
+        ...(outcome.late > 0 ? { lateLogBytes: outcome.late } : {}),
+        start: startOf(),
+      };
     } catch (err) {
       if (watch.overLimit()) sandbox.disposedBy ??= 'memory';
+      const reply = this.#errorReply(sandbox, err);
+      if (reply.error) reply.error.message = capText(reply.error.message, request.errorBytes, 'error message');
       return {
-        ...this.#errorReply(sandbox, err),
+        ...reply,
         logs: logs.snapshot(),
         ...this.#usage(sandbox, cpuBefore, watch.peakBytes()),
+        start: startOf(),
       };
     } finally {
       this.#running--;
       this.#epoch++;
       watch.stop();
+      this.#clearTimers(sandbox);
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       sandbox.logs = undefined;
@@ -224,6 +337,10 @@ export class IsolateRuntime {
     let rssAtStart = process.memoryUsage.rss();
     let peakRss = rssAtStart;
     let epoch = this.#epoch;
+    // Read when the isolate was last idle (a lock now would cost every call).
+    const heapAtStart = sandbox.heapIdleBytes;
+    /** Another call ran beside this one at some sample: its growth is not this call's alone. */
+    let shared = false;
     let zombieEnds = this.#zombieEnds;
     let lastRss = rssAtStart;
     let end: (why: 'memory') => void = () => {};
@@ -234,6 +351,7 @@ export class IsolateRuntime {
     const overLimit = () => alone() && peakRss - rssAtStart > overLimitBytes(sandbox.heapLimitBytes);
     const sample = () => {
       const rss = process.memoryUsage.rss();
+      if (this.#running > 1) shared = true;
       if (epoch !== this.#epoch) {
         // Another call started or ended, or a stopped isolate let go of its heap: start again.
         epoch = this.#epoch;
@@ -271,11 +389,15 @@ export class IsolateRuntime {
         sample();
         return overLimit();
       },
-      /** RSS growth of the host while the call ran: the call's when it ran alone here. */
-      peakBytes: () => (alone() ? peakRss - rssAtStart : undefined),
+      /**
+       * The call's memory high-water mark: its heap when it began plus the most the host grew
+       * while it ran (sampled every WATCH_MS), when it ran alone; undefined when another call
+       * shared the host at some point (then no honest peak is known).
+       */
+      peakBytes: () => (shared || !alone() ? undefined : heapAtStart + Math.max(0, peakRss - rssAtStart)),
       usage: () => {
-        const growth = peakRss - rssAtStart;
-        return growth > 0 ? { memoryPeakBytes: growth } : {};
+        const peak = shared || !alone() ? undefined : heapAtStart + Math.max(0, peakRss - rssAtStart);
+        return peak !== undefined ? { memoryPeakBytes: peak } : {};
       },
       stop: () => clearInterval(interval),
     };
@@ -313,20 +435,64 @@ export class IsolateRuntime {
   }
 
   async #newSandbox(memoryMb: number): Promise<Sandbox> {
-    const sandbox = { memoryMb, logs: undefined, disposedBy: undefined } as unknown as Sandbox;
+    const sandbox = {
+      memoryMb,
+      logs: undefined,
+      disposedBy: undefined,
+      call: 0,
+      timers: new Map(),
+      deadline: 0,
+      served: 0,
+      spare: false,
+    } as unknown as Sandbox;
     sandbox.isolate = new ivm.Isolate({
       memoryLimit: memoryMb,
       // V8 lost control of this isolate (for example it could not stop a memory bomb in GC).
       onCatastrophicError: (message: string) => this.#options.onCatastrophe(message),
     });
-    sandbox.heapLimitBytes = sandbox.isolate.getHeapStatisticsSync().heap_size_limit;
+    const heap = sandbox.isolate.getHeapStatisticsSync();
+    sandbox.heapLimitBytes = heap.heap_size_limit;
+    sandbox.heapIdleBytes = heap.total_heap_size + heap.externally_allocated_size;
     sandbox.context = await sandbox.isolate.createContext();
-    const flush = new ivm.Callback((chunk: string) => sandbox.logs?.write(chunk));
-    sandbox.runner = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush], {
+    const flush = new ivm.Callback((chunk: unknown) => {
+      if (typeof chunk === 'string') sandbox.logs?.write(chunk);
+    });
+    const schedule = new ivm.Callback(
+      (call: unknown, id: unknown, ms: unknown) => this.#schedule(sandbox, call, id, ms),
+      {
+        ignored: true,
+      },
+    );
+    const exports = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush, schedule], {
       result: { reference: true },
       timeout: 1000,
-    })) as Sandbox['runner'];
+    })) as ivm.Reference<{ run: unknown; fire: unknown }>;
+    sandbox.runner = (await exports.get('run', { reference: true })) as Sandbox['runner'];
+    sandbox.fire = (await exports.get('fire', { reference: true })) as Sandbox['fire'];
     return sandbox;
+  }
+
+  /** A timer of the call in flight is due in `ms`: call back into the isolate then (within the deadline). */
+  #schedule(sandbox: Sandbox, call: unknown, id: unknown, ms: unknown): void {
+    if (call !== sandbox.call || typeof id !== 'number' || typeof ms !== 'number') return;
+    if (sandbox.isolate.isDisposed || Date.now() + ms > sandbox.deadline) return;
+    const previous = sandbox.timers.get(id);
+    if (previous) clearTimeout(previous);
+    const handle = setTimeout(() => {
+      sandbox.timers.delete(id);
+      if (call !== sandbox.call || sandbox.isolate.isDisposed) return;
+      const timeout = Math.max(1, sandbox.deadline - Date.now());
+      // A callback that throws is logged by the bootstrap; one that runs past the deadline is
+      // stopped with the call.
+      sandbox.fire.apply(undefined, [call, id], { timeout }).catch(() => {});
+    }, ms);
+    sandbox.timers.set(id, handle);
+  }
+
+  #clearTimers(sandbox: Sandbox): void {
+    for (const handle of sandbox.timers.values()) clearTimeout(handle);
+    sandbox.timers.clear();
+    sandbox.call = 0;
   }
 
   async #takeFresh(request: RunRequest): Promise<Sandbox> {
@@ -342,7 +508,9 @@ export class IsolateRuntime {
     });
     if (spare) {
       try {
-        return await spare;
+        const ready = await spare;
+        ready.spare = true;
+        return ready;
       } catch {
         // fall through to a new one
       }
@@ -390,17 +558,24 @@ export class IsolateRuntime {
     sandbox.isolate.dispose();
   }
 
+  /**
+   * CPU time, and the memory peak: the larger of the sampled high-water mark and the heap at the
+   * end. Left out of `measured` when the call shared the host (no sampled peak is its own).
+   */
   #usage(
     sandbox: Sandbox,
     cpuBefore: bigint,
-    rssPeak: number | undefined,
+    sampledPeak: number | undefined,
   ): { cpuMs?: number; memoryPeakBytes?: number } {
     const { isolate } = sandbox;
-    if (isolate.isDisposed) return rssPeak !== undefined && rssPeak > 0 ? { memoryPeakBytes: rssPeak } : {};
+    if (isolate.isDisposed) return sampledPeak !== undefined ? { memoryPeakBytes: sampledPeak } : {};
     const cpuMs = Number(isolate.cpuTime - cpuBefore) / 1e6;
-    const heap = isolate.getHeapStatisticsSync();
+    const heap = sandbox.heapAtEnd ?? isolate.getHeapStatisticsSync();
+    sandbox.heapAtEnd = undefined;
     const atEnd = heap.total_heap_size + heap.externally_allocated_size;
-    return { cpuMs, memoryPeakBytes: Math.max(atEnd, rssPeak ?? 0) };
+    sandbox.heapIdleBytes = atEnd;
+    if (sampledPeak === undefined) return { cpuMs };
+    return { cpuMs, memoryPeakBytes: Math.max(atEnd, sampledPeak) };
   }
 
   #errorReply(sandbox: Sandbox, err: unknown): Omit<RunReply, 'logs'> {
@@ -421,7 +596,7 @@ export class IsolateRuntime {
   }
 }
 
-function replyFor(outcome: RunnerOutcome): Omit<RunReply, 'logs'> {
+function replyFor(outcome: RunnerOutcome, errorBytes: number): Omit<RunReply, 'logs'> {
   switch (outcome.kind) {
     case 'ok':
       return { status: 'succeeded', resultJson: outcome.json };
@@ -433,13 +608,19 @@ function replyFor(outcome: RunnerOutcome): Omit<RunReply, 'logs'> {
           error: { code: 'memory_exceeded', message: `the function ran out of memory: ${outcome.message}` },
         };
       }
-      return { status: 'failed', error: { code: 'function_error', message: `${outcome.name}: ${outcome.message}` } };
+      return {
+        status: 'failed',
+        error: {
+          code: 'function_error',
+          message: capText(`${outcome.name}: ${outcome.message}`, errorBytes, 'error message'),
+        },
+      };
     case 'unserializable':
       return {
         status: 'failed',
         error: {
           code: 'result_not_serializable',
-          message: `the result cannot be turned into JSON: ${outcome.message}`,
+          message: capText(`the result cannot be turned into JSON: ${outcome.message}`, errorBytes, 'error message'),
         },
       };
     case 'too_large':

@@ -4,17 +4,59 @@
  * starts, routes requests to, and replaces when they die. A host that dies fails only its own
  * in-flight requests (StrataError 'sandbox_crashed'); everything else goes on.
  *
- * Wire protocol (advanced serialization, so typed arrays travel as they are):
+ * Wire protocol, on the private channel of host-channel.ts (fd 3; v8-serialized requests, JSON replies):
  *   parent -> host  { id, type, ...fields }        a request; `type` picks the host's handler
  *   parent -> host  { id, type: 'cancel' }         abort request `id` (its handler's signal fires)
  *   host -> parent  { id, ok: true, value }        | { id, ok: false, error: { code, message } }
  *   host -> parent  { type: 'ready' }              once, when the handlers are installed
+ *
+ * Every byte a host sends is hostile: a frame is bounded before it is buffered, parsed without
+ * throwing, checked against the envelope schema below and its value against the request's own
+ * schema (RequestOptions.schema). A reply for a request the host does not hold, a second `ready`,
+ * or anything that fails a schema is a protocol violation: the host is killed, its in-flight
+ * requests end with StrataError 'protocol_violation', and nothing throws in the worker.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { type ZodType, z } from 'zod';
 import type { TierHealth } from '../../src/core/driver.ts';
 import { type ErrorCode, StrataError } from '../../src/core/errors.ts';
+import { encodeRequest, HOST_CHANNEL_FD, HostFrameReader } from './host-channel.ts';
+
+/** The error codes a host may answer with (anything else is a violation). */
+const HOST_ERROR_CODES = [
+  'not_found',
+  'invalid_code',
+  'invalid_request',
+  'internal',
+  'cancelled',
+  'function_error',
+  'timeout',
+  'memory_exceeded',
+  'sandbox_crashed',
+] as const satisfies readonly ErrorCode[];
+
+const hostReplySchema = z.union([
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ id: z.number().int().positive(), ok: z.literal(true), value: z.unknown().optional() }),
+  z.strictObject({
+    id: z.number().int().positive(),
+    ok: z.literal(false),
+    error: z.strictObject({ code: z.enum(HOST_ERROR_CODES), message: z.string().max(64 * 1024) }),
+  }),
+]);
+
+/** Frames over this are a violation (results and logs are capped well below it by the limits). */
+const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+/** The first issue of a failed parse, as text for the violation message. */
+export function issueOf(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  return `${issue?.message ?? 'invalid'}${where}`;
+}
 
 export type HostKind = 'isolate' | 'wasm';
 
@@ -40,8 +82,8 @@ export interface HostPoolOptions {
   args?: string[];
   /** Default grace between a cancel and killing the host, ms. */
   killAfterMs?: number;
-  /** IPC encoding: 'json' is cheaper for messages of strings and numbers; 'advanced' carries typed arrays. */
-  serialization?: 'json' | 'advanced';
+  /** Largest frame a host may send (bytes); a larger one is a protocol violation. */
+  maxFrameBytes?: number;
 }
 
 export interface RequestOptions {
@@ -50,6 +92,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** How long a host may take to honour a cancel before it is killed. */
   killAfterMs?: number;
+  /** What the reply's value must look like; a value that fails it is a protocol violation. */
+  schema?: ZodType;
 }
 
 interface Pending {
@@ -57,11 +101,14 @@ interface Pending {
   reject: (error: Error) => void;
   host: Host;
   cleanup: () => void;
+  schema: ZodType | undefined;
 }
 
 interface Host {
   index: number;
   child: ChildProcess;
+  channel: Socket;
+  isReady: boolean;
   ready: Promise<void>;
   inFlight: number;
   placement: HostPlacement | undefined;
@@ -81,6 +128,7 @@ export class HostPool {
   #disposed = false;
   #started = false;
   #restarts = 0;
+  #violations = 0;
   #recentCrashes: number[] = [];
   #lastCrash: string | undefined;
   /** Requests waiting for a host while all of them are being replaced. */
@@ -114,7 +162,7 @@ export class HostPool {
       let killTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         if (host.exited) return;
-        host.child.send({ id, type: 'cancel' }, () => {});
+        this.#send(host, { id, type: 'cancel' });
         killTimer = setTimeout(
           () => {
             this.#options.logger?.warn(
@@ -132,14 +180,18 @@ export class HostPool {
         if (killTimer) clearTimeout(killTimer);
         options.signal?.removeEventListener('abort', onAbort);
       };
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, host, cleanup });
+      this.#pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        host,
+        cleanup,
+        schema: options.schema,
+      });
       host.ready.then(
         () => {
           if (host.exited || !this.#pending.has(id)) return;
-          host.child.send({ ...message, id }, (err) => {
-            if (err)
-              this.#settle(id, false, toError('sandbox_crashed', `cannot reach the ${this.kind} host: ${err.message}`));
-          });
+          if (!this.#send(host, { ...message, id }))
+            this.#settle(id, false, toError('sandbox_crashed', `cannot reach the ${this.kind} host`));
         },
         () => {},
       );
@@ -159,6 +211,7 @@ export class HostPool {
       hosts: this.#hosts.length,
       live,
       restarts: this.#restarts,
+      protocolViolations: this.#violations,
       inFlight: this.#pending.size,
       ...(this.#lastCrash ? { lastCrash: this.#lastCrash } : {}),
     };
@@ -203,9 +256,10 @@ export class HostPool {
         cleanup: () => {
           host.inFlight--;
         },
+        schema: undefined,
       });
       host.ready.then(
-        () => host.child.send({ ...message, id }, () => {}),
+        () => void this.#send(host, { ...message, id }),
         () => {},
       );
     });
@@ -241,12 +295,12 @@ export class HostPool {
 
   #spawn(index: number): Host {
     const name = `strata ${this.kind} host ${index}`;
-    const child = fork(this.#options.entry, [this.kind, 'host', String(index), ...(this.#options.args ?? [])], {
-      serialization: this.#options.serialization ?? 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // Inherit no loader flags or inspector ports from the parent (vitest, --inspect).
-      execArgv: ['--disable-warning=ExperimentalWarning'],
-      env: { ...process.env, STRATA_HOST_NAME: name },
+    const args = [this.kind, 'host', String(index), ...(this.#options.args ?? [])];
+    // Not fork(): fd 3 is the private host channel (host-channel.ts) and there is no Node IPC
+    // channel at all. No loader flags or inspector ports are inherited (vitest, --inspect).
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', this.#options.entry, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, STRATA_HOST_NAME: name, STRATA_HOST_CHANNEL: String(HOST_CHANNEL_FD) },
     });
     let markReady: () => void = () => {};
     let markFailed: (e: Error) => void = () => {};
@@ -255,32 +309,54 @@ export class HostPool {
       markFailed = reject;
     });
     ready.catch(() => {});
-    const host: Host = { index, child, ready, inFlight: 0, placement: undefined, exited: false };
+    const channel = child.stdio[HOST_CHANNEL_FD] as Socket;
+    const host: Host = {
+      index,
+      child,
+      channel,
+      isReady: false,
+      ready,
+      inFlight: 0,
+      placement: undefined,
+      exited: false,
+    };
     this.#hosts[index] = host;
     const logger = this.#options.logger;
-    child.stdout?.on('data', (chunk: Buffer) => logger?.debug({ host: name }, chunk.toString().trimEnd()));
+    // Host output is only logged, a bounded slice of each chunk.
+    child.stdout?.on('data', (chunk: Buffer) =>
+      logger?.debug({ host: name }, chunk.toString('utf8', 0, 4096).trimEnd()),
+    );
     let stderrTail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString()).slice(-2000);
-      logger?.warn({ host: name }, chunk.toString().trimEnd());
+      const text = chunk.toString('utf8', 0, 4096);
+      stderrTail = (stderrTail + text).slice(-2000);
+      logger?.warn({ host: name }, text.trimEnd());
     });
-    child.on('message', (message: { id?: number; type?: string; ok?: boolean; value?: unknown; error?: unknown }) => {
-      if (message.type === 'ready') {
-        markReady();
-        for (const waiter of this.#hostWaiters) waiter();
-        this.#hostWaiters.clear();
+    const reader = new HostFrameReader(this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    channel.on('error', (err) => logger?.warn({ host: name, err: err.message }, 'host channel error'));
+    channel.on('data', (chunk: Buffer) => {
+      const read = reader.push(chunk);
+      if (read.violation) {
+        this.#violate(host, read.violation);
         return;
       }
-      if (typeof message.id !== 'number') return;
-      if (message.ok) this.#settle(message.id, true, message.value);
-      else {
-        const err = message.error as { code?: ErrorCode; message?: string } | undefined;
-        this.#settle(message.id, false, toError(err?.code ?? 'internal', err?.message ?? 'the host failed'));
+      for (const value of read.values) {
+        if (host.exited) return;
+        const violation = this.#readReply(host, value, () => {
+          markReady();
+          for (const waiter of this.#hostWaiters) waiter();
+          this.#hostWaiters.clear();
+        });
+        if (violation) {
+          this.#violate(host, violation);
+          return;
+        }
       }
     });
     child.on('error', (err) => logger?.error({ host: name, err }, 'host process error'));
     child.on('exit', (code, signal) => {
       host.exited = true;
+      channel.destroy();
       const how = signal ? `killed by ${signal}` : `exit code ${code}`;
       const hint = /out of memory|OOM|heap limit/i.test(stderrTail) ? ' (V8 ran out of memory)' : '';
       markFailed(new Error(`${name} exited before it was ready (${how})`));
@@ -316,6 +392,63 @@ export class HostPool {
       );
     }
     return host;
+  }
+
+  /** Write a request frame; false when the host cannot be reached. */
+  #send(host: Host, message: HostRequest & { id: number }): boolean {
+    if (host.exited || host.channel.destroyed) return false;
+    try {
+      host.channel.write(encodeRequest(message));
+      return true;
+    } catch (err) {
+      this.#options.logger?.warn({ host: host.index, err: String(err) }, 'cannot write to the host');
+      return false;
+    }
+  }
+
+  /** One parsed value from a host, checked against the envelope, its request and its schema; the violation, if any. */
+  #readReply(host: Host, value: unknown, onReady: () => void): string | undefined {
+    const parsed = hostReplySchema.safeParse(value);
+    if (!parsed.success) return `a message that fails the schema: ${issueOf(parsed.error)}`;
+    const message = parsed.data;
+    if ('type' in message) {
+      if (host.isReady) return 'a second ready message';
+      host.isReady = true;
+      onReady();
+      return undefined;
+    }
+    if (!host.isReady) return 'a reply before ready';
+    const pending = this.#pending.get(message.id);
+    if (!pending || pending.host !== host) return `a reply to request ${message.id}, which it does not hold`;
+    if (!message.ok) {
+      this.#settle(message.id, false, toError(message.error.code, message.error.message));
+      return undefined;
+    }
+    if (pending.schema) {
+      const checked = pending.schema.safeParse(message.value);
+      if (!checked.success) return `a reply that fails the schema: ${issueOf(checked.error)}`;
+      this.#settle(message.id, true, checked.data);
+      return undefined;
+    }
+    this.#settle(message.id, true, message.value);
+    return undefined;
+  }
+
+  /**
+   * The host broke the protocol: kill it, end its in-flight requests with protocol_violation.
+   * The exit handler replaces it as after any death.
+   */
+  #violate(host: Host, reason: string): void {
+    if (host.exited) return;
+    const message = `the ${this.kind} host broke the protocol (${reason}); it was destroyed`;
+    this.#options.logger?.warn({ host: host.index, kind: this.kind, reason }, 'sandbox host protocol violation');
+    this.#lastCrash = `${new Date().toISOString()} host ${host.index} protocol violation: ${reason}`;
+    this.#violations++;
+    for (const [id, pending] of this.#pending) {
+      if (pending.host === host) this.#settle(id, false, toError('protocol_violation', message));
+    }
+    host.channel.destroy();
+    host.child.kill('SIGKILL');
   }
 
   #settle(id: number, ok: boolean, value: unknown): void {

@@ -25,6 +25,7 @@ import { ArtifactCache } from './cache.ts';
 import { CompilePool } from './compile/compile-pool.ts';
 import { type CompileReport, CompileTimer, type WasmPrepareOptions } from './compile-report.ts';
 import type { HostRunReply, RunMessage } from './host/protocol.ts';
+import { wasmRunReplySchema } from './host/reply-schema.ts';
 import type { JsEngine } from './js-engine/build-engine.ts';
 import { type PreparedArtifact, Preparer } from './prepare.ts';
 import { withRecords } from './records.ts';
@@ -250,17 +251,22 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
     options.onStart?.();
     let reply: HostRunReply;
     try {
+      const schema = wasmRunReplySchema(limits);
       const send = (m: RunMessage) =>
         this.#pool.request<HostRunReply>(m as unknown as RunMessage & Record<string, unknown>, {
           key: prepared.routeKey,
           signal,
           killAfterMs: this.#options.config.killAfter,
+          schema,
         });
       reply = await send(message);
       if (reply.needBytes) reply = await send({ ...message, bytes: prepared.bytes as Uint8Array });
       seen.reply = reply;
     } catch (error) {
       const wallMs = performance.now() - started;
+      // A host that broke the protocol is what ended it, even when the deadline fired meanwhile.
+      if (isStrataError(error) && error.code === 'protocol_violation')
+        return { status: 'killed', error: { code: error.code, message: error.message }, usage: usageOf({ wallMs }) };
       if (signal.aborted) return this.#aborted(signal, wallMs);
       if (isStrataError(error))
         return { status: 'killed', error: { code: error.code, message: error.message }, usage: usageOf({ wallMs }) };

@@ -37,7 +37,11 @@ export function cliMessageOf(err: ApiError): string {
     case 'not_found':
       return err.notFound ? err.notFound(err) : err.message;
     case 'unauthorized':
-      return 'this worker needs a token — pass `--token` or set STRATA_TOKEN';
+      if (/expired|revoked/.test(err.message))
+        return `${err.message.replace(/;.*$/, '')} — check \`--token\` or STRATA_TOKEN`;
+      return /not accepted/.test(err.message)
+        ? 'this worker does not accept that token — check `--token` or STRATA_TOKEN'
+        : 'this worker needs a token — pass `--token` or set STRATA_TOKEN';
     case 'forbidden':
       return /token/i.test(err.message)
         ? 'this worker does not accept that token — check `--token` or STRATA_TOKEN'

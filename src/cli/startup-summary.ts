@@ -30,7 +30,7 @@ export function startupSummary(facts: SummaryFacts, colour = false): string {
     '',
     `${bold(`Strata worker ${facts.version}`)} listening on ${bold(url)}`,
     `  data      ${facts.dataDir}`,
-    `  auth      ${facts.auth ? 'bearer tokens required (STRATA_API_TOKENS)' : 'open (no STRATA_API_TOKENS): keep it on loopback'}`,
+    `  auth      ${facts.auth ? 'API keys required (docs/tenants.md)' : 'open (no API keys): keep it on loopback'}`,
     ...(facts.masters.length ? [`  masters   ${facts.masters.join(', ')}`] : []),
     '  tiers',
     ...tiers,

@@ -15,17 +15,21 @@ import { createProcessDriver } from '../../sandboxes/process/index.ts';
 import { createWasmDriver } from '../../sandboxes/wasm/driver.ts';
 import { CallbackSender } from '../callbacks/sender.ts';
 import { signingKey } from '../callbacks/signature.ts';
+import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { SandboxDriver } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
+import { DriverRegistry } from '../executor/driver-registry.ts';
 import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
-import { staticHooks } from '../executor/phases.ts';
+import { composeHooks, staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
 import { createGateway } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
+import { alertRoutes } from '../gateway/routes/alerts.ts';
 import { compileOf, describeFunction } from '../gateway/routes/functions.ts';
+import { pluginRoutes } from '../gateway/routes/plugins.ts';
 import { reviewRoutes } from '../gateway/routes/review.ts';
 import { secretRoutes } from '../gateway/routes/secrets.ts';
 import { usageRoutes } from '../gateway/routes/usage.ts';
@@ -36,10 +40,18 @@ import { SecretStore, secretsKey } from '../governance/secrets.ts';
 import { attachMasterLink } from '../link/attach.ts';
 import type { MasterLink } from '../link/master-link.ts';
 import { DestinationGuard, type Resolver } from '../net/destination-guard.ts';
+import { AlertCenter } from '../plugins/alerts.ts';
+import { PluginHost } from '../plugins/host.ts';
+import { PluginMetrics } from '../plugins/metrics.ts';
+import { PluginWatcher } from '../plugins/watcher.ts';
+import { deployFunction } from '../registry/deploy.ts';
 import { Registry } from '../registry/registry.ts';
 import { registerResourceMetrics } from '../resources/metrics.ts';
 import { createResources, type Resources } from '../resources/service.ts';
 import { Database } from '../store/database.ts';
+import { unqualify } from '../tenants/namespace.ts';
+import { Tenants } from '../tenants/tenants.ts';
+import { TenantUsage } from '../tenants/usage.ts';
 import { claimPort, type Listener } from './listen.ts';
 import { createLogger } from './logger.ts';
 import { VERSION } from './version.ts';
@@ -53,10 +65,14 @@ export interface Worker {
   records: ExecutionStore;
   executor: Executor;
   resources: Resources;
+  tenants: Tenants;
   drivers: SandboxDriver[];
   metrics: MetricsRegistry;
   /** The link to the Master, when STRATA_MASTERS names one. */
   link: MasterLink | undefined;
+  /** The plugin host (src/plugins) and the alerts it and the tiers raise. */
+  plugins: PluginHost;
+  alerts: AlertCenter;
   /** The Hono app (tests call app.request()). */
   app: Hono<GatewayEnv>;
   /** Stop taking requests, let in-flight invocations finish (bounded), free every sandbox. */
@@ -69,6 +85,10 @@ export interface StartWorkerOptions {
   listen?: boolean;
   /** Name resolution for the http tier's SSRF guard (tests pass a fake; default getaddrinfo). */
   resolve?: Resolver;
+  /** The clock of key expiry, rate buckets and audit times (tests step it). */
+  now?: () => number;
+  /** The config file the worker was started with (default $STRATA_CONFIG): plugins.entries are re-read from it. */
+  configFile?: string;
 }
 
 /** Things started so far, undone in reverse when a later start-up step fails. */
@@ -125,8 +145,11 @@ async function assemble(
     dataDir,
     maxCpuPerFunction: config.limits.max.cpu,
     // Reclamation needs the executor, which is built once the tiers are up.
-    onNode: () => {
-      if (executorReady) reclaim();
+    onNode: (totals) => {
+      if (!executorReady) return;
+      reclaim();
+      // Monitor plugins get each node sample (nothing is queued when none listens).
+      executor.monitor({ type: 'sample', at: new Date().toISOString(), data: { node: totals } });
     },
   });
   undo.push(() => resources.stop());
@@ -205,14 +228,46 @@ async function assemble(
     registry,
     processDriver: () => drivers.find((d) => d.tier === 'process'),
   });
+  const tenants = new Tenants({ db, config, ...(options.now ? { now: options.now } : {}) });
+  // Without any key the API is everyone's: only on loopback, unless the operator insists.
+  if (listener && !tenants.secured() && !config.tenants.insecure && !isLoopback(config.host)) {
+    throw new StrataError(
+      'invalid_config',
+      `refusing to serve ${config.host} without API keys: set STRATA_ADMIN_TOKEN (then create keys with \`strata keys create\`), bind to 127.0.0.1, or pass --insecure (STRATA_TENANTS_INSECURE=1) to insist`,
+    );
+  }
+  const tenantUsage = new TenantUsage(db);
+  const configFile = options.configFile ?? process.env.STRATA_CONFIG;
+  // One registry for the built-in tiers and the ones executor plugins add at run time.
+  const tiers = new DriverRegistry(drivers);
+  const alerts = new AlertCenter({
+    keep: config.alerts.keep,
+    ...(config.alerts.webhook ? { webhook: config.alerts.webhook } : {}),
+    webhookTimeoutMs: config.alerts.webhookTimeout,
+    logger: logger.child({ component: 'alerts' }),
+    userAgent: `strata-worker/${VERSION}`,
+  });
+  const plugins = new PluginHost({
+    config,
+    dataDir,
+    hostVersion: VERSION,
+    logger: logger.child({ component: 'plugins' }),
+    drivers: tiers,
+    alerts,
+    metrics: new PluginMetrics(metrics),
+    ...(configFile ? { readEntries: () => loadConfig({ file: configFile }).plugins.entries } : {}),
+  });
+  undo.push(() => plugins.close());
   const executor: Executor = new Executor({
     config,
-    drivers,
+    drivers: tiers,
     records,
     logger,
-    // Governance gates every invocation first (pending review, rejected, unsigned from a Master).
-    hooks: staticHooks({ pre: [governance.preHook] }),
+    // Governance gates every invocation first (pending review, rejected, unsigned from a Master),
+    // then tenant ceilings on limits, then plugins; tenant concurrency and queue are checked at admission.
+    hooks: composeHooks(staticHooks({ pre: [governance.preHook] }), tenants.hooks(), plugins),
     escalation: (artifact) => governance.escalationOf(artifact),
+    tenantAdmission: (tenant) => tenants.admission(tenant),
     governor: {
       admission: (request, running) => resources.admission(request, running),
       observe: (key, usage) => resources.baselines.observe(key, usage),
@@ -222,7 +277,10 @@ async function assemble(
   undo.push(() => executor.shutdown(0));
   const executorMetrics = new ExecutorMetrics(metrics, () => executor.stats());
   // The executor reports finished records to the metrics through this hook.
-  executor.on('finish', (record) => executorMetrics.observe(record));
+  executor.on('finish', (record) => {
+    executorMetrics.observe(record);
+    tenantUsage.observe(record);
+  });
   registerResourceMetrics(metrics, resources);
 
   function reclaim(): void {
@@ -256,7 +314,43 @@ async function assemble(
   executor.on('tier', (tier, health) => {
     logger.info({ tier, available: health.available, reason: health.reason }, 'tier health changed');
     link?.changed();
+    if (health.available) alerts.raise('info', `tier:${tier}`, `the ${tier} tier is available again`, { tier });
+    else
+      alerts.raise(
+        'critical',
+        `tier:${tier}`,
+        `the ${tier} tier is unavailable: ${health.reason ?? 'no reason given'}`,
+        {
+          tier,
+          ...(health.reason ? { reason: health.reason } : {}),
+        },
+      );
   });
+  executor.on('finish', (record) => {
+    if (record.anomalies && record.anomalies.length > 0)
+      alerts.raise(
+        'warning',
+        'anomaly',
+        `execution ${record.id} of ${record.function.name} looks unusual: ${record.anomalies.join(', ')}`,
+        {
+          executionId: record.id,
+          function: record.function,
+          anomalies: record.anomalies,
+        },
+      );
+  });
+  // Plugins load before the first request is served; later changes arrive through the watcher.
+  started = performance.now();
+  await plugins.sync();
+  logger.info(
+    { ms: since(started), dir: plugins.dir, plugins: plugins.list().map((p) => `${p.name}:${p.state}`) },
+    'plugins ready',
+  );
+  const watcher = new PluginWatcher(plugins, {
+    intervalMs: config.plugins.watch,
+    logger: logger.child({ component: 'plugins' }),
+  });
+  undo.push(() => watcher.stop());
 
   const key = signingKey(config.callbacks.signingKey, dataDir);
   const callbacks = new CallbackSender({
@@ -278,6 +372,8 @@ async function assemble(
     logger,
     bodyLimitBytes: config.bodyLimit,
     apiTokens: config.apiTokens,
+    tenants,
+    tenantUsage: (tenant) => tenantUsage.days(tenant),
     version: VERSION,
     healthDetails: () => ({ cgroups: resources.health(), ...(link ? { link: link.stats() } : {}) }),
     callbacks,
@@ -287,12 +383,16 @@ async function assemble(
       reviewRoutes({ registry, governance }),
       wasmUploadRoutes({
         maxBytes: config.wasm.maxUpload,
-        deploy: async (manifest, module) => {
-          // The same review and signature rules as POST /v1/functions (a raw upload carries no signature).
-          const governed = await governedDeploy({ registry, executor, governance }, { manifest, upload: module });
+        deploy: async (manifest, module, tenant) => {
+          // The same review, signature and quota rules as POST /v1/functions (a raw upload carries no signature).
+          const governed = await governedDeploy(
+            { registry, executor, governance },
+            { manifest, upload: module, tenant, check: (plan) => tenants.checkDeploy(registry, tenant, plan) },
+          );
           if (governed.dryRun) return governed.answer;
           const { created, fn, sameAs, reviewed } = governed.result;
           return describeFunction(fn, executor, {
+            name: unqualify(tenant, fn.name),
             created,
             ...(sameAs !== undefined ? { sameAs } : {}),
             ...compileOf(reviewed),
@@ -302,6 +402,8 @@ async function assemble(
           });
         },
       }),
+      pluginRoutes({ host: plugins }),
+      alertRoutes({ alerts }),
       usageRoutes({
         history: resources.history,
         executionExists: (id) => executor.liveRecord(id) !== undefined || records.get(id) !== undefined,
@@ -322,6 +424,9 @@ async function assemble(
       logger.info('shutting down: finishing in-flight invocations');
       const stopped = server ? new Promise<void>((r) => server?.close(() => r())) : Promise.resolve();
       await executor.shutdown();
+      watcher.stop();
+      await plugins.close();
+      await alerts.flushed();
       await callbacks.close();
       loopDelay.stop();
       // After the executor: results that finished during the drain are already in the outbox.
@@ -342,7 +447,28 @@ async function assemble(
     return closing;
   };
 
-  return { url, config, logger, db, registry, records, executor, resources, drivers, metrics, link, app, close };
+  return {
+    url,
+    config,
+    logger,
+    db,
+    registry,
+    records,
+    executor,
+    resources,
+    tenants,
+    drivers,
+    metrics,
+    link,
+    plugins,
+    alerts,
+    app,
+    close,
+  };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

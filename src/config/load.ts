@@ -9,6 +9,7 @@ import { bareNumberProblem } from './units.ts';
 /** Environment variables named by the public contract that do not follow the path rule. */
 const ENV_ALIASES: Record<string, string[]> = {
   STRATA_MASTERS: ['link', 'masters'],
+  STRATA_ADMIN_TOKEN: ['tenants', 'adminToken'],
 };
 
 /**
@@ -19,7 +20,6 @@ const OTHER_VARIABLES = new Set([
   'STRATA_CONFIG',
   'STRATA_URL',
   'STRATA_TOKEN',
-  'STRATA_ADMIN_TOKEN',
   'STRATA_REQUIRE_ALL',
   'STRATA_TEST_LOG',
 ]);

@@ -16,6 +16,7 @@ const SECTION_DOCS: Record<string, string> = {
   master: 'docs/master-link.md#settings',
   callbacks: 'docs/callbacks.md',
   http: 'docs/security.md#process-tier-and-network-egress',
+  tenants: 'docs/tenants.md',
 };
 
 /** Values that depend on the machine, shown as what they are derived from. */

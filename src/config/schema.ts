@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TIER_STRENGTH } from '../core/tiers.ts';
+import { alertsSection } from './sections/alerts.ts';
 import { callbacksSection } from './sections/callbacks.ts';
 import { dockerSection } from './sections/docker.ts';
 import { executorSection } from './sections/executor.ts';
@@ -15,6 +16,7 @@ import { resourcesSection } from './sections/resources.ts';
 import { reviewSection } from './sections/review.ts';
 import { secretsSection } from './sections/secrets.ts';
 import { signingSection } from './sections/signing.ts';
+import { tenantsSection } from './sections/tenants.ts';
 import { wasmSection } from './sections/wasm.ts';
 import { commaList, integer, secret, size } from './units.ts';
 
@@ -45,11 +47,13 @@ export const configSchema = z
     link: linkSection,
     master: masterSection,
     plugins: pluginsSection,
+    alerts: alertsSection,
     callbacks: callbacksSection,
     http: httpSection,
     secrets: secretsSection,
     review: reviewSection,
     signing: signingSection,
+    tenants: tenantsSection,
   })
   .strict()
   .superRefine((config, ctx) => {

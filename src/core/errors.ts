@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'result_too_large'
   /** The function's result cannot be represented as JSON. */
   | 'result_not_serializable'
+  /** The function's outcome could not be read safely (a forged thenable on a prototype, a trap on the returned value); status failed. */
+  | 'malformed_outcome'
   /** The sandbox host process died while the invocation ran. */
   | 'sandbox_crashed'
   /** A sandbox broke the host protocol (malformed, oversized or out-of-turn frame); status killed, the sandbox is destroyed. */

@@ -2,6 +2,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { RUNTIMES, TRUST_LEVELS } from './tiers.ts';
 
+/** A runtime an executor plugin may add (the built-in names are taken). */
+export const PLUGIN_RUNTIME = /^[a-z][a-z0-9-]{1,31}$/;
+
 /** A function's name: DNS-label-like, so it is safe in URLs, labels and file names. */
 export const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -121,7 +124,10 @@ export const permissionsSchema = z
 export const manifestSchema = z
   .object({
     name: z.string().regex(FUNCTION_NAME, 'name must match [a-z0-9][a-z0-9-]{0,62}'),
-    runtime: z.enum(RUNTIMES),
+    /** A built-in runtime, or one an executor plugin adds (docs/plugins.md); deploy refuses one no tier runs. */
+    runtime: z.union([z.enum(RUNTIMES), z.string().regex(PLUGIN_RUNTIME)], {
+      error: () => `runtime must be one of ${RUNTIMES.join(', ')}, or the name of a runtime an executor plugin adds`,
+    }),
     trust: z.enum(TRUST_LEVELS).default('standard'),
     description: z.string().max(1024).optional(),
     /** JS module or script text. */
@@ -148,6 +154,8 @@ export const manifestSchema = z
     /** Higher runs first when the worker queues. */
     priority: z.number().int().min(0).max(1000).default(0),
     labels: z.record(z.string(), z.string()).default({}),
+    /** A JSON Schema for the input, checked by the input-schema plugin (plugins/input-schema); pre hooks see it. */
+    inputSchema: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

@@ -17,9 +17,11 @@ import type { ResolvedLimits } from '../core/limits.ts';
 import { LogBudget } from '../core/log-budget.ts';
 import { type Manifest, networkLevelOf } from '../core/manifest.ts';
 import { capText } from '../core/text-cap.ts';
-import type { TierName } from '../core/tiers.ts';
+import type { Runtime, TierName } from '../core/tiers.ts';
 import { AdmissionQueue } from './admission-queue.ts';
 import { deathOf } from './death.ts';
+import { DriverRegistry } from './driver-registry.ts';
+import { pickExtraTier } from './extra-tier-placement.ts';
 import { resolveLimits } from './limits.ts';
 import { permissionRefusal } from './permissions.ts';
 import { type HookSnapshot, MonitorBus, NO_HOOKS, runPost, runPre, snapshotOf } from './phase-runner.ts';
@@ -43,7 +45,8 @@ export interface ResourceGovernor {
 
 export interface ExecutorOptions {
   config: Config;
-  drivers: readonly SandboxDriver[];
+  /** The tiers: a list, or the registry executor plugins add their tiers to at run time. */
+  drivers: readonly SandboxDriver[] | DriverRegistry;
   records: ExecutionStore;
   logger: Logger;
   governor?: ResourceGovernor;
@@ -51,14 +54,29 @@ export interface ExecutorOptions {
   hooks?: PhaseHooks;
   /** A stronger tier an artifact must run in (governance: a review warning), with the reason recorded. */
   escalation?: (artifact: Pick<Artifact, 'digest' | 'manifest'>) => PlacementRequest['escalate'];
+  /**
+   * A tenant's share of this worker (src/tenants quotas): invocations running at once and waiting.
+   * Past `queued` (0 when only `concurrency` is set) submit throws quota_exceeded (429).
+   */
+  tenantAdmission?: (tenant: string) => TenantShare | undefined;
 }
+
+export interface TenantShare {
+  concurrency?: number;
+  queued?: number;
+}
+
+const DEFAULT_TENANT = 'default';
 
 interface Live {
   record: ExecutionRecord;
   request: InvokeRequest;
+  tenant: string;
   artifact: Artifact;
   limits: ResolvedLimits;
   tier: TierName;
+  /** The tier's driver, taken at submit: a plugin tier unloaded meanwhile still finishes this run. */
+  driver: SandboxDriver;
   /** Reserves a core for admission when it asks no CPU limit (its tier has processes of its own). */
   reservesCore: boolean;
   hooks: HookSnapshot;
@@ -69,6 +87,8 @@ interface Live {
   done: Promise<ExecutionRecord>;
   enqueuedAt: number;
   startedAt?: number;
+  /** The outcome is in the record, the post hooks and the save are not done yet. */
+  finishing?: boolean;
 }
 
 /** An ending, including one that never reached a tier (rejected by a pre hook). */
@@ -76,7 +96,7 @@ type Ending = Omit<RunOutcome, 'status'> & { status: FinalStatus };
 
 export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #config: Config;
-  readonly #drivers = new Map<TierName, SandboxDriver>();
+  readonly #drivers: DriverRegistry;
   readonly #preparing = new Map<string, Promise<unknown>>();
   readonly #records: ExecutionStore;
   readonly #logger: Logger;
@@ -86,6 +106,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   readonly #running = new Set<Live>();
   readonly #hooks: PhaseHooks | undefined;
   readonly #escalation: ExecutorOptions['escalation'];
+  readonly #tenantAdmission: ExecutorOptions['tenantAdmission'];
+  /** Per tenant: invocations running, and waiting in the queue (fair pick, quotas). */
+  readonly #tenantRunning = new Map<string, number>();
+  readonly #tenantQueued = new Map<string, number>();
   readonly #monitor: MonitorBus;
   readonly #tierWatch: TierWatch;
   /** Bounds for sealing records that never got limits of their own (refused before they ran). */
@@ -98,12 +122,13 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   constructor(options: ExecutorOptions) {
     super();
     this.#config = options.config;
-    for (const driver of options.drivers) this.#drivers.set(driver.tier, driver);
+    this.#drivers = options.drivers instanceof DriverRegistry ? options.drivers : new DriverRegistry(options.drivers);
     this.#records = options.records;
     this.#logger = options.logger;
     this.#governor = options.governor;
     this.#hooks = options.hooks;
     this.#escalation = options.escalation;
+    this.#tenantAdmission = options.tenantAdmission;
     this.#concurrency = options.config.executor.concurrency;
     const { default: defaults, errorBytes } = options.config.limits;
     this.#sealLimits = { resultBytes: defaults.resultBytes, logBytes: defaults.logBytes, errorBytes };
@@ -121,6 +146,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
         this.monitor({ type: 'tier', at: new Date().toISOString(), data: { tier, health } });
       },
     });
+    // Tiers registered later (executor plugins) are watched the same way; removed ones no more.
+    this.#drivers.onChange((change) => {
+      if (change.type === 'add') this.#tierWatch.watch(change.driver);
+      else this.#tierWatch.unwatch(change.driver.tier);
+    });
+  }
+
+  /** The tier registry (executor plugins add and remove their tiers here). */
+  get drivers(): DriverRegistry {
+    return this.#drivers;
   }
 
   /** Deliver an event to the monitor hooks (resources' samples come in here), off the caller's path. */
@@ -146,7 +181,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   /** Health of every tier built into this worker. */
   tierHealth(): Partial<Record<TierName, TierHealth>> {
     const health: Partial<Record<TierName, TierHealth>> = {};
-    for (const [tier, driver] of this.#drivers) health[tier] = this.#healthOf(driver);
+    for (const [tier, driver] of this.#drivers.entries()) health[tier] = this.#healthOf(driver);
     return health;
   }
 
@@ -159,11 +194,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     escalate?: PlacementRequest['escalate'],
   ): Placement {
     const request: PlacementRequest = {
-      runtime: manifest.runtime,
+      runtime: manifest.runtime as Runtime,
       trust: manifest.trust,
       network: networkLevelOf(manifest.permissions?.network),
       ...(escalate ? { escalate } : {}),
     };
+    // A runtime the policy table has no tier for may be run by a tier an executor plugin added.
+    if (!this.#config.policy.table[manifest.runtime as Runtime]?.[manifest.trust]?.length) {
+      const extra = this.#drivers.extraTiersFor(manifest.runtime);
+      if (extra.length > 0) return pickExtraTier(request, extra, (d) => this.#healthOf(d));
+    }
     // Only the candidate tiers are asked for their health (this runs on every invocation).
     return pickTier(request, this.#config.policy, (tier) => {
       const driver = this.#drivers.get(tier);
@@ -259,12 +299,15 @@ export class Executor extends EventEmitter<ExecutorEvents> {
       this.#config.limits,
       request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {},
     );
+    const tenant = request.tenant ?? DEFAULT_TENANT;
     const live: Live = {
       record,
       request,
+      tenant,
       artifact,
       limits,
       tier: placement.tier,
+      driver: this.#drivers.get(placement.tier) as SandboxDriver,
       reservesCore: this.#drivers.get(placement.tier)?.capabilities.ownProcesses === true,
       hooks: snapshotOf(this.#hooks),
       priority,
@@ -276,23 +319,34 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     };
     const canStart = this.#running.size < this.#concurrency && this.#queue.length === 0;
     if (!canStart && this.#queue.length >= this.#config.executor.queueSize) {
+      live.hooks.release?.();
       throw new StrataError(
         'capacity_exhausted',
         `the worker is full (${this.#running.size} running, ${this.#queue.length} queued); retry after ${Math.ceil(this.#config.executor.retryAfter / 1000)} s`,
         { retryAfterMs: this.#config.executor.retryAfter },
       );
     }
+    const share = this.#tenantAdmission?.(tenant);
+    if (share) this.#checkShare(tenant, share, canStart);
     this.#live.set(id, live);
     request.signal?.addEventListener('abort', () => void this.cancel(id), { once: true });
     if (request.source === 'http' && request.durable) this.#records.save(record);
-    this.#queue.push(live);
+    this.#enqueue(live);
     this.#pump();
     return { id, done };
   }
 
   /** The record of a live invocation (queued or running), if it is one. */
   liveRecord(id: string): ExecutionRecord | undefined {
-    return this.#live.get(id)?.record;
+    const live = this.#live.get(id);
+    if (!live) return undefined;
+    // Between the outcome and the saved record the post hooks may still change the result and
+    // logs (redaction): until then a reader sees it running, never what a hook is about to hide.
+    if (live.finishing) {
+      const { result: _result, error: _error, death: _death, ...rest } = live.record;
+      return { ...rest, status: 'running', logs: '', timings: { ...rest.timings, finishedAt: null } };
+    }
+    return live.record;
   }
 
   /** Stop an invocation; resolves true once its sandbox is empty, false for an unknown id. */
@@ -301,8 +355,10 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (!live) return false;
     const why = reason ?? new StrataError('cancelled', 'the invocation was cancelled');
     if (this.#queue.remove(live)) {
+      bump(this.#tenantQueued, live.tenant, -1);
       this.#live.delete(id);
       this.#finish(live.record, live.request, 'killed', { error: why.toJSON() });
+      live.hooks.release?.();
       live.resolve(live.record);
       this.#checkIdle();
       return true;
@@ -385,10 +441,68 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     return live;
   }
 
+  /**
+   * A tenant over its share: running at its concurrency (or the node full) and its queue used up.
+   * 429 quota_exceeded, not 503: the node has room, this tenant does not.
+   */
+  #checkShare(tenant: string, share: TenantShare, nodeCanStart: boolean): void {
+    const running = this.#tenantRunning.get(tenant) ?? 0;
+    const queued = this.#tenantQueued.get(tenant) ?? 0;
+    const mayRun = share.concurrency === undefined || running < share.concurrency;
+    if (mayRun && nodeCanStart) return;
+    const maxQueued = share.queued ?? (share.concurrency !== undefined ? 0 : Number.POSITIVE_INFINITY);
+    if (queued < maxQueued) return;
+    throw new StrataError(
+      'quota_exceeded',
+      `tenant ${tenant} has ${running} invocations running and ${queued} waiting, its quota (concurrency ${share.concurrency ?? 'unlimited'}, queued ${share.queued ?? (share.concurrency !== undefined ? 0 : 'unlimited')}); retry after ${Math.ceil(this.#config.executor.retryAfter / 1000)} s`,
+      {
+        tenant,
+        quota: !mayRun && maxQueued === 0 ? 'concurrency' : 'queued',
+        retryAfterMs: this.#config.executor.retryAfter,
+      },
+    );
+  }
+
+  #enqueue(live: Live): void {
+    this.#queue.push(live);
+    bump(this.#tenantQueued, live.tenant, 1);
+  }
+
+  /**
+   * The next invocation to start: the highest priority first; within a priority, of the tenants
+   * under their concurrency, the one with the fewest running (first come within it), so a tenant
+   * that floods the queue cannot starve another. One tenant queued: simply the first.
+   */
+  #takeNext(): Live | undefined {
+    const tenantsWaiting = this.#tenantQueued.size;
+    const seen = new Set<string>();
+    let best: Live | undefined;
+    let bestRunning = Number.POSITIVE_INFINITY;
+    for (const item of this.#queue) {
+      if (best && item.priority < best.priority) break;
+      if (seen.has(item.tenant)) continue;
+      seen.add(item.tenant);
+      const running = this.#tenantRunning.get(item.tenant) ?? 0;
+      const concurrency = this.#tenantAdmission?.(item.tenant)?.concurrency;
+      if (concurrency === undefined || running < concurrency) {
+        if (running < bestRunning) {
+          best = item;
+          bestRunning = running;
+        }
+        if (running === 0) break;
+      }
+      if (seen.size >= tenantsWaiting) break;
+    }
+    if (!best) return undefined;
+    this.#queue.remove(best);
+    bump(this.#tenantQueued, best.tenant, -1);
+    return best;
+  }
+
   /** Start queued invocations while slots and resources allow, highest priority first. */
   #pump(): void {
     while (this.#running.size < this.#concurrency) {
-      const next = this.#queue.shift();
+      const next = this.#takeNext();
       if (!next) return;
       if (this.#governor) {
         const running = [...this.#running].map(requestOf);
@@ -399,10 +513,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
             this.#finish(next.record, next.request, 'rejected', {
               error: { code: 'capacity_exhausted', message: decision.reason },
             });
+            next.hooks.release?.();
             next.resolve(next.record);
             continue;
           }
-          this.#queue.push(next);
+          this.#enqueue(next);
           return;
         }
       }
@@ -413,6 +528,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async #start(live: Live): Promise<void> {
     const { record, limits, artifact, hooks } = live;
     this.#running.add(live);
+    bump(this.#tenantRunning, live.tenant, 1);
     live.startedAt = Date.now();
     record.status = 'running';
     record.timings.startedAt = new Date(live.startedAt).toISOString();
@@ -443,7 +559,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     // When the code began and when prepare started: the record's start.initMs when a tier gives none.
     let prepareAt: number | undefined;
     let codeAt: number | undefined;
-    const driver = this.#drivers.get(live.tier) as SandboxDriver;
+    const driver = live.driver;
     if (!outcome) {
       try {
         prepareAt = performance.now();
@@ -476,12 +592,14 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     record.logs = logs.text();
     const flags =
       outcome.status !== 'killed' && outcome.status !== 'rejected'
-        ? this.#governor?.observe(`${artifact.name}@${artifact.version}`, outcome.usage)
+        ? this.#governor?.observe(`${baselineKey(live)}@${artifact.version}`, outcome.usage)
         : undefined;
     if (flags && flags.length > 0) record.anomalies = flags;
     // The slot is free now; the record stays live (visible to GET) until it is on disk.
     this.#running.delete(live);
+    bump(this.#tenantRunning, live.tenant, -1);
     this.#pump();
+    live.finishing = true;
     this.#fill(record, outcome.status, outcome, limits);
     if (prepareAt !== undefined && outcome.status !== 'rejected') {
       record.start = outcome.start ?? {
@@ -505,6 +623,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.emit('finish', record);
     this.#logEnd(record, live.request);
     if (hooks.monitor.length > 0) this.monitor(eventOf('finish', record, record), hooks);
+    hooks.release?.();
     live.resolve(record);
     this.#checkIdle();
   }
@@ -531,7 +650,11 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   async #pre(live: Live): Promise<{ ending: Ending } | { input: unknown; replaced: boolean }> {
     const { record, limits } = live;
     const view = {
-      function: { name: record.function.name, version: record.function.version },
+      function: {
+        name: record.function.name,
+        version: record.function.version,
+        ...(live.artifact.manifest.inputSchema ? { inputSchema: live.artifact.manifest.inputSchema } : {}),
+      },
       ...(record.tenant !== undefined ? { tenant: record.tenant } : {}),
       input: live.request.input,
       limits: { ...limits },
@@ -635,6 +758,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (this.#live.size > 0) return;
     for (const waiter of this.#idleWaiters.splice(0)) waiter();
   }
+}
+
+/** A function's usage baseline is its tenant's own (the default tenant keeps the bare name). */
+const baselineKey = (l: Live) => (l.tenant === DEFAULT_TENANT ? l.artifact.name : `${l.tenant}/${l.artifact.name}`);
+
+/** Add `delta` to a per-tenant count, dropping tenants that reach zero (the maps stay small). */
+function bump(counts: Map<string, number>, tenant: string, delta: number): void {
+  const next = (counts.get(tenant) ?? 0) + delta;
+  if (next > 0) counts.set(tenant, next);
+  else counts.delete(tenant);
 }
 
 /**

@@ -4,15 +4,15 @@ import type { ExecutionRecord } from '../core/execution.ts';
 import type { ExecutorStats } from './types.ts';
 
 export class ExecutorMetrics {
-  readonly #invocations: Counter<'status' | 'tier'>;
+  readonly #invocations: Counter<'status' | 'tier' | 'tenant'>;
   readonly #duration: Histogram<'tier' | 'status'>;
   readonly #queueWait: Histogram<'tier'>;
 
   constructor(registry: Registry, stats: () => ExecutorStats) {
     this.#invocations = new Counter({
       name: 'strata_invocations_total',
-      help: 'Finished invocations by final status and tier',
-      labelNames: ['status', 'tier'],
+      help: 'Finished invocations by final status, tier and tenant',
+      labelNames: ['status', 'tier', 'tenant'],
       registers: [registry],
     });
     this.#duration = new Histogram({
@@ -46,7 +46,7 @@ export class ExecutorMetrics {
 
   observe(record: ExecutionRecord): void {
     const tier = record.tier ?? 'none';
-    this.#invocations.inc({ status: record.status, tier });
+    this.#invocations.inc({ status: record.status, tier, tenant: record.tenant ?? 'default' });
     if (record.status !== 'rejected') {
       this.#duration.observe({ tier, status: record.status }, record.usage.wallMs / 1000);
       this.#queueWait.observe({ tier }, record.timings.queuedMs / 1000);

@@ -13,12 +13,32 @@ export interface HookSnapshot {
   pre: readonly PreHook[];
   post: readonly PostHook[];
   monitor: readonly MonitorHook[];
+  /** Given back when the invocation's record is final (PhaseHooks.lease). */
+  release?: () => void;
 }
 
 export const NO_HOOKS: HookSnapshot = Object.freeze({ pre: [], post: [], monitor: [] });
 
 export function snapshotOf(hooks: PhaseHooks | undefined): HookSnapshot {
   if (!hooks) return NO_HOOKS;
+  if (hooks.lease) {
+    const lease = hooks.lease();
+    if (lease.pre.length === 0 && lease.post.length === 0 && lease.monitor.length === 0) {
+      lease.release();
+      return NO_HOOKS;
+    }
+    let released = false;
+    return {
+      pre: lease.pre,
+      post: lease.post,
+      monitor: lease.monitor,
+      release: () => {
+        if (released) return;
+        released = true;
+        lease.release();
+      },
+    };
+  }
   const pre = hooks.pre();
   const post = hooks.post();
   const monitor = hooks.monitor();

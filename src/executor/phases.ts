@@ -23,7 +23,8 @@ import type { ExecutionRecord } from '../core/execution.ts';
 import type { ResolvedLimits } from '../core/limits.ts';
 
 export interface InvocationView {
-  function: { name: string; version: number };
+  /** `inputSchema` when the manifest declares one (plugins/input-schema checks it). */
+  function: { name: string; version: number; inputSchema?: Record<string, unknown> };
   tenant?: string;
   input: unknown;
   limits: ResolvedLimits;
@@ -67,6 +68,19 @@ export interface PhaseHooks {
   pre(): readonly PreHook[];
   post(): readonly PostHook[];
   monitor(): readonly MonitorHook[];
+  /**
+   * Optional: the three lists taken together, held until `release()` (the executor releases when
+   * the invocation's record is final). A plugin host uses it to keep a reloaded plugin's old
+   * version alive for the invocations that started with it.
+   */
+  lease?(): HookLease;
+}
+
+export interface HookLease {
+  pre: readonly PreHook[];
+  post: readonly PostHook[];
+  monitor: readonly MonitorHook[];
+  release(): void;
 }
 
 /** Fixed hooks (tests, and callers that compose their own list). */
@@ -79,4 +93,31 @@ export function staticHooks(hooks: {
   const post = hooks.post ?? [];
   const monitor = hooks.monitor ?? [];
   return { pre: () => pre, post: () => post, monitor: () => monitor };
+}
+
+/**
+ * Several hook sources as one, in the order given (governance first, then tenants, then plugins):
+ * each phase lists every source's hooks, read afresh per invocation so a plugin reload shows. A
+ * source with leases (the plugin host) is leased, and the composite lease releases them all.
+ */
+export function composeHooks(...sources: readonly PhaseHooks[]): PhaseHooks {
+  const lease = (): HookLease => {
+    const leases = sources.map(
+      (s): HookLease => s.lease?.() ?? { pre: s.pre(), post: s.post(), monitor: s.monitor(), release: () => {} },
+    );
+    return {
+      pre: leases.flatMap((l) => l.pre),
+      post: leases.flatMap((l) => l.post),
+      monitor: leases.flatMap((l) => l.monitor),
+      release: () => {
+        for (const l of leases) l.release();
+      },
+    };
+  };
+  return {
+    pre: () => sources.flatMap((s) => s.pre()),
+    post: () => sources.flatMap((s) => s.post()),
+    monitor: () => sources.flatMap((s) => s.monitor()),
+    lease,
+  };
 }

@@ -27,7 +27,23 @@ const MIGRATIONS = [
    CREATE INDEX executions_status ON executions (status);`,
   // Pruning walks this index instead of sorting the table.
   'CREATE INDEX executions_created ON executions (created_at);',
+  // GET /v1/executions (newest first, filtered, cursor-paged): each filter walks an index in order.
+  `CREATE INDEX executions_created_id ON executions (created_at, id);
+   CREATE INDEX executions_status_created ON executions (status, created_at, id);
+   CREATE INDEX executions_tier_created ON executions (json_extract(record, '$.tier'), created_at, id);`,
 ];
+
+/** A page of GET /v1/executions: filters, a size, and the (createdAt, id) the previous page ended at. */
+export interface ExecutionQuery {
+  function?: string;
+  status?: string;
+  tier?: string;
+  /** ISO times, inclusive, on when the invocation was submitted. */
+  since?: string;
+  until?: string;
+  limit: number;
+  after?: { createdAt: string; id: string };
+}
 
 export class ExecutionStore {
   readonly #db: Database;
@@ -115,6 +131,29 @@ export class ExecutionStore {
   get(id: string): ExecutionRecord | undefined {
     const row = this.#get.get(id) as { record: string } | undefined;
     return row ? (JSON.parse(row.record) as ExecutionRecord) : undefined;
+  }
+
+  /** Records newest first (submitted time, then id), filtered; at most `query.limit`. */
+  list(query: ExecutionQuery): ExecutionRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, ...values: string[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (query.function !== undefined) add('function_name = ?', query.function);
+    if (query.status !== undefined) add('status = ?', query.status);
+    if (query.tier !== undefined) add("json_extract(record, '$.tier') = ?", query.tier);
+    if (query.since !== undefined) add('created_at >= ?', query.since);
+    if (query.until !== undefined) add('created_at <= ?', query.until);
+    if (query.after) {
+      const { createdAt, id } = query.after;
+      add('(created_at < ? OR (created_at = ? AND id < ?))', createdAt, createdAt, id);
+    }
+    const sql = `SELECT record FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const rows = this.#db.db.prepare(sql).all(...args, query.limit) as { record: string }[];
+    return rows.map((row) => JSON.parse(row.record) as ExecutionRecord);
   }
 
   /** Keep the newest `retention` records (by when they were submitted; an index walk, not a sort). */

@@ -6,21 +6,28 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { CallbackSender } from '../callbacks/sender.ts';
+import { configSchema } from '../config/schema.ts';
 import type { Executor } from '../executor/executor.ts';
 import type { ExecutionStore } from '../executor/records.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Registry } from '../registry/registry.ts';
+import { Database } from '../store/database.ts';
+import { Tenants } from '../tenants/tenants.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorResponse, notFound, type RouteTable, routeTable } from './error-handler.ts';
-import { bearerAuth } from './middleware/auth.ts';
+import { metricsAuth, tenantAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { aliasRoutes } from './routes/aliases.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { functionRoutes } from './routes/functions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { invokeRoutes } from './routes/invoke.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { shipRoutes } from './routes/ship.ts';
+import { tenantRoutes } from './routes/tenants.ts';
 
 /** PUT /v1/functions/:name/module (routes/wasm-upload.ts). */
 const RAW_UPLOAD = /^\/v1\/functions\/[^/]+\/module$/;
@@ -32,7 +39,12 @@ export interface GatewayOptions {
   metrics: MetricsRegistry;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Shared tokens (admin keys of the `default` tenant); only used when `tenants` is absent. */
   apiTokens: readonly string[];
+  /** Keys, quotas, audit (src/tenants); an in-memory one over `apiTokens` when absent (tests). */
+  tenants?: Tenants;
+  /** Usage by day of one tenant (GET /v1/tenants/:id/usage). */
+  tenantUsage?: (tenant: string) => unknown[];
   version: string;
   healthDetails?: () => Record<string, unknown>;
   /** Delivers async-invoke callbacks (`?callback=`); without it they are refused. */
@@ -47,7 +59,11 @@ export interface GatewayOptions {
 export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.use('*', requestId({ logger: options.logger }));
-  app.use('/v1/*', bearerAuth({ tokens: options.apiTokens }));
+  const tenants =
+    options.tenants ??
+    new Tenants({ db: new Database(':memory:'), config: configSchema.parse({ apiTokens: [...options.apiTokens] }) });
+  app.use('/v1/*', tenantAuth({ tenants }));
+  app.use('/metrics', metricsAuth({ tenants }));
   const limitBody = bodyLimit({ maxBytes: options.bodyLimitBytes });
   // A raw WASM upload has its own, larger cap (wasm.maxUpload), enforced while its route streams it.
   app.use('/v1/*', (c, next) => (c.req.method === 'PUT' && RAW_UPLOAD.test(c.req.path) ? next() : limitBody(c, next)));
@@ -82,6 +98,10 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   );
   app.route('/', aliasRoutes({ registry: options.registry }));
   app.route('/', executionRoutes({ executor: options.executor, records: options.records }));
+  app.route('/', keyRoutes());
+  app.route('/', tenantRoutes(options.tenantUsage ? { usage: options.tenantUsage } : {}));
+  app.route('/', auditRoutes());
+  app.route('/', shipRoutes({ executor: options.executor, records: options.records, version: options.version }));
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);
   return app;
 }

@@ -9,6 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorCode, httpStatusOf, isStrataError, StrataError } from '../core/errors.ts';
 import { capText } from '../core/text-cap.ts';
+import { publicError } from '../tenants/namespace.ts';
 import type { GatewayEnv } from './env.ts';
 
 /** Error text in an answer is bounded like error text in a record. */
@@ -22,7 +23,8 @@ export const statusOf = (code: ErrorCode, when: 'invoke' | 'deploy' = 'invoke'):
 
 export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {
   let error: StrataError;
-  if (isStrataError(err)) error = err;
+  // A tenant sees its own functions by the names it gave them, never the registry's qualified key.
+  if (isStrataError(err)) error = publicError(err, c.get('tenant') ?? 'default');
   else if (err instanceof HTTPException && err.status === 413)
     error = new StrataError('payload_too_large', 'the request body is too large');
   else if (err instanceof HTTPException)

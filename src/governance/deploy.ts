@@ -8,7 +8,7 @@
 import { StrataError } from '../core/errors.ts';
 import type { Executor } from '../executor/executor.ts';
 import { type DeployResult, deployFunction } from '../registry/deploy.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { Deployment, Registry } from '../registry/registry.ts';
 import type { Governance, VersionState } from './governance.ts';
 import type { ReviewReport } from './review/index.ts';
 import type { Signature } from './signing.ts';
@@ -18,6 +18,9 @@ export interface GovernedDeployInput {
   upload?: Uint8Array | undefined;
   signature?: unknown;
   dryRun?: boolean;
+  /** The tenant deploying (its namespace) and its quota checks (src/tenants), run before anything is stored. */
+  tenant?: string;
+  check?: (plan: Deployment) => void;
 }
 
 export type GovernedDeployResult =
@@ -35,7 +38,8 @@ export async function governedDeploy(
   input: GovernedDeployInput,
 ): Promise<GovernedDeployResult> {
   const { registry, executor, governance } = deps;
-  const plan = registry.plan(input.manifest, input.upload);
+  const plan = registry.plan(input.manifest, input.upload, input.tenant);
+  input.check?.(plan);
   governance.checkPermissions(plan.manifest);
   // A dry run is how a client learns the digest to sign: a signature is checked when given, never required.
   const signature =
@@ -63,18 +67,24 @@ export async function governedDeploy(
     };
   }
   let review: ReviewReport | undefined;
-  const result = await deployFunction(registry, input.manifest, input.upload, async (artifact) => {
-    review = await governance.review(artifact, true);
-    if (review.verdict === 'reject') {
-      const rules = [...new Set(review.findings.filter((f) => f.severity === 'reject').map((f) => f.rule))];
-      throw new StrataError(
-        'review_rejected',
-        `review rejected ${artifact.name}: ${rules.join(', ')}; see details.findings (rules and severities: review.rules)`,
-        { findings: review.findings },
-      );
-    }
-    return executor.validate(artifact);
-  });
+  const result = await deployFunction(
+    registry,
+    input.manifest,
+    input.upload,
+    async (artifact) => {
+      review = await governance.review(artifact, true);
+      if (review.verdict === 'reject') {
+        const rules = [...new Set(review.findings.filter((f) => f.severity === 'reject').map((f) => f.rule))];
+        throw new StrataError(
+          'review_rejected',
+          `review rejected ${artifact.name}: ${rules.join(', ')}; see details.findings (rules and severities: review.rules)`,
+          { findings: review.findings },
+        );
+      }
+      return executor.validate(artifact);
+    },
+    { ...(input.tenant !== undefined ? { tenant: input.tenant } : {}), ...(input.check ? { check: input.check } : {}) },
+  );
   if (!result.created) return { dryRun: false, result };
   const state = governance.recordVersion(result.fn, signature);
   return { dryRun: false, result, review: review ?? governance.reportOf(result.fn.digest), state, signature };

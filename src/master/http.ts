@@ -3,6 +3,8 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isStrataError } from '../core/errors.ts';
+import { MASTER_ROUTES } from '../gateway/openapi/master-routes.ts';
+import { dashboardRoutes, referenceRoutes } from '../gateway/routes/reference.ts';
 import type { MasterCore, SubmitTask } from './master.ts';
 
 const STATUS_OF: Record<string, ContentfulStatusCode> = {
@@ -130,7 +132,19 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number }
     return c.text(`${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
 
-  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+  // Ship and show: the API document, its reference page and the dashboard (src/gateway/routes/reference.ts).
+  app.route(
+    '/',
+    referenceRoutes(MASTER_ROUTES, {
+      title: 'Strata Master API',
+      version: '1',
+      description: 'The reference Master: catalogue, tasks, workers.',
+    }),
+  );
+  app.route('/', dashboardRoutes('master'));
+  app.notFound((c) =>
+    c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}; see GET /openapi.json`), 404),
+  );
   return app;
 }
 

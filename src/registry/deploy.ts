@@ -5,7 +5,7 @@
  * was reviewed then; it becomes a new version that `latest` points at (Registry.store).
  */
 import type { Artifact } from '../core/driver.ts';
-import type { Registry, StoreResult } from './registry.ts';
+import type { Deployment, Registry, StoreResult } from './registry.ts';
 
 /** What was stored, and what the tier's review (validate) answered for content never seen. */
 export type DeployResult = StoreResult & { reviewed?: unknown };
@@ -15,8 +15,11 @@ export async function deployFunction(
   manifestInput: unknown,
   upload: Uint8Array | undefined,
   review: (artifact: Artifact) => Promise<unknown>,
+  /** The tenant deploying (its namespace) and its quota checks, run before anything is stored. */
+  options: { tenant?: string; check?: (plan: Deployment) => void } = {},
 ): Promise<DeployResult> {
-  const plan = registry.plan(manifestInput, upload);
+  const plan = registry.plan(manifestInput, upload, options.tenant);
+  options.check?.(plan);
   const latest = registry.latest(plan.manifest.name);
   if (latest?.digest === plan.digest) return { created: false, fn: latest };
   if (registry.existing(plan)) return registry.store(plan);

@@ -12,6 +12,7 @@ import type { Artifact } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { type Manifest, manifestSchema } from '../core/manifest.ts';
 import type { Database } from '../store/database.ts';
+import { DEFAULT_TENANT, qualify } from '../tenants/namespace.ts';
 import { AliasTable, type FunctionRef, LATEST, parseRef } from './aliases.ts';
 import { BlobStore, sha256 } from './blob-store.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -130,10 +131,14 @@ export class Registry {
 
   /**
    * Work out what a submission would store, without storing it: the validated manifest, its code
-   * (`source` for JS and scripts, the uploaded bytes for WASM) and its digest.
+   * (`source` for JS and scripts, the uploaded bytes for WASM) and its digest. A tenant's
+   * function is stored under its qualified name (`acme/hello`, src/tenants/namespace.ts), which
+   * is in the digest too: two tenants' identical functions never share a digest, so never a warm
+   * sandbox or a cache.
    */
-  plan(manifestInput: unknown, upload?: Uint8Array): Deployment {
+  plan(manifestInput: unknown, upload?: Uint8Array, tenant: string = DEFAULT_TENANT): Deployment {
     const manifest = parseManifest(manifestInput);
+    manifest.name = qualify(tenant, manifest.name);
     if (manifest.runtime === 'wasm' && !upload) {
       throw new StrataError(
         'invalid_request',

@@ -224,10 +224,12 @@ export class ScratchDisks {
         '-t',
         'ext4',
         '-o',
-        `nosuid,nodev${this.#noexec ? ',noexec' : ''}`,
+        `nosuid,nodev,noinit_itable${this.#noexec ? ',noexec' : ''}`,
         state.loop,
         mountPoint,
       ]);
+      // noinit_itable: no background zeroing of inode tables (ext4lazyinit), which would write
+      // through the loop device while the sandbox runs and show up as its I/O.
       state.mounted = true;
       if (this.#rootMode !== undefined) chmodSync(mountPoint, this.#rootMode);
       try {

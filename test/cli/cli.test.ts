@@ -31,7 +31,8 @@ describe('strata fn / exec', () => {
   it('deploys a file with --name --trust --memory --timeout (readable output)', async () => {
     const args = ['--name', 'adder', '--trust', 'trusted', '--memory', '64MiB', '--timeout', '2s', '--url', url];
     const res = await strata(['fn', 'deploy', join(dir, 'adder.js'), ...args]);
-    expect(res.stderr).toBe('');
+    // A deploy slow enough (a loaded machine) prints progress lines on stderr; nothing else.
+    expect(res.stderr.replace(/^(still )?deploying adder.*\n/gm, '')).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('deployed adder v1');
     expect(res.stdout).toMatch(/function:\s+adder v1/);

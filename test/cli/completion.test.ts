@@ -39,7 +39,24 @@ describe('bash completion', () => {
 
   it('completes commands and subcommands', () => {
     expect(complete('strata', '')).toEqual(
-      ['completion', 'config', 'dev', 'exec', 'fn', 'help', 'images', 'master', 'secrets', 'serve', 'signing'].sort(),
+      [
+        'completion',
+        'config',
+        'dev',
+        'exec',
+        'fn',
+        'help',
+        'images',
+        'keys',
+        'logs',
+        'plugin',
+        'plugins',
+        'master',
+        'secrets',
+        'serve',
+        'signing',
+        'tenants',
+      ].sort(),
     );
     expect(complete('strata', 'f')).toEqual(['fn']);
     expect(complete('strata', 'fn', '')).toEqual(

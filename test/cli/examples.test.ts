@@ -69,7 +69,7 @@ let t: TestWorker;
 beforeAll(async () => {
   // The JS engines (standard JS, components) come from the run's shared engine cache.
   t = await startTestWorker({ 'wasm.engineCacheDir': inject('wasmEngineCache') }, { listen: true });
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   await t?.close();
 });
@@ -111,7 +111,7 @@ describe('udf-examples/README.md', () => {
   it.each(ROWS.filter((r) => !needsProcess(r)).map((r) => [r.example, r]))(
     '%s deploys with its one command and answers the documented result',
     async (_name, row) => runRow(row as Row),
-    60_000,
+    300_000,
   );
 
   it('fibonacci refuses a bad n with status failed and exit 1', async () => {
@@ -193,6 +193,6 @@ describe('example build scripts', () => {
       expect(readFileSync(built).subarray(0, 4)).toEqual(Buffer.from([0, 0x61, 0x73, 0x6d]));
       expect(tracked()).toBe(before);
     },
-    120_000,
+    300_000,
   );
 });

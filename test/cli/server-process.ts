@@ -1,8 +1,14 @@
 /** `strata serve` as a real process, for the start-up tests: spawn, read its lines, find its processes. */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { vi } from 'vitest';
+
+// These suites spawn the real CLI and the real server: on a loaded two-core machine (load 40
+// seen) one CLI start takes over 10 s and a server start over a minute. Limits are generous.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const MARK = 'SERVER_TEST_MARK';

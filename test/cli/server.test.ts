@@ -51,7 +51,7 @@ describe('a second server on a busy port', () => {
   beforeAll(async () => {
     first = serve({});
     url = await listeningUrl(first);
-  }, 60_000);
+  }, 300_000);
   afterAll(async () => {
     expect(await first.stop()).toBe(0);
   });
@@ -65,7 +65,7 @@ describe('a second server on a busy port', () => {
     // The port is checked before anything starts: no tier ever began.
     expect(second.stdout()).not.toContain('tier');
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('stopping', () => {
@@ -80,7 +80,7 @@ describe('stopping', () => {
     const late = new Promise<'late'>((r) => setTimeout(() => r('late'), 30_000).unref());
     expect(await Promise.race([server.exited, late])).toBe(0);
     expect(processesMarked(server.mark)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('other fatal start-up errors', () => {
@@ -97,7 +97,7 @@ describe('other fatal start-up errors', () => {
     // TEST-NET-1: binding to it fails locally; nothing is sent anywhere.
     const host = await fatal(serve({ STRATA_HOST: '192.0.2.1' }));
     expect(host.line).toBe('strata: 192.0.2.1 is not an address of this host — set STRATA_HOST');
-  }, 60_000);
+  }, 300_000);
 
   it('a failure after the tiers started stops them all: no sandbox host survives', async () => {
     const dir = dataDir();
@@ -111,7 +111,7 @@ describe('other fatal start-up errors', () => {
     expect(code).toBe(1);
     expect(line).toContain('cannot read the callback signing key');
     expect(line).toContain('STRATA_CALLBACKS_SIGNING_KEY');
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('logs', () => {
@@ -157,7 +157,7 @@ describe('logs', () => {
     expect(typeof line.ms).toBe('number');
     expect(await server.stop()).toBe(0);
     expect(processesMarked(server.mark)).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 
   it('are readable lines with STRATA_LOG_FORMAT=pretty, and no summary when stdout is not a terminal', async () => {
     const server = serve({ STRATA_LOG_FORMAT: 'pretty' });
@@ -168,10 +168,10 @@ describe('logs', () => {
     expect(server.stdout()).not.toContain('{"level"');
     expect(server.stdout()).not.toContain('A first function');
     expect(await server.stop()).toBe(0);
-  }, 60_000);
+  }, 300_000);
 
   it('refuse an unknown format naming the variable', async () => {
     const { line } = await fatal(serve({ STRATA_LOG_FORMAT: 'fancy', STRATA_PORT: String(await closedPort()) }));
     expect(line).toContain('STRATA_LOG_FORMAT');
-  }, 30_000);
+  }, 300_000);
 });

@@ -1,7 +1,13 @@
 /** Run the real `strata` CLI (node src/cli/main.ts) as a child process. */
+
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { vi } from 'vitest';
+
+// These suites spawn the real CLI and the real server: on a loaded two-core machine (load 40
+// seen) one CLI start takes over 10 s and a server start over a minute. Limits are generous.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 

@@ -41,7 +41,7 @@ describe('strata serve in a terminal', () => {
       expect(await server.stop()).toBe(0);
     }
     expect(processesMarked(server.mark)).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 });
 
 /** A stand-in worker whose deploy answer waits until `release()`; answers with a `compile` report. */
@@ -122,7 +122,7 @@ describe('a long deploy', () => {
     } finally {
       await worker.close();
     }
-  }, 30_000);
+  }, 300_000);
 
   it('prints plain progress lines when not on a terminal, on stderr', async () => {
     const worker = await slowWorker();
@@ -137,7 +137,7 @@ describe('a long deploy', () => {
     } finally {
       await worker.close();
     }
-  }, 30_000);
+  }, 300_000);
 
   it('says nothing extra for a quick deploy with --json', async () => {
     const worker = await slowWorker();

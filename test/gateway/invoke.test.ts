@@ -160,7 +160,7 @@ describe('GET /metrics', () => {
       Number(
         new RegExp(`^strata_invocations_total\\{[^}]*status="${status}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
       );
-    expect(text).toMatch(/^strata_invocations_total\{status="succeeded",tier="isolate"\} \d+/m);
+    expect(text).toMatch(/^strata_invocations_total\{status="succeeded",tier="isolate"[^}]*\} \d+/m);
     expect(count('succeeded')).toBeGreaterThanOrEqual(1);
     expect(count('failed')).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(

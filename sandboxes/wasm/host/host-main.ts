@@ -8,9 +8,11 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { capText } from '../../../src/core/text-cap.ts';
 import { serveHost } from '../../shared/host-main.ts';
 import { makeTempDir, removeTempDir, TEMP_PREFIX } from '../wasi/temp-dir.ts';
 import type { HostRunReply, RunMessage } from './protocol.ts';
+import { WASM_HOST_ERROR_BYTES } from './reply-schema.ts';
 import { GuestThreads } from './thread-pool.ts';
 
 const threads = new GuestThreads({
@@ -69,12 +71,19 @@ async function run(message: RunMessage, signal: AbortSignal): Promise<HostRunRep
     );
     const base = outcome.result ?? { status: 'killed' as const, logs: '' };
     const reply: HostRunReply = { ...base, wallMs: outcome.wallMs };
+    // Guest-made error text is bounded here, before it travels to the worker (limits.errorBytes
+    // caps it again in the record).
+    if (reply.error)
+      reply.error = {
+        code: reply.error.code,
+        message: capText(reply.error.message, WASM_HOST_ERROR_BYTES, 'error message'),
+      };
     // A module this host compiled for this invocation makes it a cold start, whatever the thread saw.
     if (reply.start && compileMs > 0) reply.start = { kind: 'cold', initMs: reply.start.initMs + compileMs };
     if (outcome.timedOut) reply.timedOut = true;
     if (outcome.cancelled) reply.cancelled = true;
     if (outcome.crashed !== undefined) {
-      reply.crashed = outcome.crashed;
+      reply.crashed = capText(outcome.crashed, WASM_HOST_ERROR_BYTES, 'error message');
       if (outcome.outOfMemory) {
         reply.status = 'memory_exceeded';
         reply.error = { code: 'memory_exceeded', message: 'the guest thread ran out of heap memory' };

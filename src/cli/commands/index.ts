@@ -10,10 +10,14 @@ import { register as dev } from './dev.ts';
 import { register as exec } from './exec.ts';
 import { register as fn } from './fn.ts';
 import { register as images } from './images.ts';
+import { register as keys } from './keys.ts';
+import { register as logs } from './logs.ts';
 import { register as master } from './master.ts';
+import { register as plugin } from './plugin.ts';
 import { register as secrets } from './secrets.ts';
 import { register as serve } from './serve.ts';
 import { register as signing } from './signing.ts';
+import { register as tenants } from './tenants.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   serve,
@@ -21,9 +25,13 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   dev,
   fn,
   exec,
+  keys,
+  tenants,
+  logs,
   images,
   secrets,
   signing,
+  plugin,
   config,
   completion,
 ];

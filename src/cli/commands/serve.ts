@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .command('serve')
     .description('run the worker: the HTTP API at STRATA_HOST:STRATA_PORT (default 127.0.0.1:8080)')
     .option('--config <file>', 'a YAML or JSON settings file (default $STRATA_CONFIG)')
-    .action(action((flags: { config?: string }) => runServe(flags)));
+    .option('--insecure', 'serve an address other than loopback without API keys (everyone is admin)')
+    .action(action((flags: { config?: string; insecure?: boolean }) => runServe(flags)));
 }
 
 /** `argv` form, for `strata dev` and tests: only `--config <file>`. */
@@ -23,8 +24,11 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   return runServe(at >= 0 && argv[at + 1] ? { config: argv[at + 1] as string } : {});
 }
 
-export async function runServe(flags: { config?: string }): Promise<number> {
-  const config = loadConfig(flags.config ? { file: flags.config } : {});
+export async function runServe(flags: { config?: string; insecure?: boolean }): Promise<number> {
+  const config = loadConfig({
+    ...(flags.config ? { file: flags.config } : {}),
+    ...(flags.insecure ? { overrides: { 'tenants.insecure': true } } : {}),
+  });
   // Heavy (every sandbox tier): loaded only when a worker really starts.
   const { startWorker } = await import('../worker.ts');
   const { VERSION } = await import('../version.ts');
@@ -34,7 +38,7 @@ export async function runServe(flags: { config?: string }): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const worker = await startWorker(config);
+  const worker = await startWorker(config, flags.config ? { configFile: flags.config } : {});
   if (process.stdout.isTTY) {
     process.stdout.write(
       startupSummary(
@@ -44,7 +48,7 @@ export async function runServe(flags: { config?: string }): Promise<number> {
           version: VERSION,
           tiers: worker.executor.tierHealth(),
           masters: config.link.masters,
-          auth: config.apiTokens.length > 0,
+          auth: worker.tenants.secured(),
         },
         !process.env.NO_COLOR,
       ),

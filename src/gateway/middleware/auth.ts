@@ -1,23 +1,139 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import { StrataError } from '../../core/errors.ts';
-import type { GatewayEnv } from '../env.ts';
-
 /**
- * Bearer-token authentication for the API. With no tokens configured the gateway is open, which
- * is only sensible on loopback (the default bind address).
+ * Authentication and scopes for /v1/*. A bearer token is an API key (`stk_...`, src/tenants),
+ * the bootstrap admin token (STRATA_ADMIN_TOKEN) or one of the older shared tokens
+ * (STRATA_API_TOKENS): those two are admin keys of the `default` tenant. No valid key: 401;
+ * a key without the route's scope (route-scopes.ts): 403 naming it. Both are audited. With no
+ * key at all configured the API is open (the worker only starts so on loopback, or --insecure).
+ * A route that changes something is audited once it answered (who, what, target, result).
  */
-export function bearerAuth(options: { tokens: readonly string[] }): MiddlewareHandler<GatewayEnv> {
-  const tokens = options.tokens.map((t) => Buffer.from(t));
+
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { StrataError } from '../../core/errors.ts';
+import type { AuditInput } from '../../tenants/audit-log.ts';
+import type { Principal } from '../../tenants/principal.ts';
+import { allows } from '../../tenants/scopes.ts';
+import { OPEN_PRINCIPAL, type Tenants } from '../../tenants/tenants.ts';
+import type { GatewayEnv } from '../env.ts';
+import { errorResponse } from '../error-handler.ts';
+import { routeScope } from './route-scopes.ts';
+
+const REFUSED: Record<string, string> = {
+  unknown: 'the bearer token is not accepted by this worker; ask an admin for a key (strata keys create)',
+  expired: 'the API key has expired; ask an admin for a new one (strata keys create)',
+  revoked: 'the API key was revoked; ask an admin for a new one (strata keys create)',
+};
+
+function clientOf(c: Context): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    // app.request() in tests has no socket.
+    return null;
+  }
+}
+
+function bearerOf(c: Context): string | undefined {
+  const header = c.req.header('authorization');
+  if (!header) return undefined;
+  return /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
+}
+
+export function auditOf(
+  c: Context<GatewayEnv>,
+  principal: Principal | undefined,
+  entry: Pick<AuditInput, 'action' | 'target' | 'result' | 'status'> & { details?: Record<string, unknown> },
+): AuditInput {
+  return {
+    keyId: principal?.keyId ?? null,
+    tenant: principal?.tenant ?? null,
+    client: clientOf(c),
+    requestId: c.get('requestId') ?? null,
+    ...entry,
+  };
+}
+
+export function tenantAuth(options: { tenants: Tenants }): MiddlewareHandler<GatewayEnv> {
+  const { tenants } = options;
   return async (c, next) => {
-    if (tokens.length === 0) return next();
-    const header = c.req.header('authorization');
-    if (!header)
-      throw new StrataError('unauthorized', 'send "Authorization: Bearer <token>" (see apiTokens / STRATA_API_TOKENS)');
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const given = Buffer.from(match?.[1]?.trim() ?? '');
-    const ok = tokens.some((t) => t.length === given.length && timingSafeEqual(t, given));
-    if (!ok) throw new StrataError('forbidden', 'the bearer token is not accepted by this worker');
-    return next();
+    c.set('tenants', tenants);
+    const route = routeScope(c.req.method, c.req.path);
+    const deny = (err: StrataError, principal?: Principal) => {
+      const res = errorResponse(err, c);
+      tenants.audit.append(
+        auditOf(c, principal, {
+          action: route.audit ?? 'request',
+          target: `${c.req.method} ${c.req.path}`,
+          result: 'denied',
+          status: res.status,
+          details: { code: err.code },
+        }),
+      );
+      return res;
+    };
+    let principal: Principal;
+    const token = bearerOf(c);
+    if (!tenants.secured() && token === undefined) principal = OPEN_PRINCIPAL;
+    else {
+      if (token === undefined)
+        return deny(
+          new StrataError('unauthorized', 'send "Authorization: Bearer <key>" (an API key from strata keys create)'),
+        );
+      const found = tenants.authenticate(token);
+      if (typeof found === 'string') return deny(new StrataError('unauthorized', REFUSED[found] as string));
+      principal = found;
+    }
+    if (!allows(principal.scopes, route.scope)) {
+      return deny(
+        new StrataError('forbidden', `this key lacks the "${route.scope}" scope for ${c.req.method} ${c.req.path}`, {
+          scope: route.scope,
+        }),
+        principal,
+      );
+    }
+    c.set('principal', principal);
+    c.set('tenant', principal.tenant);
+    await next();
+    if (route.audit) {
+      const status = c.res.status;
+      tenants.audit.append(
+        auditOf(c, principal, {
+          action: route.audit,
+          target: await targetOf(c),
+          result: status < 400 ? 'ok' : 'failed',
+          status,
+        }),
+      );
+    }
+  };
+}
+
+/** What an audited request acted on: the name or id the answer gives, else the path. */
+async function targetOf(c: Context<GatewayEnv>): Promise<string> {
+  if (c.res.status < 400 && (c.res.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      const body = (await c.res.clone().json()) as Record<string, unknown>;
+      if (typeof body.name === 'string')
+        return typeof body.version === 'number' ? `${body.name}@${body.version}` : body.name;
+      if (typeof body.id === 'string')
+        return `key ${body.id}${typeof body.tenant === 'string' ? ` of ${body.tenant}` : ''}`;
+      if (typeof body.tenant === 'string') return `tenant ${body.tenant}`;
+    } catch {
+      // not JSON after all: the path says enough
+    }
+  }
+  return `${c.req.method} ${c.req.path}`;
+}
+
+/** /metrics: open without keys; with keys, any valid key or the metrics token. */
+export function metricsAuth(options: { tenants: Tenants }): MiddlewareHandler<GatewayEnv> {
+  const { tenants } = options;
+  return async (c, next) => {
+    if (!tenants.secured()) return next();
+    const token = bearerOf(c);
+    if (token === undefined)
+      throw new StrataError('unauthorized', 'send "Authorization: Bearer <key>" to read /metrics');
+    if (tenants.isMetricsToken(token) || typeof tenants.authenticate(token) !== 'string') return next();
+    throw new StrataError('unauthorized', REFUSED.unknown as string);
   };
 }

@@ -6,8 +6,9 @@ import { governedDeploy } from '../../governance/deploy.ts';
 import type { Governance } from '../../governance/governance.ts';
 import { type DeployResult, deployFunction } from '../../registry/deploy.ts';
 import { aliasesOf } from '../../registry/promote.ts';
-import type { FunctionVersion, Registry } from '../../registry/registry.ts';
-import type { GatewayEnv } from '../env.ts';
+import type { Deployment, FunctionVersion, Registry } from '../../registry/registry.ts';
+import { qualify, tenantOfKey, unqualify } from '../../tenants/namespace.ts';
+import { type GatewayEnv, tenantOfContext } from '../env.ts';
 import { readForm, readJson } from '../read-body.ts';
 import { parseVersion, resolveFunction } from './resolve.ts';
 
@@ -42,17 +43,22 @@ export function describeFunction(fn: FunctionVersion, executor: Executor, extra:
 export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv> {
   const { registry, executor, governance } = options;
   const app = new Hono<GatewayEnv>();
+
   const deploy = async (
     manifest: unknown,
     upload: Uint8Array | undefined,
     signature: unknown,
     dryRun: boolean,
+    tenancy: { tenant: string; check: (plan: Deployment) => void },
   ): Promise<{ dry: Record<string, unknown> } | (DeployResult & { extra?: Record<string, unknown> })> => {
     if (!governance) {
       if (dryRun) throw new StrataError('invalid_request', 'this worker has no governance: dryRun is not offered');
-      return deployFunction(registry, manifest, upload, (artifact) => executor.validate(artifact));
+      return deployFunction(registry, manifest, upload, (artifact) => executor.validate(artifact), tenancy);
     }
-    const governed = await governedDeploy({ registry, executor, governance }, { manifest, upload, signature, dryRun });
+    const governed = await governedDeploy(
+      { registry, executor, governance },
+      { manifest, upload, signature, dryRun, ...tenancy },
+    );
     if (governed.dryRun) return { dry: governed.answer };
     const { result, review, state, signature: signed } = governed;
     return {
@@ -68,6 +74,8 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   };
 
   app.post('/v1/functions', async (c) => {
+    const tenant = tenantOfContext(c);
+    const tenancy = { tenant, check: (plan: Deployment) => c.var.tenants?.checkDeploy(registry, tenant, plan) };
     const type = c.req.header('content-type') ?? '';
     const dryRun = ['1', 'true', ''].includes(c.req.query('dryRun') ?? 'no');
     let outcome: Awaited<ReturnType<typeof deploy>>;
@@ -88,7 +96,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
         throw new StrataError('invalid_request', 'the "module" field must be one file (the .wasm bytes)');
       }
       const upload = module ? new Uint8Array(await module.arrayBuffer()) : undefined;
-      outcome = await deploy(manifest, upload, signatureField(form.signature), dryRun);
+      outcome = await deploy(manifest, upload, signatureField(form.signature), dryRun, tenancy);
     } else {
       const body = await readJson(c);
       // `signature` travels beside the manifest, not in it (it is not hashed).
@@ -99,7 +107,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
         signature = given;
         manifest = rest;
       }
-      outcome = await deploy(manifest, undefined, signature, dryRun);
+      outcome = await deploy(manifest, undefined, signature, dryRun, tenancy);
     }
     if ('dry' in outcome) return c.json(outcome.dry, 200);
     const result = outcome;
@@ -109,6 +117,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
     );
     return c.json(
       describeFunction(result.fn, executor, {
+        name: unqualify(tenant, result.fn.name),
         created: result.created,
         ...(result.sameAs !== undefined ? { sameAs: result.sameAs } : {}),
         ...compileOf(result.reviewed),
@@ -118,13 +127,21 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
     );
   });
 
-  app.get('/v1/functions', (c) => c.json({ functions: registry.list().map((fn) => describeFunction(fn, executor)) }));
+  app.get('/v1/functions', (c) => {
+    const tenant = tenantOfContext(c);
+    const own = registry.list().filter((fn) => tenantOfKey(fn.name) === tenant);
+    return c.json({
+      functions: own.map((fn) => describeFunction(fn, executor, { name: unqualify(tenant, fn.name) })),
+    });
+  });
 
   app.get('/v1/functions/:name', (c) => {
-    const fn = resolveFunction(registry, c.req.param('name'), c.req.query('version'));
+    const tenant = tenantOfContext(c);
+    const fn = resolveFunction(registry, qualify(tenant, c.req.param('name')), c.req.query('version'));
     const textual = fn.manifest.runtime === 'js' || fn.manifest.runtime === 'script';
     return c.json(
       describeFunction(fn, executor, {
+        name: unqualify(tenant, fn.name),
         versions: registry.versions(fn.name).map((v) => v.version),
         aliases: Object.fromEntries(aliasesOf(registry, fn.name).map((a) => [a.alias, a.version])),
         ...(textual ? { source: new TextDecoder().decode(registry.code(fn)) } : {}),
@@ -134,7 +151,7 @@ export function functionRoutes(options: FunctionRoutesOptions): Hono<GatewayEnv>
   });
 
   app.delete('/v1/functions/:name', (c) => {
-    const removed = registry.delete(c.req.param('name'));
+    const removed = registry.delete(qualify(tenantOfContext(c), c.req.param('name')));
     for (const fn of removed) {
       const placement = executor.placementOf(fn);
       if (placement.tier) executor.driver(placement.tier)?.forget?.(fn.digest);

@@ -6,11 +6,13 @@
  */
 import { Hono } from 'hono';
 import type { CallbackSender } from '../../callbacks/sender.ts';
+import type { Artifact } from '../../core/driver.ts';
 import { StrataError } from '../../core/errors.ts';
 import type { Executor } from '../../executor/executor.ts';
 import { sealedJson } from '../../executor/record-seal.ts';
 import type { Registry } from '../../registry/registry.ts';
-import type { GatewayEnv } from '../env.ts';
+import { qualify, unqualify } from '../../tenants/namespace.ts';
+import { type GatewayEnv, tenantOfContext } from '../env.ts';
 import { readJsonText } from '../read-body.ts';
 import { resolveRef } from './resolve.ts';
 
@@ -23,11 +25,28 @@ export interface InvokeRoutesOptions {
 
 const truthy = (value: string | undefined) => value === '1' || value === 'true' || value === '';
 
+/**
+ * The artifact a tenant's invocation runs: its digest (tenant-specific, so never a warm sandbox of
+ * another tenant) with the name the tenant knows, which the record and the function's ctx show.
+ */
+const publicArtifacts = new WeakMap<Artifact, Artifact>();
+function publicArtifact(artifact: Artifact, tenant: string): Artifact {
+  const name = unqualify(tenant, artifact.name);
+  if (name === artifact.name) return artifact;
+  let shown = publicArtifacts.get(artifact);
+  if (!shown) {
+    shown = { ...artifact, name, manifest: { ...artifact.manifest, name } };
+    publicArtifacts.set(artifact, shown);
+  }
+  return shown;
+}
+
 export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
   const { registry, executor, callbacks } = options;
   const app = new Hono<GatewayEnv>();
   app.post('/v1/functions/:name/invoke', async (c) => {
-    const { fn, alias } = resolveRef(registry, c.req.param('name'), c.req.query('version'));
+    const tenant = tenantOfContext(c);
+    const { fn, alias } = resolveRef(registry, qualify(tenant, c.req.param('name')), c.req.query('version'));
     const isAsync = truthy(c.req.query('async'));
     const callback = c.req.query('callback');
     if (callback !== undefined) {
@@ -37,8 +56,10 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       callbacks.check(callback);
     }
     const input = await readJsonText(c);
+    c.var.tenants?.takeInvocation(tenant);
     const submission = executor.submit({
-      artifact: registry.artifact(fn),
+      artifact: publicArtifact(registry.artifact(fn), tenant),
+      tenant,
       input: input.value,
       inputJson: input.text,
       source: 'http',

@@ -6,22 +6,25 @@
 import { Hono } from 'hono';
 import type { Governance } from '../../governance/governance.ts';
 import type { Registry } from '../../registry/registry.ts';
-import type { GatewayEnv } from '../env.ts';
+import { qualify, unqualify } from '../../tenants/namespace.ts';
+import { type GatewayEnv, tenantOfContext } from '../env.ts';
 import { parseVersion, resolveFunction } from './resolve.ts';
 
 export function reviewRoutes(options: { registry: Registry; governance: Governance }): Hono<GatewayEnv> {
   const { registry, governance } = options;
   const app = new Hono<GatewayEnv>();
   app.get('/v1/functions/:name/review', (c) => {
-    const fn = resolveFunction(registry, c.req.param('name'), c.req.query('version'));
-    return c.json({ name: fn.name, version: fn.version, ...governance.reviewAnswer(fn) });
+    const tenant = tenantOfContext(c);
+    const fn = resolveFunction(registry, qualify(tenant, c.req.param('name')), c.req.query('version'));
+    return c.json({ name: unqualify(tenant, fn.name), version: fn.version, ...governance.reviewAnswer(fn) });
   });
   for (const decision of ['approve', 'reject'] as const) {
     app.post(`/v1/functions/:name/versions/:v/${decision}`, (c) => {
-      const fn = registry.get(c.req.param('name'), parseVersion(c.req.param('v')));
+      const tenant = tenantOfContext(c);
+      const fn = registry.get(qualify(tenant, c.req.param('name')), parseVersion(c.req.param('v')));
       const answer = governance.decide(fn, decision, 'admin');
       c.var.log.info({ function: fn.name, version: fn.version, decision }, 'review decision');
-      return c.json({ name: fn.name, version: fn.version, ...answer });
+      return c.json({ name: unqualify(tenant, fn.name), version: fn.version, ...answer });
     });
   }
   return app;

@@ -15,7 +15,7 @@ export function usageRoutes(options: UsageRoutesOptions): Hono {
     const id = c.req.param('id');
     const samples = options.history.samples(id);
     if (samples.length === 0 && !(options.executionExists?.(id) ?? false))
-      throw new StrataError('not_found', `no execution ${id} with usage samples; check the id`);
+      throw new StrataError('not_found', `no execution ${id}; ids come from invoke (executionId / id)`);
     return c.json({ executionId: id, samples });
   });
   return app;

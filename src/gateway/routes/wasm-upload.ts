@@ -16,7 +16,7 @@ import type { ManifestInput } from '../../core/manifest.ts';
 
 export interface WasmUploadRoutesOptions {
   /** Store a function version from its manifest and module bytes (registry + driver prepare). */
-  deploy: (manifest: ManifestInput, module: Uint8Array) => Promise<object>;
+  deploy: (manifest: ManifestInput, module: Uint8Array, tenant: string) => Promise<object>;
   /** Largest body accepted (config wasm.maxUpload); larger ones get 413 before being buffered. */
   maxBytes: number;
 }
@@ -91,7 +91,9 @@ export function wasmUploadRoutes(options: WasmUploadRoutesOptions): Hono {
     const bytes = await readCapped(c.req.raw.body, options.maxBytes);
     if (bytes.length === 0) throw new StrataError('invalid_request', 'the request body is empty; send the .wasm bytes');
     checkMagic(bytes);
-    const deployed = await options.deploy(manifest, bytes);
+    // The tenant the auth middleware found (its namespace); `default` without one.
+    const tenant = (c.get as (key: string) => unknown)('tenant');
+    const deployed = await options.deploy(manifest, bytes, typeof tenant === 'string' ? tenant : 'default');
     // The same status as POST /v1/functions: 201 for a new version, 200 when nothing changed.
     return c.json(deployed, (deployed as { created?: boolean }).created === false ? 200 : 201);
   });

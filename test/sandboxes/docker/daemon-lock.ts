@@ -9,6 +9,12 @@ import { join } from 'node:path';
 
 const LOCK = join(tmpdir(), 'strata-docker-suites.lock');
 
+/**
+ * The time limit of a suite's start (its beforeAll): waiting for the lock while the other docker
+ * suites run one after another, then starting. Generous: the wait is the sum of their run times.
+ */
+export const SUITE_START_MS = 1_800_000;
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import type { Requirement } from '../../support/requirements.ts';
 import { describeIf } from '../../support/requirements.ts';
-import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
+import { lockDaemon, SUITE_START_MS, unlockDaemon } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -84,7 +84,7 @@ describeIf(restartRequirement(), 'docker daemon stopped and restarted while invo
     driver = createDockerDriver({ settings: dockerSettings({ poolMin: 1, healthInterval: 300 }), workerId });
     await driver.start();
     await driver.imagesReady();
-  }, 300_000);
+  }, SUITE_START_MS);
 
   afterAll(async () => {
     try {

@@ -7,15 +7,17 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DockerDriver } from '../../../sandboxes/docker/driver.ts';
+import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import type { RunOutcome } from '../../../src/core/execution.ts';
 import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
 import { allOf, blkioV1Requirement, scratchDiskRequirement } from '../../resources/cgroup-support.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
+  dockerSettings,
   invocation,
   runOptions,
   startSuiteDriver,
@@ -57,7 +59,7 @@ describeIf(
     beforeAll(async () => {
       driver = await startSuiteDriver({ poolMin: 0, poolMaxPerKey: 1 }, workerId);
       dir = driver.scratchDisks.dir;
-    }, 300_000);
+    }, SUITE_START_MS);
     afterAll(async () => {
       await stopSuiteDriver(driver, workerId);
       expect(scratchLeft(dir)).toEqual([]);
@@ -178,8 +180,11 @@ describeIf(
       const crashed = (l: string) => l.includes('crashed');
       expect(scratchLeft(dir).filter(crashed).length).toBeGreaterThan(0);
       // The next worker with that id (same scratch directory) removes it at start-up.
-      await stopSuiteDriver(driver, workerId);
-      driver = await startSuiteDriver({ poolMin: 0, poolMaxPerKey: 1 }, workerId);
+      // Keeping the daemon lock: another suite must not run in between.
+      await driver.dispose();
+      driver = createDockerDriver({ settings: dockerSettings({ poolMin: 0, poolMaxPerKey: 1 }), workerId });
+      await driver.start();
+      await driver.imagesReady();
       expect(scratchLeft(dir).filter(crashed)).toEqual([]);
       const outcome = await run({ name: 'after-reap', source: 'echo ok' });
       expect(outcome.result).toBe('ok');
@@ -192,7 +197,7 @@ describeIf(dockerRequirement(), 'docker tier: tmpfs /tmp (docker.scratch=tmpfs)'
   let driver: DockerDriver;
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 0, scratch: 'tmpfs' }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   it('health says so, and a deploy asking for a disk bandwidth limit is refused with the reason', async () => {

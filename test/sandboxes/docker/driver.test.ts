@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerDriver, type DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -49,7 +50,7 @@ describeIf(dockerRequirement(), 'docker driver', () => {
 
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 1, poolMaxPerKey: 2 }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   it('is healthy and names its runner images', () => {

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { createDockerDriver, type DockerDriver, type DockerDriverOptions } from '../../../sandboxes/docker/driver.ts';
 import { configSchema } from '../../../src/config/schema.ts';
 import type { Artifact, Invocation, RunOptions } from '../../../src/core/driver.ts';
@@ -12,6 +12,10 @@ import { LogBudget } from '../../../src/core/log-budget.ts';
 import { type ManifestInput, manifestSchema } from '../../../src/core/manifest.ts';
 import type { Requirement } from '../../support/requirements.ts';
 import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
+
+// A warm boot (scratch disk, container, runner) is part of the invocation's time and takes
+// seconds on a busy 2-core machine: generous limits, never the feature under test.
+vi.setConfig({ testTimeout: 180_000 });
 
 /** "docker daemon reachable": a socket that answers `docker info`. */
 export function dockerRequirement(): Requirement {
@@ -51,7 +55,7 @@ export interface Run {
 /** Run options whose signal fires with a timeout StrataError after `limits.timeoutMs`. */
 export function runOptions(limits: Partial<ResolvedLimits> = {}): Run {
   const resolved: ResolvedLimits = {
-    timeoutMs: 10_000,
+    timeoutMs: 30_000,
     memoryMb: 128,
     logBytes: 64 * 1024,
     resultBytes: 1024 * 1024,

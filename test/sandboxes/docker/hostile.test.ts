@@ -10,6 +10,7 @@ import type { DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -30,7 +31,7 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
 
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 0 }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   async function invoke(
@@ -72,8 +73,12 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
     expect(p.cgroup.cpuset).toBe('0');
     expect(p.cgroup.readBps).toContain(String(64 * MIB));
     expect(p.mounts['/'].options).toContain('ro');
-    expect(p.mounts['/tmp'].type).toBe('tmpfs');
-    expect(p.mounts['/tmp'].options).toEqual(expect.arrayContaining(['noexec', 'nosuid', 'nodev', 'size=16384k']));
+    // The container's own scratch disk (ext4 on a loop device) where the host makes them, else a tmpfs.
+    const scratch = (driver.health().details as { scratch: { kind: string } }).scratch.kind === 'disk';
+    expect(p.mounts['/tmp'].type).toBe(scratch ? 'ext4' : 'tmpfs');
+    expect(p.mounts['/tmp'].options).toEqual(
+      expect.arrayContaining(['noexec', 'nosuid', 'nodev', ...(scratch ? [] : ['size=16384k'])]),
+    );
     expect(p.netIfaces).toEqual(['lo']);
     expect(p.dockerSock).toBe(false);
     expect(p.mountPoints.filter((m: string) => /docker\.sock|^\/work|^\/root|^\/home/.test(m))).toEqual([]);

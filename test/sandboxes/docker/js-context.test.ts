@@ -8,6 +8,7 @@ import type { DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -24,7 +25,7 @@ describeIf(dockerRequirement(), 'JS context, timers and records in the docker ti
 
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 0 }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   async function run(

@@ -16,6 +16,7 @@ import type { ManifestInput } from '../../../src/core/manifest.ts';
 import type { Resolver } from '../../../src/net/destination-guard.ts';
 import type { Connect } from '../../../src/net/egress-proxy.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -84,7 +85,7 @@ describeIf(egressRequirement(), 'docker tier: network egress through the proxy',
         connect: counting,
       },
     });
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(async () => {
     await stopSuiteDriver(driver, workerId);
     await Promise.all([close(target), close(other), close(worker)]);
@@ -275,7 +276,7 @@ describeIf(dockerRequirement(), 'docker tier: network where egress cannot be set
   let driver: DockerDriver;
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 0, nsenter: '/nonexistent/nsenter', scratch: 'tmpfs' }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   it('declares no network, health says why, and a function asking for network is refused at prepare', async () => {

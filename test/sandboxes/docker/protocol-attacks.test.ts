@@ -18,6 +18,7 @@ import { WarmPool } from '../../../sandboxes/docker/pool.ts';
 import type { RunOutcome } from '../../../src/core/execution.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
 import { describeIf } from '../../support/requirements.ts';
+import { SUITE_START_MS } from './daemon-lock.ts';
 import {
   artifact,
   dockerRequirement,
@@ -55,7 +56,7 @@ describeIf(dockerRequirement(), 'protocol attacks from inside a warm container',
 
   beforeAll(async () => {
     driver = await startSuiteDriver({ poolMin: 0 }, workerId);
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(() => stopSuiteDriver(driver, workerId));
 
   async function run(manifest: Partial<ManifestInput> & { name: string }, input: unknown = {}) {
@@ -243,7 +244,7 @@ inp.read()
       () => `strata-${workerId}-warm-fake${n++}`,
       1024 * 1024,
     );
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(async () => {
     await pool?.close();
     await stopSuiteDriver(driver, workerId);

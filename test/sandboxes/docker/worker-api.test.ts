@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { expectedRunnerImagesAsync } from '../../../sandboxes/docker/plan-thread.ts';
 import { errorOf, startTestWorker, type TestWorker } from '../../gateway/support.ts';
 import { describeIf } from '../../support/requirements.ts';
-import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
+import { lockDaemon, SUITE_START_MS, unlockDaemon } from './daemon-lock.ts';
 import { dockerRequirement, labelledContainers, uniqueWorkerId } from './helpers.ts';
 
 const PROBE = [
@@ -50,7 +50,7 @@ describeIf(dockerRequirement(), "docker tier: a container cannot reach its worke
       { 'http.allow': '127.0.0.0/8', 'docker.workerId': workerId, 'docker.poolMin': 0 },
       { listen: true },
     );
-  }, 300_000);
+  }, SUITE_START_MS);
   afterAll(async () => {
     try {
       await w?.close();

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf } from '../../support/requirements.ts';
-import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
+import { lockDaemon, SUITE_START_MS, unlockDaemon } from './daemon-lock.ts';
 import { dockerRequirement, labelledContainers, uniqueWorkerId } from './helpers.ts';
 
 const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
@@ -70,7 +70,7 @@ describeIf(dockerRequirement(), 'a worker under protocol attack from a docker-ti
         reject(new Error(`the worker exited (${code}) before listening:\n${out}\n${stderr}`)),
       );
     });
-  }, 120_000);
+  }, SUITE_START_MS);
 
   afterAll(async () => {
     try {

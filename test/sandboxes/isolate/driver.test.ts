@@ -80,6 +80,52 @@ describe('isolate driver', () => {
     expect(usage.memoryPeakBytes).toBeGreaterThan(100_000);
   });
 
+  it('reports memoryPeakBytes as a high-water mark sampled during the call, not the heap at the end', async () => {
+    // About 40 MB live for a while, then dropped before returning.
+    const fn = jsArtifact(
+      `export default async () => {
+        let a = []; for (let i = 0; i < 5; i++) a.push(new Array(1e6).fill(i + 0.5));
+        await new Promise((r) => setTimeout(r, 300));
+        a = null; return 1;
+      }`,
+      { trust: 'standard' },
+    );
+    const { outcome } = await runIn(driver, fn, null, { memoryMb: 128, timeoutMs: 20_000 });
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.usage.measured).toContain('memoryPeakBytes');
+    expect(outcome.usage.memoryPeakBytes).toBeGreaterThan(30 * 1024 ** 2);
+  });
+
+  it('leaves memoryPeakBytes out of measured when another call shared the host', async () => {
+    const slow = jsArtifact('export default () => new Promise((r) => setTimeout(() => r(1), 500))', {
+      trust: 'standard',
+    });
+    const [a, b] = await Promise.all([
+      runIn(driver, slow, null, { timeoutMs: 20_000 }),
+      runIn(driver, slow, null, { timeoutMs: 20_000 }),
+    ]);
+    for (const { outcome } of [a, b]) {
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.usage.measured).not.toContain('memoryPeakBytes');
+      expect(outcome.usage.memoryPeakBytes).toBeUndefined();
+    }
+  });
+
+  it('says how each call started: cold then warm for trusted code, prewarmed or fresh otherwise', async () => {
+    const warm = jsArtifact(COUNTER, { trust: 'trusted' });
+    const first = await runIn(driver, warm);
+    const second = await runIn(driver, warm);
+    expect(first.outcome.start?.kind).toBe('cold');
+    expect(second.outcome.start?.kind).toBe('warm');
+    for (const { outcome } of [first, second]) expect(outcome.start?.initMs).toBeGreaterThanOrEqual(0);
+    const fresh = jsArtifact(COUNTER, { trust: 'standard' });
+    await runIn(driver, fresh);
+    // A spare isolate is made after each fresh call, off the request path: the next call takes
+    // it when it is ready (prewarmed), or makes one (fresh).
+    const next = await runIn(driver, fresh);
+    expect(['prewarmed', 'fresh']).toContain(next.outcome.start?.kind);
+  });
+
   it('caps the result size', async () => {
     const fn = jsArtifact('export default (n) => "x".repeat(n)');
     const small = await runIn(driver, fn, 100, { resultBytes: 1024 });

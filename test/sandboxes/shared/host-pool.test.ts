@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { HostPool } from '../../../sandboxes/shared/host-pool.ts';
 import { StrataError } from '../../../src/core/errors.ts';
 import { cmdline, isAlive, until } from '../isolate/helpers.ts';
@@ -186,6 +187,73 @@ describe('HostPool', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(pool.pids()).toEqual([]);
     await pool.dispose();
+  });
+});
+
+describe('HostPool: a host that breaks the protocol', () => {
+  let hostile: HostPool;
+  beforeAll(async () => {
+    hostile = new HostPool({ kind: 'wasm', entry: ENTRY, size: 2, maxFrameBytes: 1024 * 1024 });
+    await hostile.start();
+  });
+  afterAll(async () => {
+    await hostile.dispose();
+  });
+
+  /** Two keys on different hosts of `hostile`. */
+  async function split(): Promise<[string, number, string, number]> {
+    const first = await hostile.request<Echo>({ type: 'echo' }, { key: 'h0' });
+    for (let i = 1; i < 64; i++) {
+      const other = await hostile.request<Echo>({ type: 'echo' }, { key: `h${i}` });
+      if (other.pid !== first.pid) return ['h0', first.pid, `h${i}`, other.pid];
+    }
+    throw new Error('no key routed to the second host');
+  }
+
+  const frames: [string, Record<string, unknown>][] = [
+    ['a frame that is not JSON', { payload: '{"id": 1, "ok": tru' }],
+    ['a null frame', { payload: 'null' }],
+    [
+      'a frame that fails the envelope (error code a host may not send)',
+      { payload: '{"id":1,"ok":false,"error":{"code":"forbidden","message":"x"}}' },
+    ],
+    [
+      'a forged reply to a request the host does not hold',
+      { payload: '{"id":999999,"ok":true,"value":{"status":"succeeded"}}' },
+    ],
+    ['a second ready', { payload: '{"type":"ready"}' }],
+    ['a frame whose header claims 1 GiB', { payload: 'x', size: 2 ** 30 }],
+  ];
+
+  it.each(frames)(
+    '%s destroys that host, ends its requests protocol_violation, and the others go on',
+    async (_, raw) => {
+      const [keyA, pidA, keyB, pidB] = await split();
+      const violations = hostile.health().details?.protocolViolations as number;
+      const onB = hostile.request<{ pid: number }>({ type: 'wait', ms: 500 }, { key: keyB });
+      const waitingOnA = rejection(hostile.request({ type: 'wait', ms: 20_000 }, { key: keyA }));
+      const err = await rejection(hostile.request({ type: 'raw', ...raw }, { key: keyA }));
+      expect(err).toBeInstanceOf(StrataError);
+      expect(err.code).toBe('protocol_violation');
+      expect(err.message).toMatch(/broke the protocol/);
+      // Everything in flight on that host ends the same way; the other host's request succeeds.
+      expect((await waitingOnA).code).toBe('protocol_violation');
+      expect(await onB).toEqual({ pid: pidB });
+      expect(await until(() => !isAlive(pidA))).toBe(true);
+      expect(await until(() => hostile.pids().length === 2 && !hostile.pids().includes(pidA), 10_000)).toBe(true);
+      expect(hostile.health().details).toMatchObject({ protocolViolations: violations + 1 });
+      // The replacement serves.
+      expect((await hostile.request<Echo>({ type: 'echo', value: 1 }, { key: keyA })).value).toBe(1);
+    },
+  );
+
+  it('a value that fails the request schema is a violation; one that passes comes back parsed', async () => {
+    const schema = z.strictObject({ n: z.number() });
+    expect(await hostile.request({ type: 'value', value: { n: 1 } }, { schema })).toEqual({ n: 1 });
+    const err = await rejection(hostile.request({ type: 'value', value: { n: 'one' } }, { schema }));
+    expect(err.code).toBe('protocol_violation');
+    expect(err.message).toMatch(/fails the schema/);
+    expect(await until(() => hostile.pids().length === 2, 10_000)).toBe(true);
   });
 });
 

@@ -5,6 +5,7 @@ import { refPath } from '../../client.ts';
 import { action, type ClientFlags, clientCommand, clientOf, print } from '../../command-kit.ts';
 import { CliError, usageError } from '../../errors.ts';
 import { printRecord } from '../../print.ts';
+import { followLogs } from '../logs.ts';
 import { functionNotFound } from './not-found.ts';
 
 interface InvokeFlags extends ClientFlags {
@@ -13,6 +14,7 @@ interface InvokeFlags extends ClientFlags {
   version?: string;
   async?: boolean;
   callback?: string;
+  follow?: boolean;
 }
 
 export function register(fn: Command): void {
@@ -23,6 +25,7 @@ export function register(fn: Command): void {
     .option('--version <n>', 'the version to run (same as NAME@<n>)')
     .option('--async', 'answer at once with the execution id (poll it with `strata exec get`)')
     .option('--callback <url>', 'with --async: POST the finished record to this URL (signed)')
+    .option('--follow', 'stream the logs while it runs, then print the record (see `strata logs -f`)')
     .action(
       action(async (ref: string, flags: InvokeFlags) => {
         if (flags.data !== undefined && flags.dataFile) throw usageError('pass --data or --data-file, not both');
@@ -41,7 +44,7 @@ export function register(fn: Command): void {
           throw usageError(`${flags.dataFile ? '--data-file' : '--data'} must be JSON, e.g. --data '{"n": 10}'`);
         }
         const query = new URLSearchParams();
-        if (flags.async) query.set('async', '1');
+        if (flags.async || flags.follow) query.set('async', '1');
         if (flags.callback) query.set('callback', flags.callback);
         if (flags.version) query.set('version', flags.version);
         const qs = query.size ? `?${query}` : '';
@@ -50,6 +53,17 @@ export function register(fn: Command): void {
           `/v1/functions/${refPath(ref)}/invoke${qs}`,
           { body: data, notFound: functionNotFound(ref, flags.version) },
         );
+        if (flags.follow && !flags.async) {
+          const id = String(body.executionId);
+          await followLogs(flags, id, (text) => void (flags.json ? process.stderr : process.stdout).write(text));
+          const { body: record } = await clientOf(flags).request<Record<string, unknown>>(
+            'GET',
+            `/v1/executions/${id}`,
+          );
+          // The logs were streamed already: the record is printed without them.
+          print(flags, record, () => printRecord({ ...record, logs: '' }));
+          return record.status === 'succeeded' ? 0 : 1;
+        }
         print(flags, body, () =>
           flags.async
             ? console.log(
