@@ -300,6 +300,10 @@ class Session {
         void master.control(id, { cancel: { taskId: ref.taskId, attempt: ref.attempt, epoch: ref.epoch } });
       }
     }
+    master.shared?.registered(
+      w,
+      r.held.map((t) => ({ taskId: t.taskId, epoch: String(t.epoch) })),
+    );
     master.log.info({ workerId: id, instanceId: r.instanceId, held: r.held.length }, 'worker registered');
     master.emit('registered', id);
     master.pump();

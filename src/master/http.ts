@@ -69,12 +69,12 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number }
         errorBody('invalid_request', 'body must be {"function": "<name>", "input": ...} or an array of them'),
         400,
       );
-    const ids = master.submitMany(requests as SubmitTask[]);
+    const ids = await master.submitDurable(requests as SubmitTask[]);
     return Array.isArray(body) ? c.json({ taskIds: ids }, 202) : c.json({ taskId: ids[0] }, 202);
   });
 
-  app.get('/v1/tasks/:id', (c) => {
-    const view = master.task(c.req.param('id'));
+  app.get('/v1/tasks/:id', async (c) => {
+    const view = await master.lookup(c.req.param('id'));
     return view ? c.json(view) : c.json(errorBody('not_found', `no task ${c.req.param('id')}`), 404);
   });
 

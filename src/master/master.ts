@@ -14,7 +14,9 @@ import type { Database } from '../store/database.ts';
 import { type ControlAction, refOf, sendControl } from './control.ts';
 import { LiveLogs } from './live-logs.ts';
 import { hasCapacity, pickWorker } from './placement.ts';
+import { SharedTasks } from './shared-tasks.ts';
 import { MasterStore, type StoredResult, type StoreOutcome } from './store.ts';
+import type { MasterStoreBackend } from './store-backend.ts';
 import { resultFields, viewOf } from './task-view.ts';
 import {
   type Catalogue,
@@ -60,6 +62,8 @@ export interface MasterOptions {
   /** Stable id told to workers (results are only resent to the Master with the same id). */
   masterId: string;
   logger?: MasterLogger;
+  /** The shared store (PostgreSQL): tasks, claims, epochs and results live there, not in `db`. */
+  backend?: MasterStoreBackend;
 }
 
 export type LostReason = 'stream_ended' | 'heartbeat_timeout';
@@ -102,6 +106,8 @@ export class MasterCore extends EventEmitter<MasterEvents> {
   lostCount = 0;
   duplicateResults = 0;
   fencedResults = 0;
+  /** Set when the Master runs on the shared store (several Masters on one PostgreSQL). */
+  readonly shared: SharedTasks | undefined;
 
   constructor(options: MasterOptions) {
     super();
@@ -111,6 +117,8 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.log = options.logger ?? silentLogger;
     this.store = new MasterStore(options.db);
     this.#epoch = this.store.maxEpoch();
+    this.shared = options.backend ? new SharedTasks(options.backend, this) : undefined;
+    if (this.shared) return;
     // A restart loses no task: pending ones queue again; dispatched ones stay with their worker
     // until it re-registers without them or its heartbeat times out (ghost workers below).
     for (const task of this.store.unfinishedTasks()) {
@@ -144,7 +152,14 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.#results.flush();
     this.#pump.clear();
     this.#stopped = true;
+    void this.shared?.stop();
     for (const w of this.workers.values()) w.failControls('the Master is stopping');
+  }
+
+  /** Tasks a worker may receive now (0: none). */
+  canTake(w: WorkerState, now: number): number {
+    if (!hasCapacity(w, now)) return 0;
+    return w.mode === 'push' ? w.window - w.assigned : w.pullBudget;
   }
 
   // ---- tasks ----------------------------------------------------------------------------------
@@ -174,6 +189,11 @@ export class MasterCore extends EventEmitter<MasterEvents> {
       createdAt: now,
       updatedAt: now,
     };
+    if (this.shared) {
+      // Pending in the database: whichever Master has a free worker first claims it.
+      this.shared.insert(task);
+      return task.id;
+    }
     this.store.insertTask(task);
     this.live.set(task.id, task);
     this.#enqueue(task);
@@ -183,7 +203,21 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   /** Several tasks stored in one commit (all or none); their ids in order. */
   submitMany(requests: SubmitTask[]): string[] {
+    if (this.shared) return requests.map((r) => this.submit(r));
     return this.store.batch(() => requests.map((r) => this.submit(r)));
+  }
+
+  /** submitMany, resolved once the tasks are durable (on the shared store: committed). */
+  async submitDurable(requests: SubmitTask[]): Promise<string[]> {
+    const ids = this.submitMany(requests);
+    await this.shared?.flushed();
+    return ids;
+  }
+
+  /** A task's view; on the shared store also one dispatched or finished by another Master. */
+  async lookup(id: string): Promise<TaskView | undefined> {
+    if (!this.shared) return this.task(id);
+    return (await this.shared.view(id)) ?? this.task(id);
   }
 
   task(id: string): TaskView | undefined {
@@ -223,6 +257,10 @@ export class MasterCore extends EventEmitter<MasterEvents> {
   }
 
   #place(): void {
+    if (this.shared) {
+      this.shared.place();
+      return;
+    }
     if (this.#stopped || this.#queue.length === 0) return;
     const now = Date.now();
     let room = false;
@@ -265,6 +303,11 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.store.markDispatched(task.id, worker.id, task.attempt, task.epoch);
     worker.tasks.add(task.id);
     if (worker.mode === 'pull') worker.pullBudget = Math.max(0, worker.pullBudget - 1);
+    this.sendDispatch(task, worker);
+  }
+
+  /** The dispatch message of an attempt already recorded (here or in the shared store). */
+  sendDispatch(task: TaskRow, worker: WorkerState): void {
     const inline = this.#inline(task.digest);
     worker.send({
       dispatch: {
@@ -323,6 +366,10 @@ export class MasterCore extends EventEmitter<MasterEvents> {
       this.#finishLocally(task, 'killed', 'cancelled', `cancelled; its worker went away (${why})`);
       return;
     }
+    if (this.shared) {
+      this.shared.requeue(task);
+      return;
+    }
     if (!this.store.requeue(task.id, task.epoch)) return;
     this.log.info({ taskId: task.id, attempt: task.attempt, why }, 'task requeued');
     this.#enqueue(task);
@@ -339,6 +386,10 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   #flushResults(batch: { worker: WorkerState; result: StoredResult; done: (o: StoreOutcome) => void }[]): void {
     if (this.#stopped) return;
+    if (this.shared) {
+      void this.shared.store(batch);
+      return;
+    }
     // The slots these results freed are refilled in the same commit.
     const outcomes = this.store.batch(() => {
       const out = batch.map((r) => this.acceptResult(r.worker, r.result));
@@ -379,21 +430,25 @@ export class MasterCore extends EventEmitter<MasterEvents> {
   /** Store one complete result (see queueResult). */
   acceptResult(worker: WorkerState, result: StoredResult): 'accepted' | 'duplicate' | 'fenced' | 'unknown_task' {
     const outcome = this.store.storeResult(result);
-    if (outcome === 'accepted') {
-      const task = this.live.get(result.taskId);
-      this.live.delete(result.taskId);
-      this.#liveLogs.delete(result.taskId);
-      worker.tasks.delete(result.taskId);
-      if (task) {
-        task.status = result.status;
-        task.updatedAt = Date.now();
-        if (task.workerId && task.workerId !== worker.id) this.workers.get(task.workerId)?.tasks.delete(task.id);
-        if (this.listenerCount('final') > 0) this.emit('final', { ...viewOf(task), ...resultFields(result) });
-      }
-      this.pump();
-    } else if (outcome === 'duplicate') this.duplicateResults++;
+    if (outcome === 'accepted') this.settled(worker, result);
+    else if (outcome === 'duplicate') this.duplicateResults++;
     else if (outcome === 'fenced') this.fencedResults++;
     return outcome;
+  }
+
+  /** A result was stored (here or in the shared store): forget the task, tell listeners, refill. */
+  settled(worker: WorkerState | undefined, result: StoredResult): void {
+    const task = this.live.get(result.taskId);
+    this.live.delete(result.taskId);
+    this.#liveLogs.delete(result.taskId);
+    worker?.tasks.delete(result.taskId);
+    if (task) {
+      task.status = result.status;
+      task.updatedAt = Date.now();
+      if (task.workerId && task.workerId !== worker?.id) this.workers.get(task.workerId)?.tasks.delete(task.id);
+      if (this.listenerCount('final') > 0) this.emit('final', { ...viewOf(task), ...resultFields(result) });
+    }
+    this.pump();
   }
 
   // ---- workers --------------------------------------------------------------------------------
@@ -403,6 +458,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     // A Master that was itself stalled (a blocked or starved event loop: seen for seconds in a
     // burst on a busy machine) cannot tell a silent worker from its own unread messages: the time
     // it was stalled does not count as the workers' silence.
+    this.shared?.tick(now);
     const stalled = this.#lastSweepAt === undefined ? 0 : now - this.#lastSweepAt - 2 * this.#sweepEvery;
     this.#lastSweepAt = now;
     if (stalled > 0) {
@@ -447,6 +503,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     } catch {
       // The stream may already be broken; it is dropped either way.
     }
+    if (this.shared) this.shared.lost(w);
     for (const id of [...w.tasks]) {
       const task = this.live.get(id);
       w.tasks.delete(id);
@@ -466,6 +523,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   async cancelTask(taskId: string): Promise<ControlReply> {
     const task = this.live.get(taskId);
+    if (!task && this.shared) return this.#cancelShared(taskId);
     if (!task) {
       const stored = this.store.getTask(taskId);
       return stored
@@ -480,6 +538,34 @@ export class MasterCore extends EventEmitter<MasterEvents> {
       return { ok: true, code: '', message: 'cancelled before dispatch' };
     }
     return this.control(task.workerId as string, { cancel: refOf(task) });
+  }
+
+  /** A task this Master does not run: cancelled in the database while pending, else its Master's. */
+  async #cancelShared(taskId: string): Promise<ControlReply> {
+    const backend = (this.shared as SharedTasks).backend;
+    const stored = await backend.getTask(taskId);
+    if (!stored) return { ok: false, code: 'not_found', message: `no task ${taskId}` };
+    if (isFinalTaskStatus(stored.status))
+      return { ok: false, code: 'conflict', message: `task ${taskId} already finished (${stored.status})` };
+    if (stored.status !== 'pending')
+      return {
+        ok: false,
+        code: 'conflict',
+        message: `task ${taskId} runs under Master ${stored.masterId}: cancel it there`,
+      };
+    const message = 'cancelled before it was dispatched';
+    const outcome = await backend.storeResult({
+      taskId,
+      attempt: stored.attempt,
+      epoch: stored.epoch,
+      workerId: null,
+      status: 'killed',
+      errorCode: 'cancelled',
+      recordJson: JSON.stringify({ error: { code: 'cancelled', message } }),
+    });
+    return outcome === 'accepted'
+      ? { ok: true, code: '', message: 'cancelled before dispatch' }
+      : { ok: false, code: 'conflict', message: `task ${taskId} was dispatched meanwhile` };
   }
 
   async pauseOrResume(taskId: string, what: 'pause' | 'resume'): Promise<ControlReply> {

@@ -11,6 +11,8 @@ import type { Database } from '../store/database.ts';
 import { linkHandlers } from './grpc-service.ts';
 import { masterHttpApp } from './http.ts';
 import { type MasterConfig, MasterCore, type MasterLogger } from './master.ts';
+import type { MasterStoreBackend } from './store-backend.ts';
+import { PostgresMasterStore } from './store-postgres.ts';
 import type { Catalogue } from './types.ts';
 
 export interface MasterServerOptions {
@@ -56,6 +58,8 @@ function serverCredentials(config: MasterConfig): grpc.ServerCredentials {
 export class MasterServer {
   readonly core: MasterCore;
   readonly #options: MasterServerOptions;
+  /** The shared store when `master.databaseUrl` is set (closed by stop()). */
+  readonly backend: MasterStoreBackend | undefined;
   #grpc: grpc.Server | undefined;
   #http: ReturnType<typeof serve> | undefined;
   grpcAddress = '';
@@ -65,8 +69,12 @@ export class MasterServer {
     this.#options = options;
     const masterId =
       options.config.id || `master-${createHash('sha256').update(resolve(options.dataDir)).digest('hex').slice(0, 12)}`;
+    this.backend = options.config.databaseUrl
+      ? new PostgresMasterStore({ url: options.config.databaseUrl })
+      : undefined;
     this.core = new MasterCore({
       config: options.config,
+      ...(this.backend ? { backend: this.backend } : {}),
       db: options.db,
       catalogue: options.catalogue,
       masterId,
@@ -76,6 +84,10 @@ export class MasterServer {
 
   async start(): Promise<void> {
     const { config } = this.#options;
+    if (this.backend) {
+      await this.backend.init();
+      await this.core.shared?.start();
+    }
     const server = new grpc.Server(serverOptions(config.maxMessageBytes));
     server.addService(linkProto().strata.v1.WorkerLink.service, linkHandlers(this.core));
     const port = await new Promise<number>((res, rej) =>
@@ -109,6 +121,7 @@ export class MasterServer {
     const http = this.#http;
     this.#http = undefined;
     if (http) await new Promise<void>((res) => http.close(() => res()));
+    await this.backend?.close().catch(() => {});
   }
 }
 

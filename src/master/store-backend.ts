@@ -63,8 +63,23 @@ export interface MasterStoreBackend {
   claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]>;
   /** The one result of a task: accepted only for its current epoch while unfinished. */
   storeResult(result: SharedResult): Promise<StoreOutcome>;
-  /** Back to pending: every unfinished task of a lost worker (once, whoever calls it). */
-  requeueWorker(workerId: string): Promise<string[]>;
+  /** storeResult for several, in one transaction (one commit); outcomes in order. */
+  storeResults(results: SharedResult[]): Promise<StoreOutcome[]>;
+  /** Back to pending: one task whose attempt `epoch` is still current and unfinished (a refusal). */
+  requeueTask(taskId: string, epoch: U64): Promise<boolean>;
+  /**
+   * A worker registered holding `held` (task id and epoch): its other unfinished tasks (claimed for
+   * it by a Master that died before sending them) go back to pending; the held ones still current.
+   */
+  reconcileWorker(
+    workerId: string,
+    held: { taskId: string; epoch: U64 }[],
+  ): Promise<{ requeued: string[]; current: SharedTask[] }>;
+  /**
+   * Back to pending: every unfinished task of a lost worker (once, whoever calls it). With
+   * `ifMaster`, only while the registry still has the worker on that Master (it may have moved on).
+   */
+  requeueWorker(workerId: string, ifMaster?: string): Promise<string[]>;
   getTask(id: string): Promise<SharedTask | undefined>;
   getResult(taskId: string): Promise<SharedResult | undefined>;
   countResults(): Promise<number>;

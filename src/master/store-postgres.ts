@@ -81,6 +81,24 @@ const toTask = (r: Row): SharedTask => ({
   updatedAt: Number(r.updated_at),
 });
 
+/** One result inside the caller's transaction: the epoch fence, then the primary key. */
+async function storeIn(tx: postgres.TransactionSql, r: SharedResult): Promise<StoreOutcome> {
+  const [task] = await tx`SELECT status, epoch FROM master_tasks WHERE id = ${r.taskId} FOR UPDATE`;
+  if (!task) return 'unknown_task';
+  const current = String(task.epoch);
+  if (isFinalTaskStatus(task.status as TaskStatus)) return current === r.epoch ? 'duplicate' : 'fenced';
+  if (current !== r.epoch) return 'fenced';
+  const now = Date.now();
+  // The primary key is the last word: a second result for the task cannot be inserted.
+  const inserted = await tx`
+    INSERT INTO master_results (task_id, attempt, epoch, worker_id, status, error_code, record_json, stored_at)
+    VALUES (${r.taskId}, ${r.attempt}, ${r.epoch}, ${r.workerId}, ${r.status}, ${r.errorCode}, ${r.recordJson}, ${now})
+    ON CONFLICT (task_id) DO NOTHING RETURNING task_id`;
+  if (inserted.length === 0) return 'duplicate';
+  await tx`UPDATE master_tasks SET status = ${r.status}, updated_at = ${now} WHERE id = ${r.taskId}`;
+  return 'accepted';
+}
+
 export interface PostgresStoreOptions {
   url: string;
   /** Pool size (default 10). */
@@ -159,31 +177,64 @@ export class PostgresMasterStore implements MasterStoreBackend {
   }
 
   async storeResult(r: SharedResult): Promise<StoreOutcome> {
-    return this.#sql.begin(async (tx) => {
-      const [task] = await tx`SELECT status, epoch FROM master_tasks WHERE id = ${r.taskId} FOR UPDATE`;
-      if (!task) return 'unknown_task';
-      const current = String(task.epoch);
-      if (isFinalTaskStatus(task.status as TaskStatus)) return current === r.epoch ? 'duplicate' : 'fenced';
-      if (current !== r.epoch) return 'fenced';
-      const now = Date.now();
-      // The primary key is the last word: a second result for the task cannot be inserted.
-      const inserted = await tx`
-        INSERT INTO master_results (task_id, attempt, epoch, worker_id, status, error_code, record_json, stored_at)
-        VALUES (${r.taskId}, ${r.attempt}, ${r.epoch}, ${r.workerId}, ${r.status}, ${r.errorCode}, ${r.recordJson}, ${now})
-        ON CONFLICT (task_id) DO NOTHING RETURNING task_id`;
-      if (inserted.length === 0) return 'duplicate';
-      await tx`UPDATE master_tasks SET status = ${r.status}, updated_at = ${now} WHERE id = ${r.taskId}`;
-      return 'accepted';
-    }) as Promise<StoreOutcome>;
+    return (await this.storeResults([r]))[0] as StoreOutcome;
   }
 
-  async requeueWorker(workerId: string): Promise<string[]> {
+  async storeResults(results: SharedResult[]): Promise<StoreOutcome[]> {
+    if (results.length === 0) return [];
+    // Rows locked in task id order: two Masters storing overlapping batches cannot deadlock.
+    const order = results
+      .map((_, i) => i)
+      .sort((x, y) => ((results[x] as SharedResult).taskId < (results[y] as SharedResult).taskId ? -1 : 1));
+    return this.#sql.begin(async (tx) => {
+      const out: StoreOutcome[] = new Array(results.length);
+      for (const i of order) out[i] = await storeIn(tx, results[i] as SharedResult);
+      return out;
+    }) as Promise<StoreOutcome[]>;
+  }
+
+  async requeueWorker(workerId: string, ifMaster?: string): Promise<string[]> {
     const rows = await this.#sql`
       UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
        WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+         AND (${ifMaster ?? null}::text IS NULL
+              OR EXISTS (SELECT 1 FROM master_workers w WHERE w.id = ${workerId} AND w.master_id = ${ifMaster ?? null}))
       RETURNING id`;
     if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
     return rows.map((r) => r.id as string);
+  }
+
+  async requeueTask(taskId: string, epoch: string): Promise<boolean> {
+    const rows = await this.#sql`
+      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+       WHERE id = ${taskId} AND epoch = ${epoch} AND status IN ('dispatched', 'running')
+      RETURNING id`;
+    if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, '1')`;
+    return rows.length > 0;
+  }
+
+  async reconcileWorker(
+    workerId: string,
+    held: { taskId: string; epoch: string }[],
+  ): Promise<{ requeued: string[]; current: SharedTask[] }> {
+    const keep = new Set(held.map((h) => `${h.taskId}:${h.epoch}`));
+    return this.#sql.begin(async (tx) => {
+      const rows = await tx`
+        SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running') FOR UPDATE`;
+      const current: SharedTask[] = [];
+      const requeued: string[] = [];
+      for (const row of rows) {
+        const task = toTask(row);
+        if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
+        else requeued.push(task.id);
+      }
+      if (requeued.length > 0) {
+        await tx`UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+                  WHERE id IN ${tx(requeued)}`;
+        await tx`SELECT pg_notify(${CHANNEL}, ${String(requeued.length)})`;
+      }
+      return { requeued, current };
+    }) as Promise<{ requeued: string[]; current: SharedTask[] }>;
   }
 
   async getTask(id: string): Promise<SharedTask | undefined> {

@@ -184,4 +184,22 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
       ['healthy', 'ok'],
     ]);
   }, 60_000);
+
+  it("a worker that moved to another Master keeps its tasks: the old Master's requeue leaves them; reconcile requeues only what it does not hold", async () => {
+    const [a, b] = await twoMasters();
+    await a.insertTasks(tasks(4, 'mv'));
+    const claimed = await a.claim('mover', 'a', 4);
+    expect(claimed).toHaveLength(4);
+    await a.seen('mover', 'a', Date.now());
+    // It registers with b holding three of the four (the fourth never reached it).
+    await b.seen('mover', 'b', Date.now());
+    const held = claimed.slice(0, 3).map((t) => ({ taskId: t.id, epoch: t.epoch }));
+    const { current, requeued } = await b.reconcileWorker('mover', held);
+    expect(current.map((t) => t.id).sort()).toEqual(held.map((h) => h.taskId).sort());
+    expect(requeued).toEqual([claimed[3]?.id]);
+    // a's grace for the old stream expires: the registry says the worker is b's now.
+    expect(await a.requeueWorker('mover', 'a')).toEqual([]);
+    expect((await b.getTask(claimed[0]?.id as string))?.status).toBe('dispatched');
+    expect(await b.requeueWorker('mover', 'b')).toHaveLength(3);
+  }, 60_000);
 });

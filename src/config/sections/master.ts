@@ -10,6 +10,13 @@ export const masterSection = z
     http: z.string().default('127.0.0.1:7080'),
     /** Master id told to workers; empty: derived from the data dir (stable across restarts). */
     id: z.string().default(''),
+    /**
+     * The shared store: a postgres:// URL runs this Master on PostgreSQL next to any number of
+     * others on the same database (docs/master-link.md); empty: the embedded node:sqlite file.
+     */
+    databaseUrl: secret(
+      z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be empty or a postgres:// URL'),
+    ).default(''),
     /** A worker silent this long is `lost` and its tasks dispatched again. */
     heartbeatTimeout: duration().default(3000),
     /**
