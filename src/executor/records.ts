@@ -43,6 +43,8 @@ export interface ExecutionQuery {
   until?: string;
   limit: number;
   after?: { createdAt: string; id: string };
+  /** Only this tenant's records (records from before tenants, with none, are `default`'s). */
+  tenant?: string;
 }
 
 export class ExecutionStore {
@@ -143,6 +145,13 @@ export class ExecutionStore {
     };
     if (query.function !== undefined) add('function_name = ?', query.function);
     if (query.status !== undefined) add('status = ?', query.status);
+    if (query.tenant !== undefined)
+      add(
+        query.tenant === 'default'
+          ? "coalesce(json_extract(record, '$.tenant'), 'default') = ?"
+          : "json_extract(record, '$.tenant') = ?",
+        query.tenant,
+      );
     if (query.tier !== undefined) add("json_extract(record, '$.tier') = ?", query.tier);
     if (query.since !== undefined) add('created_at >= ?', query.since);
     if (query.until !== undefined) add('created_at <= ?', query.until);

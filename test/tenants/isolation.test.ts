@@ -118,3 +118,107 @@ describe('two tenants', () => {
     expect((await t.call(a, 'GET', `/v1/executions/${rec.id}`)).status).toBe(404);
   });
 });
+
+describe('executions, logs and events per tenant', () => {
+  type Page = { items: { id: string; tenant?: string; function: { name: string } }[]; nextCursor: string | null };
+  const page = async (key: string, path: string) => {
+    const res = await t.call(key, 'GET', path);
+    expect(res.status, path).toBe(200);
+    return (await res.json()) as Page;
+  };
+  const invoke = async (key: string, name: string) => {
+    const res = await t.call(key, 'POST', `/v1/functions/${name}/invoke`, {});
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { id: string }).id;
+  };
+  let ownA: string;
+  let ownB: string;
+
+  beforeAll(async () => {
+    const source = (who: string) => `export default (x, ctx) => { ctx.log("secret of ${who}"); return "${who}"; }`;
+    expect((await t.call(a, 'POST', '/v1/functions', js('talker', source('a')))).status).toBe(201);
+    expect((await t.call(b, 'POST', '/v1/functions', js('talker', source('b')))).status).toBe(201);
+    ownA = await invoke(a, 'talker');
+    ownB = await invoke(b, 'talker');
+  }, 60_000);
+
+  it("the executions list and a function's executions show only the caller's tenant", async () => {
+    const all = await page(a, '/v1/executions?limit=500');
+    expect(all.items.map((r) => r.id)).toContain(ownA);
+    expect(all.items.map((r) => r.id)).not.toContain(ownB);
+    expect(all.items.every((r) => r.tenant === 'team-a')).toBe(true);
+    // Same name in both tenants: the filter and the per-function route still keep to A's.
+    for (const path of ['/v1/executions?function=talker', '/v1/functions/talker/executions']) {
+      const ids = (await page(a, path)).items.map((r) => r.id);
+      expect(ids, path).toEqual([ownA]);
+      expect(
+        (await page(b, path)).items.map((r) => r.id),
+        path,
+      ).toEqual([ownB]);
+    }
+    // Paging one at a time walks A's records only (the tenant filter is in the query, not after it).
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: Page = await page(a, `/v1/executions?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...p.items.map((r) => r.id));
+      cursor = p.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(all.items.map((r) => r.id));
+    // The default tenant (admin token) sees none of either team's.
+    const admin = (await page(ADMIN, '/v1/executions?limit=500')).items.map((r) => r.id);
+    expect(admin).not.toContain(ownA);
+    expect(admin).not.toContain(ownB);
+  });
+
+  it("another tenant's logs, stored or followed, answer as a missing execution", async () => {
+    const mine = await t.call(b, 'GET', `/v1/executions/${ownB}/logs`);
+    expect(mine.status).toBe(200);
+    expect(((await mine.json()) as { logs: string }).logs).toContain('secret of b');
+    const other = randomUUID();
+    for (const suffix of ['/logs', '/logs?follow=1', '/logs?follow=0']) {
+      const foreign = await shape(await t.call(a, 'GET', `/v1/executions/${ownB}${suffix}`), ownB);
+      const missing = await shape(await t.call(a, 'GET', `/v1/executions/${other}${suffix}`), other);
+      expect({ suffix, ...foreign }).toEqual({ suffix, ...missing });
+      expect(foreign.status, suffix).toBe(404);
+      expect(foreign.body).not.toContain('secret of b');
+    }
+    // B still follows its own (a finished one replays and ends).
+    const follow = await t.call(b, 'GET', `/v1/executions/${ownB}/logs?follow=1`);
+    expect(follow.headers.get('content-type')).toContain('text/event-stream');
+    const text = await follow.text();
+    expect(text).toContain('secret of b');
+    expect(text).toContain('event: end');
+  });
+
+  it("GET /v1/events streams only the caller's tenant's executions", async () => {
+    const res = await t.call(a, 'GET', '/v1/events');
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const until = async (done: () => boolean) => {
+      while (!done()) {
+        const { value, done: ended } = await reader.read();
+        if (ended) throw new Error(`stream ended early: ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    try {
+      await until(() => text.includes(': open'));
+      // B's run happens first and ends before A's starts: were it sent, it would come before A's.
+      const idB = await invoke(b, 'talker');
+      const idA = await invoke(a, 'talker');
+      await until(() => text.includes(`"kind":"finish","id":"${idA}"`));
+      const events = text
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice(6)) as { kind: string; id: string });
+      expect(events.map((e) => e.id)).toContain(idA);
+      expect(events.map((e) => e.id)).not.toContain(idB);
+      expect(text).not.toContain(idB);
+    } finally {
+      await reader.cancel();
+    }
+  });
+});

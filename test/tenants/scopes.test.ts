@@ -26,6 +26,12 @@ const ROUTES: { method: string; path: string; body?: unknown; scope: Scope }[] =
   { method: 'POST', path: '/v1/executions/00000000-0000-0000-0000-000000000000/cancel', scope: 'invoke' },
   { method: 'GET', path: '/v1/executions/00000000-0000-0000-0000-000000000000', scope: 'executions:read' },
   { method: 'GET', path: '/v1/executions/00000000-0000-0000-0000-000000000000/usage', scope: 'executions:read' },
+  { method: 'GET', path: '/v1/executions/00000000-0000-0000-0000-000000000000/logs', scope: 'executions:read' },
+  { method: 'GET', path: '/v1/executions', scope: 'executions:read' },
+  { method: 'GET', path: '/v1/functions/fixture/executions', scope: 'executions:read' },
+  { method: 'GET', path: '/v1/alerts', scope: 'admin' },
+  { method: 'GET', path: '/v1/plugins/nope', scope: 'admin' },
+  { method: 'POST', path: '/v1/plugins/nope/reload', scope: 'admin' },
   { method: 'POST', path: '/v1/keys', body: { tenant: 'matrix', scopes: ['invoke'] }, scope: 'admin' },
   { method: 'GET', path: '/v1/keys', scope: 'admin' },
   { method: 'DELETE', path: '/v1/keys/ffffffffffffffff', scope: 'admin' },
@@ -55,6 +61,8 @@ afterAll(async () => {
 describe('scopes matrix', () => {
   it('the table matches the middleware', () => {
     for (const r of ROUTES) expect(routeScope(r.method, r.path).scope, `${r.method} ${r.path}`).toBe(r.scope);
+    // A stream (not walked below: it stays open); test/tenants/isolation.test.ts follows it per tenant.
+    expect(routeScope('GET', '/v1/events').scope).toBe('executions:read');
   });
 
   for (const route of ROUTES) {

@@ -32,6 +32,8 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
     scope: 'admin' as const,
     audit: 'function.review',
   })),
+  // A function's executions are execution records (like GET /v1/executions?function=), not its code.
+  { method: 'GET', pattern: new RegExp(`^/v1/functions/${NAME}/executions/?$`), scope: 'executions:read' },
   { method: 'GET', pattern: new RegExp(`^/v1/functions/${NAME}(/.*)?$`), scope: 'functions:read' },
   {
     method: 'DELETE',
@@ -47,6 +49,9 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
   },
   { method: 'POST', pattern: new RegExp(`^/v1/executions/${NAME}/cancel$`), scope: 'invoke' },
   { method: 'GET', pattern: /^\/v1\/executions(\/.*)?$/, scope: 'executions:read' },
+  { method: 'GET', pattern: /^\/v1\/events\/?$/, scope: 'executions:read' },
+  // Alerts are the node's (plugins, tiers), not one tenant's: the operator's.
+  { method: 'GET', pattern: /^\/v1\/alerts\/?$/, scope: 'admin' },
   { method: 'POST', pattern: /^\/v1\/keys\/?$/, scope: 'admin', audit: 'key.create' },
   { method: 'DELETE', pattern: new RegExp(`^/v1/keys/${NAME}$`), scope: 'admin', audit: 'key.revoke' },
   { method: 'PUT', pattern: new RegExp(`^/v1/tenants/${NAME}/quota$`), scope: 'admin', audit: 'quota.set' },

@@ -14,8 +14,10 @@ import { StrataError } from '../../core/errors.ts';
 import { type ExecutionRecord, type ExecutionStatus, FINAL_STATUSES } from '../../core/execution.ts';
 import type { Executor } from '../../executor/executor.ts';
 import type { ExecutionQuery, ExecutionStore } from '../../executor/records.ts';
-import type { GatewayEnv } from '../env.ts';
+import { tenantOf } from '../../tenants/namespace.ts';
+import { type GatewayEnv, tenantOfContext } from '../env.ts';
 import { type LiveExecutions, type LogChunk, splitLines } from '../live-executions.ts';
+import { executionNotFound } from './executions.ts';
 
 export const EXECUTION_STATUSES = [...FINAL_STATUSES, 'queued', 'running'] as const;
 export const DEFAULT_LIMIT = 50;
@@ -83,6 +85,7 @@ function matches(record: ExecutionRecord, q: ExecutionQuery): boolean {
   if (q.tier !== undefined && record.tier !== q.tier) return false;
   if (q.since !== undefined && at < q.since) return false;
   if (q.until !== undefined && at > q.until) return false;
+  if (q.tenant !== undefined && tenantOf(record) !== q.tenant) return false;
   if (q.after && !(at < q.after.createdAt || (at === q.after.createdAt && record.id < q.after.id))) return false;
   return true;
 }
@@ -117,9 +120,11 @@ export function executionLogRoutes(options: ExecutionLogRoutesOptions): Hono<Gat
   const { executor, records, live } = options;
   const app = new Hono<GatewayEnv>();
 
-  const list = (raw: Record<string, string>, fn?: string) => {
+  // Each tenant sees only its own executions; records carry the name the tenant knows (bare).
+  const list = (tenant: string, raw: Record<string, string>, fn?: string) => {
     const q = parseQuery(raw);
     const query: ExecutionQuery = {
+      tenant,
       ...(fn !== undefined ? { function: fn } : q.function !== undefined ? { function: q.function } : {}),
       ...(q.status !== undefined ? { status: q.status } : {}),
       ...(q.tier !== undefined ? { tier: q.tier } : {}),
@@ -138,16 +143,23 @@ export function executionLogRoutes(options: ExecutionLogRoutesOptions): Hono<Gat
     return { items, nextCursor: sorted.length > q.limit && last ? encodeCursor(last) : null };
   };
 
-  app.get('/v1/executions', (c) => c.json(list(c.req.query())));
-  app.get('/v1/functions/:name/executions', (c) => c.json(list(c.req.query(), c.req.param('name'))));
+  app.get('/v1/executions', (c) => c.json(list(tenantOfContext(c), c.req.query())));
+  app.get('/v1/functions/:name/executions', (c) =>
+    c.json(list(tenantOfContext(c), c.req.query(), c.req.param('name'))),
+  );
 
   app.get('/v1/executions/:id/logs', (c) => {
     const id = c.req.param('id');
     const follow = c.req.query('follow');
     if (follow !== undefined && logsQuery.safeParse({ follow }).success === false)
       throw new StrataError('invalid_request', 'follow must be 1 (stream) or 0');
-    const known = () => executor.liveRecord(id) ?? records.get(id);
-    const notFound = () => new StrataError('not_found', `no execution ${id}; ids come from invoke (executionId / id)`);
+    const tenant = tenantOfContext(c);
+    // Another tenant's execution answers exactly as a missing one (executions.ts does the same).
+    const known = () => {
+      const record = executor.liveRecord(id) ?? records.get(id);
+      return record && tenantOf(record) === tenant ? record : undefined;
+    };
+    const notFound = () => executionNotFound(id);
     if (!(follow === '1' || follow === 'true' || follow === '')) {
       const record = known();
       if (!record) throw notFound();
@@ -225,6 +237,7 @@ export function executionLogRoutes(options: ExecutionLogRoutesOptions): Hono<Gat
   }
 
   app.get('/v1/events', (c) => {
+    const tenant = tenantOfContext(c);
     c.header('Cache-Control', 'no-store');
     return streamSSE(c, async (stream) => {
       let finish!: () => void;
@@ -233,6 +246,7 @@ export function executionLogRoutes(options: ExecutionLogRoutesOptions): Hono<Gat
       });
       let chain = Promise.resolve();
       const unwatch = live.watch((kind, record) => {
+        if (tenantOf(record) !== tenant) return;
         const data = JSON.stringify({ kind, ...summaryOf(record) });
         chain = chain.then(() => stream.writeSSE({ event: 'execution', data })).catch(() => finish());
       });
