@@ -78,7 +78,7 @@ describe('POST /v1/functions (JSON)', () => {
   it.each([
     ['a bad name', jsFunction('Bad_Name', HELLO), 'name'],
     ['a missing source', { name: 'nosource', runtime: 'js', trust: 'trusted' }, 'source'],
-    ['an unknown runtime', { name: 'cobol', runtime: 'cobol', source: 'x' }, 'runtime'],
+    ['a malformed runtime', { name: 'cobol', runtime: 'COBOL!', source: 'x' }, 'runtime'],
     ['a bad limit', jsFunction('badlimit', HELLO, { limits: { memoryMb: -5 } }), 'limits.memoryMb'],
     ['an unknown limit', jsFunction('unknownlimit', HELLO, { limits: { gigaflops: 3 } }), 'limits'],
     ['a non-integer timeout', jsFunction('badtimeout', HELLO, { limits: { timeoutMs: 'soon' } }), 'limits.timeoutMs'],
@@ -88,6 +88,14 @@ describe('POST /v1/functions (JSON)', () => {
     const error = await errorOf(res);
     expect(error.code).toBe('invalid_manifest');
     expect(error.message).toContain(`${field}:`);
+  });
+
+  it('answers 400 unsupported_runtime for a runtime no tier (built-in or plugin) runs', async () => {
+    const res = await t.call('POST', '/v1/functions', { name: 'cobol', runtime: 'cobol', source: 'x' });
+    expect(res.status).toBe(400);
+    const error = await errorOf(res);
+    expect(error.code).toBe('unsupported_runtime');
+    expect(error.message).toContain('cobol');
   });
 });
 

@@ -162,7 +162,7 @@ describe('plugin kinds through a real worker', { timeout: 120_000 }, () => {
     expect(health.tiers.template?.available).toBe(true);
     // Accounted: the invocation metrics carry the tier.
     const metrics = await (await w.call('GET', '/metrics')).text();
-    expect(metrics).toMatch(/strata_invocations_total\{status="succeeded",tier="template"\} 1/);
+    expect(metrics).toMatch(/strata_invocations_total\{(?=[^}]*status="succeeded")(?=[^}]*tier="template")[^}]*\} 1\n/);
     expect(metrics).toMatch(/strata_plugin_template_runtime_renders_total\{status="succeeded"\} 1/);
     // Bad code is refused at deploy by the plugin tier's prepare(), as a built-in tier would.
     const bad = await w.json<{ error: { code: string; message: string } }>('POST', '/v1/functions', {
