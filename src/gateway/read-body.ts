@@ -36,7 +36,34 @@ export async function readJson(c: Context): Promise<unknown> {
 export async function readJsonText(c: Context): Promise<{ value: unknown; text: string }> {
   const text = await readText(c);
   if (text.trim() === '') return { value: null, text: 'null' };
+  // Refused before parsing: every later pass over a 100,000-deep input (parse, copy, seal) would
+  // hold the event loop, and no function needs one.
+  if (nestsDeeper(text, MAX_INPUT_DEPTH)) {
+    throw new StrataError('invalid_request', `the input nests deeper than ${MAX_INPUT_DEPTH} levels; flatten it`);
+  }
   return { value: parse(text), text };
+}
+
+/** How deep an invocation input may nest (arrays and objects), like limits.resultDepth for results. */
+export const MAX_INPUT_DEPTH = 1000;
+
+/** Whether JSON text nests deeper than `max`: one pass over the characters, strings skipped. */
+export function nestsDeeper(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string, honouring backslash escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** A multipart/form-data body; a truncated or garbled one (no boundary, cut parts) is a 400. */

@@ -132,7 +132,7 @@ describe('logs', () => {
     expect(messages).toContain('resources ready');
     expect(messages).toContain('tiers ready');
     const tiers = entries().filter((e) => e.msg === 'tier started' || e.msg === 'tier did not start');
-    expect(tiers.map((e) => e.tier).sort()).toEqual(['docker', 'isolate', 'process', 'wasm']);
+    expect(tiers.map((e) => e.tier).sort()).toEqual(['docker', 'http', 'isolate', 'process', 'wasm']);
     for (const e of tiers) expect(typeof e.ms).toBe('number');
 
     await fetch(`${url}/v1/functions`, {
