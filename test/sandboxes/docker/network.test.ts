@@ -6,7 +6,6 @@
  * connections go through a counting connect that refuses anything but loopback: no packet leaves
  * this machine, even by mistake.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { DockerDriver } from '../../../sandboxes/docker/driver.ts';
@@ -15,6 +14,7 @@ import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
 import type { Resolver } from '../../../src/net/destination-guard.ts';
 import type { Connect } from '../../../src/net/egress-proxy.ts';
+import { type Counted, close, httpServer } from '../../support/counted-server.ts';
 import { describeIf } from '../../support/requirements.ts';
 import { SUITE_START_MS } from './daemon-lock.ts';
 import {
@@ -26,25 +26,6 @@ import {
   stopSuiteDriver,
   uniqueWorkerId,
 } from './helpers.ts';
-
-interface Counted {
-  server: Server;
-  port: number;
-  hits: number;
-}
-
-async function httpServer(body: string): Promise<Counted> {
-  const c = { hits: 0 } as Counted;
-  c.server = createHttpServer((req, res) => {
-    c.hits++;
-    res.end(JSON.stringify({ body, path: req.url }));
-  });
-  await new Promise<void>((r) => c.server.listen(0, '127.0.0.1', r));
-  c.port = (c.server.address() as { port: number }).port;
-  return c;
-}
-
-const close = (c: Counted) => new Promise((r) => c.server.close(r));
 
 /** The root/nsenter/local-daemon facilities egress needs, on top of a daemon. */
 function egressRequirement() {

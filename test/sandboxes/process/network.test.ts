@@ -5,13 +5,13 @@
  * anything but loopback: no packet leaves this machine, even by mistake.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect, type createServer as createTcpServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Resolver } from '../../../src/net/destination-guard.ts';
 import type { Connect } from '../../../src/net/egress-proxy.ts';
+import { type Counted, close, httpServer } from '../../support/counted-server.ts';
 import { describeIf } from '../../support/requirements.ts';
 import {
   artifactOf,
@@ -27,25 +27,6 @@ import {
   stopTier,
   type Tier,
 } from './support.ts';
-
-interface Counted {
-  server: Server | ReturnType<typeof createTcpServer>;
-  port: number;
-  hits: number;
-}
-
-async function httpServer(body: string): Promise<Counted> {
-  const c = { hits: 0 } as Counted;
-  c.server = createHttpServer((req, res) => {
-    c.hits++;
-    res.end(JSON.stringify({ body, path: req.url }));
-  });
-  await new Promise<void>((r) => c.server.listen(0, '127.0.0.1', r));
-  c.port = (c.server.address() as { port: number }).port;
-  return c;
-}
-
-const close = (c: Counted) => new Promise((r) => c.server.close(r));
 
 describeIf(processTierRequirement(), 'process tier: network egress', () => {
   let tier: Tier;
