@@ -5,13 +5,10 @@
  * anything but loopback: no packet leaves this machine, even by mistake.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Resolver } from '../../../src/net/destination-guard.ts';
-import type { Connect } from '../../../src/net/egress-proxy.ts';
-import { type Counted, close, httpServer } from '../../support/counted-server.ts';
+import { type Counted, close, httpServer, loopbackConnect, testResolver } from '../../support/counted-server.ts';
 import { describeIf } from '../../support/requirements.ts';
 import {
   artifactOf,
@@ -35,17 +32,8 @@ describeIf(processTierRequirement(), 'process tier: network egress', () => {
   let worker: Counted; // stands for the worker's own API: admitted by the operator, but protected
   let opened: string[] = [];
   let last: RunResult | undefined;
-  const counting: Connect = (o) => {
-    opened.push(`${o.host}:${o.port}`);
-    if (o.host !== '127.0.0.1') throw new Error(`a test connection would have left loopback: ${o.host}`);
-    return connect({ host: o.host, port: o.port });
-  };
-  // Names the tests use; nothing else resolves (no real resolver is ever asked).
-  const resolve: Resolver = async (host) => {
-    const table: Record<string, string> = { 'api.test': '127.0.0.1', 'meta.test': '169.254.169.254' };
-    if (!table[host]) throw new Error(`ENOTFOUND ${host}`);
-    return [{ address: table[host] as string, family: 4 }];
-  };
+  const counting = loopbackConnect((hostPort) => opened.push(hostPort));
+  const resolve = testResolver;
 
   beforeAll(async () => {
     target = await httpServer('from the target');
