@@ -20,11 +20,10 @@ import type {
 } from '../../src/core/driver.ts';
 import { StrataError } from '../../src/core/errors.ts';
 import type { RunOutcome } from '../../src/core/execution.ts';
-import { SANDBOX_LIMITS } from '../../src/core/limits.ts';
 import type { NetworkGrant } from '../../src/net/allow-list.ts';
 import { DestinationGuard, type Resolver } from '../../src/net/destination-guard.ts';
 import type { Connect } from '../../src/net/egress-proxy.ts';
-import { ioLimitSupport, type Support } from '../../src/resources/io-support.ts';
+import { enforcedSandboxLimits, ioLimitSupport, type Support } from '../../src/resources/io-support.ts';
 import { ScratchDisks } from '../../src/resources/scratch-disk.ts';
 import { checkManifest, type TierFacts } from '../process/permissions.ts';
 import { describeEndpoint, dockerClient } from './client.ts';
@@ -308,13 +307,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
         ...(egress.ok ? (['netRxBytes', 'netTxBytes'] as const) : []),
       ],
       pause: true,
-      enforces: [
-        'timeoutMs',
-        ...SANDBOX_LIMITS.filter((l) => (l !== 'ioReadBps' && l !== 'ioWriteBps') || io.bandwidth.ok).filter(
-          (l) => l !== 'ioWeight' || io.weight.ok,
-        ),
-        'logBytes',
-      ],
+      enforces: ['timeoutMs', ...enforcedSandboxLimits(io), 'logBytes'],
       // The guard enforces host:port / CIDR lists; without a way into the containers' namespaces, none.
       network: egress.ok ? 'allowlist' : 'none',
       ownProcesses: true,

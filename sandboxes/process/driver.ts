@@ -14,13 +14,12 @@ import type {
 import { abortError } from '../../src/core/driver.ts';
 import { StrataError } from '../../src/core/errors.ts';
 import { type RunOutcome, type Usage, usageOf } from '../../src/core/execution.ts';
-import { SANDBOX_LIMITS } from '../../src/core/limits.ts';
 import type { NetworkGrant } from '../../src/net/allow-list.ts';
 import { DestinationGuard, type Resolver } from '../../src/net/destination-guard.ts';
 import type { Connect } from '../../src/net/egress-proxy.ts';
 import type { CgroupGroup } from '../../src/resources/cgroup/group.ts';
 import type { CgroupManager } from '../../src/resources/cgroup/manager.ts';
-import { ioLimitSupport } from '../../src/resources/io-support.ts';
+import { enforcedSandboxLimits, ioLimitSupport } from '../../src/resources/io-support.ts';
 import {
   devString,
   type ScratchDisk,
@@ -108,13 +107,7 @@ export class ProcessDriver implements SandboxDriver<PreparedScript> {
       runtimes: ['script'],
       measures: MEASURES,
       pause: true,
-      enforces: [
-        'timeoutMs',
-        ...SANDBOX_LIMITS.filter((l) => (l !== 'ioReadBps' && l !== 'ioWriteBps') || io.bandwidth.ok).filter(
-          (l) => l !== 'ioWeight' || io.weight.ok,
-        ),
-        'logBytes',
-      ],
+      enforces: ['timeoutMs', ...enforcedSandboxLimits(io), 'logBytes'],
       // The guard enforces host:port / CIDR lists; without a way into the sandbox's namespace, none.
       network: this.#facts.egress.ok ? 'allowlist' : 'none',
       ownProcesses: true,

@@ -3,10 +3,10 @@
  * hex is HMAC-SHA256 over `<t>.<body>` with the worker's callback key. A receiver recomputes it
  * with the same key and refuses old timestamps (replays).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
 import { join } from 'node:path';
-import { StrataError } from '../core/errors.ts';
+import { readOrMakeKeyFile } from '../core/key-file.ts';
 
 export const SIGNATURE_HEADER = 'Strata-Signature';
 
@@ -37,21 +37,9 @@ export function verify(
 export function signingKey(configured: string, dataDir: string): { key: string; file?: string } {
   if (configured) return { key: configured };
   const file = join(dataDir, 'callback-signing-key');
-  if (!existsSync(file)) {
-    try {
-      writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      // Another worker on this data dir made it first: use theirs.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  try {
-    chmodSync(file, 0o600);
-    return { key: readFileSync(file, 'utf8').trim(), file };
-  } catch (err) {
-    throw new StrataError(
-      'invalid_config',
-      `cannot read the callback signing key ${file} (${(err as NodeJS.ErrnoException).code}) — set STRATA_CALLBACKS_SIGNING_KEY or remove it`,
-    );
-  }
+  const key = readOrMakeKeyFile(
+    file,
+    (code) => `cannot read the callback signing key ${file} (${code}) — set STRATA_CALLBACKS_SIGNING_KEY or remove it`,
+  );
+  return { key, file };
 }

@@ -5,9 +5,9 @@
  * put in a record; only the http tier reads them, at the moment it builds a request.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '../core/errors.ts';
+import { readOrMakeKeyFile } from '../core/key-file.ts';
 import { SECRET_NAME } from '../core/manifest.ts';
 import type { Database } from '../store/database.ts';
 
@@ -35,22 +35,11 @@ export interface SecretInfo {
 export function secretsKey(configured: string, dataDir: string): Buffer {
   if (configured) return createHash('sha256').update(configured).digest();
   const file = join(dataDir, 'secrets-key');
-  if (!existsSync(file)) {
-    try {
-      writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  try {
-    chmodSync(file, 0o600);
-    return createHash('sha256').update(readFileSync(file, 'utf8').trim()).digest();
-  } catch (err) {
-    throw new StrataError(
-      'invalid_config',
-      `cannot read the secrets key ${file} (${(err as NodeJS.ErrnoException).code}); set STRATA_SECRETS_KEY or fix the file`,
-    );
-  }
+  const text = readOrMakeKeyFile(
+    file,
+    (code) => `cannot read the secrets key ${file} (${code}); set STRATA_SECRETS_KEY or fix the file`,
+  );
+  return createHash('sha256').update(text).digest();
 }
 
 export class SecretStore {

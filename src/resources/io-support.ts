@@ -5,6 +5,7 @@
  * scheduler that honours weights on the disk the I/O ends up on (BFQ, or io.cost on v2).
  * A tier refuses a function asking for an unsupported one with `reason`, never accepts it silently.
  */
+import { SANDBOX_LIMITS } from '../core/limits.ts';
 
 export interface Support {
   ok: boolean;
@@ -62,4 +63,11 @@ export function ioLimitSupport(input: IoSupportInput): IoSupport {
     ? { ok: false, reason: `ioWeight cannot be enforced: ${weightReason}` }
     : { ok: true };
   return { bandwidth, weight };
+}
+
+/** The sandbox limits a cgroup tier (process, docker) enforces: the I/O ones only where the controller applies them. */
+export function enforcedSandboxLimits(io: IoSupport) {
+  return SANDBOX_LIMITS.filter((l) => (l !== 'ioReadBps' && l !== 'ioWriteBps') || io.bandwidth.ok).filter(
+    (l) => l !== 'ioWeight' || io.weight.ok,
+  );
 }

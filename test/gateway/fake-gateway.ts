@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import pino from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { loadConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
 import type { SandboxDriver } from '../../src/core/driver.ts';
 import { Executor } from '../../src/executor/executor.ts';
 import { ExecutionStore } from '../../src/executor/records.ts';
@@ -13,6 +14,7 @@ import { createGateway } from '../../src/gateway/app.ts';
 import type { GatewayEnv } from '../../src/gateway/env.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { Database } from '../../src/store/database.ts';
+import type { Tenants } from '../../src/tenants/tenants.ts';
 
 export interface FakeGateway {
   app: Hono<GatewayEnv>;
@@ -20,14 +22,30 @@ export interface FakeGateway {
   close(): Promise<void>;
 }
 
-export function fakeGateway(drivers: SandboxDriver[], overrides: Record<string, unknown> = {}): FakeGateway {
+export interface FakeGatewayOptions {
+  /** Tenants over the gateway's database: wired into the executor (admission, hooks) and the gateway. */
+  tenants?: (db: Database, config: Config) => Tenants;
+}
+
+export function fakeGateway(
+  drivers: SandboxDriver[],
+  overrides: Record<string, unknown> = {},
+  options: FakeGatewayOptions = {},
+): FakeGateway {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-fake-gw-'));
   const config = loadConfig({ env: {}, overrides: { dataDir, ...overrides } });
   const db = new Database(join(dataDir, 'strata.db'));
   const registry = new Registry({ db, dataDir });
   const records = new ExecutionStore(db, 1000);
   const logger = pino({ level: 'silent' });
-  const executor = new Executor({ config, drivers, records, logger });
+  const tenants = options.tenants?.(db, config);
+  const executor = new Executor({
+    config,
+    drivers,
+    records,
+    logger,
+    ...(tenants ? { tenantAdmission: (tenant: string) => tenants.admission(tenant), hooks: tenants.hooks() } : {}),
+  });
   const app = createGateway({
     registry,
     executor,
@@ -36,6 +54,7 @@ export function fakeGateway(drivers: SandboxDriver[], overrides: Record<string, 
     logger,
     bodyLimitBytes: config.bodyLimit,
     apiTokens: [],
+    ...(tenants ? { tenants } : {}),
     version: 'test',
   });
   return {

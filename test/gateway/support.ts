@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startWorker, type Worker } from '../../src/cli/worker.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { requestJson, testWorkerConfig } from '../support/worker-config.ts';
 
 export interface TestWorker {
   worker: Worker;
@@ -14,26 +14,12 @@ export interface TestWorker {
   close(): Promise<void>;
 }
 
-let workers = 0;
-
 export async function startTestWorker(
   overrides: Record<string, unknown> = {},
   options: { listen?: boolean; dataDir?: string } = {},
 ): Promise<TestWorker> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'strata-test-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      'isolate.hosts': 1,
-      // Workers sharing a cgroup parent reap each other's host groups (killing their hosts), and
-      // other suites run workers at the same time: give each test worker its own parent.
-      'resources.cgroupParent': `strata-test-${process.pid}-${++workers}`,
-      ...overrides,
-    },
-  });
+  const config = testWorkerConfig('strata-test', dataDir, overrides);
   const worker = await startWorker(config, {
     listen: options.listen ?? false,
     logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
@@ -41,12 +27,7 @@ export async function startTestWorker(
   return {
     worker,
     dataDir,
-    call: async (method, path, body, headers = {}) =>
-      await worker.app.request(path, {
-        method,
-        headers: { 'content-type': 'application/json', ...headers },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      }),
+    call: (method, path, body, headers) => requestJson(worker, method, path, body, headers),
     close: async () => {
       await worker.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startWorker, type Worker } from '../../src/cli/worker.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import type { Resolver } from '../../src/net/destination-guard.ts';
-
-let workers = 0;
+import { requestJson, testWorkerConfig } from '../support/worker-config.ts';
 
 export interface GovWorker {
   worker: Worker;
@@ -27,17 +25,7 @@ export async function startGovWorker(
   options: { resolve?: Resolver; listen?: boolean } = {},
 ): Promise<GovWorker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-gov-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      'isolate.hosts': 1,
-      'resources.cgroupParent': `strata-gov-${process.pid}-${++workers}`,
-      ...overrides,
-    },
-  });
+  const config = testWorkerConfig('strata-gov', dataDir, overrides);
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -54,12 +42,7 @@ export async function startGovWorker(
     worker,
     dataDir,
     logText: () => lines.join(''),
-    call: async (method, path, body, headers = {}) =>
-      await worker.app.request(path, {
-        method,
-        headers: { 'content-type': 'application/json', ...headers },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      }),
+    call: (method, path, body, headers) => requestJson(worker, method, path, body, headers),
     close: async () => {
       await worker.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -5,11 +5,10 @@
  * switches a few times at most (it used to flap push <-> pull on every task start and end).
  * Counts come from the workers' own counters and the Master's events, never from timing.
  */
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startWorker, type Worker } from '../../src/cli/worker.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { startCatalogueMaster, tempDir, useCleanups, waitFor } from './support/harness.ts';
+import type { Worker } from '../../src/cli/worker.ts';
+import { startCatalogueMaster, useCleanups, waitFor } from './support/harness.ts';
+import { startLinkedWorker } from './support/real-worker.ts';
 
 const cleanups = useCleanups();
 
@@ -38,17 +37,7 @@ describe('a burst through the Master', () => {
     const workers: Worker[] = [];
     const hostRequests: Record<string, number>[] = [];
     for (const id of ['burst-a', 'burst-b']) {
-      const config = loadConfig({
-        env: {},
-        overrides: {
-          dataDir: tempDir('strata-worker-'),
-          'link.masters': master.grpcAddress,
-          'link.workerId': id,
-          'isolate.hosts': 1,
-        },
-      });
-      const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
-      cleanups.push(() => worker.close());
+      const worker = await startLinkedWorker(master, id, cleanups);
       workers.push(worker);
       hostRequests.push(countHostRequests(worker));
     }

@@ -4,13 +4,11 @@
  * isolate on the worker; cancel reaches the sandbox.
  */
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/cli/worker.ts';
-import { loadConfig } from '../../src/config/load.ts';
 import type { MasterServer } from '../../src/master/server.ts';
 import { describeIf } from '../support/requirements.ts';
-import { startCatalogueMaster, tempDir, useCleanups, waitFor } from './support/harness.ts';
+import { startCatalogueMaster, useCleanups, waitFor } from './support/harness.ts';
+import { startLinkedWorker } from './support/real-worker.ts';
 
 const cleanups = useCleanups();
 
@@ -20,17 +18,7 @@ const final = (s: string | undefined) => s !== undefined && !['pending', 'dispat
 async function masterAndWorker(workerId: string) {
   const { master, stop } = await startCatalogueMaster();
   cleanups.push(stop);
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir: tempDir('strata-worker-'),
-      'link.masters': master.grpcAddress,
-      'link.workerId': workerId,
-      'isolate.hosts': 1,
-    },
-  });
-  const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
-  cleanups.push(() => worker.close());
+  const worker = await startLinkedWorker(master, workerId, cleanups);
   expect(worker.link).toBeDefined();
   await waitFor(() => master.core.workers.get(workerId)?.connected, 'the worker to register', 15_000);
   return { master, worker };

@@ -1,23 +1,10 @@
 /** Docker helpers of the ship suites: the daemon requirement and the offline image build. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Requirement } from '../support/requirements.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 
-/** "docker daemon reachable": a socket that answers `docker info`. */
-export function dockerRequirement(): Requirement {
-  const socket = process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') ?? '/var/run/docker.sock';
-  if (!process.env.DOCKER_HOST && !existsSync(socket))
-    return { ok: false, reason: `docker daemon not reachable (no ${socket})` };
-  try {
-    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 10_000 });
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, reason: `docker daemon not reachable: ${(error as Error).message.split('\n')[0]}` };
-  }
-}
+export { dockerRequirement } from '../support/docker.ts';
 
 /**
  * Build the worker image offline (deploy/image/build.sh: local base, cached layers) and return its

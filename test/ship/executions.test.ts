@@ -4,9 +4,9 @@
  * in order and one last `end` {status}), through a real worker listening on a port.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sseEvents } from '../../src/cli/sse-events.ts';
 import { jsFunction, startTestWorker, type TestWorker } from '../gateway/support.ts';
 import { itIf, processTierRequirement } from '../sandboxes/process/support.ts';
-import { sseEvents } from './sse.ts';
 
 let t: TestWorker;
 let base = '';

@@ -4,54 +4,21 @@
  * deploy (403 naming the quota), ceilings at invoke (the pre hook), and fairness under a flood.
  * Over fake sandbox drivers so runs last exactly as long as the test says.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { Registry as MetricsRegistry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.ts';
-import { Executor } from '../../src/executor/executor.ts';
-import { ExecutionStore } from '../../src/executor/records.ts';
-import { createGateway } from '../../src/gateway/app.ts';
-import { Registry } from '../../src/registry/registry.ts';
-import { Database } from '../../src/store/database.ts';
 import { Tenants } from '../../src/tenants/tenants.ts';
 import { artifactOf, FakeDriver } from '../executor/fake-driver.ts';
+import { fakeGateway } from '../gateway/fake-gateway.ts';
 import { ADMIN, clock, errorOf, js } from './support.ts';
 
 function harness(overrides: Record<string, unknown> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'strata-quotas-'));
-  const config = loadConfig({
-    env: {},
-    overrides: { dataDir, 'tenants.adminToken': ADMIN, 'executor.retryAfter': '2s', ...overrides },
-  });
-  const db = new Database(join(dataDir, 'strata.db'));
-  const registry = new Registry({ db, dataDir });
-  const records = new ExecutionStore(db, 1000);
   const c = clock();
-  const tenants = new Tenants({ db, config, now: c.now });
   const driver = new FakeDriver('isolate');
-  const logger = pino({ level: 'silent' });
-  const executor = new Executor({
-    config,
-    drivers: [driver],
-    records,
-    logger,
-    tenantAdmission: (tenant) => tenants.admission(tenant),
-    hooks: tenants.hooks(),
-  });
-  const app = createGateway({
-    registry,
-    executor,
-    records,
-    metrics: new MetricsRegistry(),
-    logger,
-    bodyLimitBytes: config.bodyLimit,
-    apiTokens: [],
-    tenants,
-    version: 'test',
-  });
+  const gw = fakeGateway(
+    [driver],
+    { 'tenants.adminToken': ADMIN, 'executor.retryAfter': '2s', ...overrides },
+    { tenants: (db, config) => new Tenants({ db, config, now: c.now }) },
+  );
+  const { app, executor } = gw;
   const call = async (token: string, method: string, path: string, body?: unknown) =>
     await app.request(path, {
       method,
@@ -77,11 +44,7 @@ function harness(overrides: Record<string, unknown> = {}) {
     clock: c,
     executor,
     driver,
-    close: async () => {
-      await executor.shutdown(0);
-      db.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    close: gw.close,
   };
 }
 

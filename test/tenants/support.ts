@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startWorker, type Worker } from '../../src/cli/worker.ts';
-import { loadConfig } from '../../src/config/load.ts';
+import { requestJson, testWorkerConfig } from '../support/worker-config.ts';
 
 export const ADMIN = 'admin-token-0123456789abcdef';
 
@@ -33,40 +33,20 @@ export interface TenantWorker {
   close(): Promise<void>;
 }
 
-let workers = 0;
-
 export async function startTenantWorker(
   overrides: Record<string, unknown> = {},
   options: { listen?: boolean } = {},
 ): Promise<TenantWorker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-tenants-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      host: '127.0.0.1',
-      port: 0,
-      'isolate.hosts': 1,
-      'resources.cgroupParent': `strata-tenants-${process.pid}-${++workers}`,
-      'tenants.adminToken': ADMIN,
-      ...overrides,
-    },
-  });
+  const config = testWorkerConfig('strata-tenants', dataDir, { 'tenants.adminToken': ADMIN, ...overrides });
   const c = clock();
   const worker = await startWorker(config, {
     listen: options.listen ?? false,
     logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
     now: c.now,
   });
-  const call: TenantWorker['call'] = async (token, method, path, body) =>
-    await worker.app.request(path, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
+  const call: TenantWorker['call'] = (token, method, path, body) =>
+    requestJson(worker, method, path, body, token !== undefined ? { authorization: `Bearer ${token}` } : {});
   return {
     worker,
     clock: c,

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { workerUrl } from '../client.ts';
 import { action, type ClientFlags, clientCommand, clientOf } from '../command-kit.ts';
 import { ApiError, CliError } from '../errors.ts';
+import { sseEvents } from '../sse-events.ts';
 
 interface LogsFlags extends ClientFlags {
   follow?: boolean;
@@ -37,22 +38,11 @@ export async function followLogs(
       body.error?.message ?? `HTTP ${res.status}`,
     );
   }
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let cut = buffer.indexOf('\n\n');
-    while (cut >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      cut = buffer.indexOf('\n\n');
-      const event = /^event: ?(.*)$/m.exec(block)?.[1];
-      const data = [...block.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]).join('\n');
-      if (!data) continue;
-      const parsed = JSON.parse(data) as { text?: string; status?: string };
-      if (event === 'log' && typeof parsed.text === 'string') write(parsed.text);
-      else if (event === 'end') return String(parsed.status);
-    }
+  for await (const { event, data } of sseEvents(res)) {
+    if (!data) continue;
+    const parsed = JSON.parse(data) as { text?: string; status?: string };
+    if (event === 'log' && typeof parsed.text === 'string') write(parsed.text);
+    else if (event === 'end') return String(parsed.status);
   }
   throw new CliError(`the log stream of ${id} closed before its end — run \`strata logs -f ${id}\` again`);
 }

@@ -1,7 +1,6 @@
 /** Shared helpers of the docker tier suites: daemon requirement, artifacts, invocations. */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { expect, vi } from 'vitest';
 import { createDockerDriver, type DockerDriver, type DockerDriverOptions } from '../../../sandboxes/docker/driver.ts';
 import { configSchema } from '../../../src/config/schema.ts';
@@ -10,25 +9,13 @@ import { StrataError } from '../../../src/core/errors.ts';
 import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import { LogBudget } from '../../../src/core/log-budget.ts';
 import { type ManifestInput, manifestSchema } from '../../../src/core/manifest.ts';
-import type { Requirement } from '../../support/requirements.ts';
 import { lockDaemon, unlockDaemon } from './daemon-lock.ts';
 
 // A warm boot (scratch disk, container, runner) is part of the invocation's time and takes
 // seconds on a busy 2-core machine: generous limits, never the feature under test.
 vi.setConfig({ testTimeout: 180_000 });
 
-/** "docker daemon reachable": a socket that answers `docker info`. */
-export function dockerRequirement(): Requirement {
-  const socket = process.env.DOCKER_HOST?.replace(/^unix:\/\//, '') ?? '/var/run/docker.sock';
-  if (!process.env.DOCKER_HOST && !existsSync(socket))
-    return { ok: false, reason: `docker daemon not reachable (no ${socket})` };
-  try {
-    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'pipe', timeout: 10_000 });
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, reason: `docker daemon not reachable: ${(error as Error).message.split('\n')[0]}` };
-  }
-}
+export { dockerRequirement } from '../../support/docker.ts';
 
 export function dockerSettings(overrides: Record<string, unknown> = {}) {
   return configSchema.parse({ docker: { healthInterval: 3_600_000, reapInterval: 3_600_000, ...overrides } }).docker;

@@ -6,15 +6,12 @@
  * connections go through a counting connect that refuses anything but loopback: no packet leaves
  * this machine, even by mistake.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { DockerDriver } from '../../../sandboxes/docker/driver.ts';
 import type { RunOutcome } from '../../../src/core/execution.ts';
 import type { ResolvedLimits } from '../../../src/core/limits.ts';
 import type { ManifestInput } from '../../../src/core/manifest.ts';
-import type { Resolver } from '../../../src/net/destination-guard.ts';
-import type { Connect } from '../../../src/net/egress-proxy.ts';
+import { type Counted, close, httpServer, loopbackConnect, testResolver } from '../../support/counted-server.ts';
 import { describeIf } from '../../support/requirements.ts';
 import { SUITE_START_MS } from './daemon-lock.ts';
 import {
@@ -26,25 +23,6 @@ import {
   stopSuiteDriver,
   uniqueWorkerId,
 } from './helpers.ts';
-
-interface Counted {
-  server: Server;
-  port: number;
-  hits: number;
-}
-
-async function httpServer(body: string): Promise<Counted> {
-  const c = { hits: 0 } as Counted;
-  c.server = createHttpServer((req, res) => {
-    c.hits++;
-    res.end(JSON.stringify({ body, path: req.url }));
-  });
-  await new Promise<void>((r) => c.server.listen(0, '127.0.0.1', r));
-  c.port = (c.server.address() as { port: number }).port;
-  return c;
-}
-
-const close = (c: Counted) => new Promise((r) => c.server.close(r));
 
 /** The root/nsenter/local-daemon facilities egress needs, on top of a daemon. */
 function egressRequirement() {
@@ -61,17 +39,8 @@ describeIf(egressRequirement(), 'docker tier: network egress through the proxy',
   let other: Counted; // a host loopback server nobody admitted
   let worker: Counted; // stands for the worker's own API: admitted by the operator, but protected
   let opened: string[] = [];
-  const counting: Connect = (o) => {
-    opened.push(`${o.host}:${o.port}`);
-    if (o.host !== '127.0.0.1') throw new Error(`a test connection would have left loopback: ${o.host}`);
-    return connect({ host: o.host, port: o.port });
-  };
-  // Names the tests use; nothing else resolves (no real resolver is ever asked).
-  const resolve: Resolver = async (host) => {
-    const table: Record<string, string> = { 'api.test': '127.0.0.1', 'meta.test': '169.254.169.254' };
-    if (!table[host]) throw new Error(`ENOTFOUND ${host}`);
-    return [{ address: table[host] as string, family: 4 }];
-  };
+  const counting = loopbackConnect((hostPort) => opened.push(hostPort));
+  const resolve = testResolver;
 
   beforeAll(async () => {
     target = await httpServer('from the target');

@@ -5,13 +5,10 @@
  * anything but loopback: no packet leaves this machine, even by mistake.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { connect, type createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { Resolver } from '../../../src/net/destination-guard.ts';
-import type { Connect } from '../../../src/net/egress-proxy.ts';
+import { type Counted, close, httpServer, loopbackConnect, testResolver } from '../../support/counted-server.ts';
 import { describeIf } from '../../support/requirements.ts';
 import {
   artifactOf,
@@ -28,25 +25,6 @@ import {
   type Tier,
 } from './support.ts';
 
-interface Counted {
-  server: Server | ReturnType<typeof createTcpServer>;
-  port: number;
-  hits: number;
-}
-
-async function httpServer(body: string): Promise<Counted> {
-  const c = { hits: 0 } as Counted;
-  c.server = createHttpServer((req, res) => {
-    c.hits++;
-    res.end(JSON.stringify({ body, path: req.url }));
-  });
-  await new Promise<void>((r) => c.server.listen(0, '127.0.0.1', r));
-  c.port = (c.server.address() as { port: number }).port;
-  return c;
-}
-
-const close = (c: Counted) => new Promise((r) => c.server.close(r));
-
 describeIf(processTierRequirement(), 'process tier: network egress', () => {
   let tier: Tier;
   let target: Counted; // admitted by the operator allow-list
@@ -54,17 +32,8 @@ describeIf(processTierRequirement(), 'process tier: network egress', () => {
   let worker: Counted; // stands for the worker's own API: admitted by the operator, but protected
   let opened: string[] = [];
   let last: RunResult | undefined;
-  const counting: Connect = (o) => {
-    opened.push(`${o.host}:${o.port}`);
-    if (o.host !== '127.0.0.1') throw new Error(`a test connection would have left loopback: ${o.host}`);
-    return connect({ host: o.host, port: o.port });
-  };
-  // Names the tests use; nothing else resolves (no real resolver is ever asked).
-  const resolve: Resolver = async (host) => {
-    const table: Record<string, string> = { 'api.test': '127.0.0.1', 'meta.test': '169.254.169.254' };
-    if (!table[host]) throw new Error(`ENOTFOUND ${host}`);
-    return [{ address: table[host] as string, family: 4 }];
-  };
+  const counting = loopbackConnect((hostPort) => opened.push(hostPort));
+  const resolve = testResolver;
 
   beforeAll(async () => {
     target = await httpServer('from the target');

@@ -1,4 +1,4 @@
-/** A small Server-Sent Events reader for tests: events as they arrive, from a fetch Response. */
+/** A small Server-Sent Events reader: events as they arrive, from a fetch Response (`strata logs -f`, the SSE tests). */
 export interface SseEvent {
   event: string;
   data: string;

@@ -1,0 +1,22 @@
+/** A real worker (src/cli/worker.ts: registry, executor, isolate tier) linked to a reference Master. */
+import { pino } from 'pino';
+import { startWorker, type Worker } from '../../../src/cli/worker.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import type { MasterServer } from '../../../src/master/server.ts';
+import { type Cleanup, tempDir } from './harness.ts';
+
+/** Starts it as `workerId` (it links itself: link.masters is set) with one isolate host; `cleanups` closes it. */
+export async function startLinkedWorker(master: MasterServer, workerId: string, cleanups: Cleanup[]): Promise<Worker> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: tempDir('strata-worker-'),
+      'link.masters': master.grpcAddress,
+      'link.workerId': workerId,
+      'isolate.hosts': 1,
+    },
+  });
+  const worker = await startWorker(config, { listen: false, logger: pino({ level: 'silent' }) });
+  cleanups.push(() => worker.close());
+  return worker;
+}
