@@ -20,7 +20,22 @@ describeIf(dockerRequirement(), 'worker image (Dockerfile)', () => {
 
   beforeAll(() => {
     image = workerImage();
-    docker(['run', '-d', '--name', name, '--network', 'none', image]);
+    // The image listens on 0.0.0.0, so it refuses to start without a key (docs/tenants.md); the
+    // image's own CLI reads the same token from STRATA_TOKEN.
+    const token = `image-test-${randomUUID()}`;
+    docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '-e',
+      `STRATA_ADMIN_TOKEN=${token}`,
+      '-e',
+      `STRATA_TOKEN=${token}`,
+      image,
+    ]);
     started = true;
   }, 35 * 60_000);
 
