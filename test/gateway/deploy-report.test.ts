@@ -41,5 +41,5 @@ describe('deploy answer', () => {
     expect(record.status).toBe('succeeded');
     expect(record.result).toEqual({ hello: 'Ada' });
     expect(record.logs).toContain('hi');
-  });
+  }, 300_000);
 });
