@@ -14,12 +14,12 @@ export function nextMode(policy: ModePolicy, current: LinkMode, load: number, hi
 }
 
 /**
- * Load in 0..1: the busier of the worker's slots (unfinished tasks / capacity) and the node's
- * CPU when known, so other work on the node also makes the worker pull rather than be pushed.
+ * Load in 0..1: the worker's own slots (running + queued tasks / capacity). The host's CPU is
+ * deliberately not a term: other work on a shared host made an idle worker flap (issue 9); the
+ * CPU figure is still reported in the heartbeat for placement and the dashboard.
  */
-export function loadOf(unfinished: number, capacity: number, cpuUsage?: number): number {
-  const slots = unfinished / Math.max(1, capacity);
-  return Math.min(1, Math.max(slots, typeof cpuUsage === 'number' && Number.isFinite(cpuUsage) ? cpuUsage : 0));
+export function loadOf(unfinished: number, capacity: number): number {
+  return Math.min(1, Math.max(0, unfinished / Math.max(1, capacity)));
 }
 
 export interface ModeHysteresis {

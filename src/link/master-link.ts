@@ -83,8 +83,6 @@ export class MasterLink implements SessionHost {
   hybridLow: number;
   #outstandingPull = 0;
   readonly #governor: ModeGovernor;
-  /** The node CPU figure of the last heartbeat, so change-driven samples weigh it too. */
-  #cpuUsage: number | undefined;
   readonly #acks = new Batcher<number>(
     (ids) => {
       this.counters.resultsAcked += this.outbox.removeAll(ids);
@@ -276,11 +274,10 @@ export class MasterLink implements SessionHost {
     return this.mode === 'push' && this.accepting ? this.capacity : 0;
   }
 
-  /** Re-evaluate the hybrid mode on the smoothed load; true when it switched. */
-  reevaluateMode(cpuUsage?: number): boolean {
-    if (cpuUsage !== undefined) this.#cpuUsage = cpuUsage;
+  /** Re-evaluate the hybrid mode on the worker's own smoothed load; true when it switched. */
+  reevaluateMode(): boolean {
     const now = performance.now();
-    const load = this.#governor.sample(loadOf(this.runner.unfinished, this.capacity, this.#cpuUsage), now);
+    const load = this.#governor.sample(loadOf(this.runner.unfinished, this.capacity), now);
     const next = this.#governor.decide(this.policy, this.mode, this.hybridHigh, this.hybridLow, now);
     if (next === this.mode) return false;
     this.#log.info({ from: this.mode, to: next, load: Math.round(load * 1000) / 1000 }, 'dispatch mode switched');

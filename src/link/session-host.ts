@@ -41,7 +41,7 @@ export interface SessionHost {
   window(): number;
   nodeUsage(): NodeUsage;
   nodeStatus(usage: NodeUsage): { status: 'ok' | 'degraded' | 'maintenance'; reason: string };
-  reevaluateMode(cpuUsage?: number): boolean;
+  reevaluateMode(): boolean;
   pullWanted(): number;
   spentPull(): void;
   resetPull(): void;

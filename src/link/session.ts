@@ -265,7 +265,7 @@ export class LinkSession {
     this.#changeTimer = undefined;
     const link = this.#link;
     const usage = link.nodeUsage();
-    if (link.reevaluateMode(usage.cpuUsage)) {
+    if (link.reevaluateMode()) {
       this.sendCredits();
       this.#pull();
     }
