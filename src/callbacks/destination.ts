@@ -1,36 +1,34 @@
 /**
- * Where a callback may go. Until the SSRF-guarded client (src/net/destination-guard.ts, another
- * branch) lands, callbacks are limited to http(s) on loopback: 127.0.0.0/8, ::1 and `localhost`.
- * This is the one function to swap for that guard; it never resolves a name or opens a socket.
+ * Where a callback may go: an http(s) URL whose host the SSRF guard (src/net/destination-guard.ts)
+ * admits — the same guard and operator allow-list (`http.allow`) as the http runtime, so private,
+ * loopback and metadata addresses are refused unless the operator admits them, and the worker's
+ * own API never. The name is resolved once per check; the sender connects to the pinned address.
  */
-import { isIP } from 'node:net';
 import { StrataError } from '../core/errors.ts';
+import type { AdmittedDestination, DestinationGuard } from '../net/destination-guard.ts';
 
-export type CallbackCheck = (url: string) => URL;
+export interface CallbackTarget {
+  url: URL;
+  admitted: AdmittedDestination;
+}
 
-const isLoopback = (host: string): boolean => {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (bare.toLowerCase() === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.split('.')[0] === '127';
-  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
-  return false;
-};
+export type CallbackCheck = (url: string) => Promise<CallbackTarget>;
 
-export const checkCallbackUrl: CallbackCheck = (text) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new StrataError('invalid_request', `callback "${text}" is not a URL; send an absolute http(s) URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new StrataError('invalid_request', `callback must be an http or https URL, got ${url.protocol}`);
-  }
-  if (!isLoopback(url.hostname)) {
-    throw new StrataError(
-      'destination_forbidden',
-      `callback host ${url.hostname} is refused: this worker delivers callbacks to loopback addresses only (127.0.0.0/8, ::1, localhost)`,
-    );
-  }
-  return url;
-};
+/** Parse and admit a callback URL (throws invalid_request or destination_forbidden). */
+export const guardedCallbackCheck =
+  (guard: DestinationGuard): CallbackCheck =>
+  async (text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new StrataError('invalid_request', `callback "${text}" is not a URL; send an absolute http(s) URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new StrataError('invalid_request', `callback must be an http or https URL, got ${url.protocol}`);
+    }
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    const admitted = await guard.admit({ host, port }, { kind: 'any' });
+    return { url, admitted };
+  };

@@ -5,10 +5,13 @@
  * anywhere), 4xx refused. Deliveries live in memory: a worker that stops drops the pending ones
  * (logged); the record itself is stored and can still be fetched.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from 'pino';
 import type { ExecutionRecord } from '../core/execution.ts';
 import { sealedJson } from '../executor/record-seal.ts';
-import { type CallbackCheck, checkCallbackUrl } from './destination.ts';
+import { DestinationGuard, pinnedLookup } from '../net/destination-guard.ts';
+import { type CallbackCheck, type CallbackTarget, guardedCallbackCheck } from './destination.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
 
 export interface CallbackSenderOptions {
@@ -19,8 +22,8 @@ export interface CallbackSenderOptions {
   timeoutMs: number;
   logger: Logger;
   userAgent?: string;
-  /** The destination check (default: loopback only, see destination.ts). */
-  check?: CallbackCheck;
+  /** The SSRF guard (default: one with no allow-list, which refuses loopback and private addresses). */
+  guard?: DestinationGuard;
 }
 
 export type DeliveryOutcome =
@@ -33,14 +36,16 @@ export class CallbackSender {
   readonly #options: CallbackSenderOptions;
   readonly #stop = new AbortController();
   readonly #pending = new Set<Promise<DeliveryOutcome>>();
+  readonly #check: CallbackCheck;
 
   constructor(options: CallbackSenderOptions) {
     this.#options = options;
+    this.#check = guardedCallbackCheck(options.guard ?? new DestinationGuard());
   }
 
-  /** Check a destination at submission time (throws StrataError). */
-  check(url: string): URL {
-    return (this.#options.check ?? checkCallbackUrl)(url);
+  /** Check a destination at submission time (throws StrataError; resolves the name). */
+  check(url: string): Promise<CallbackTarget> {
+    return this.#check(url);
   }
 
   /** Deliver in the background; the promise settles when delivered or given up (never rejects). */
@@ -69,8 +74,9 @@ export class CallbackSender {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.#stop.signal.aborted) break;
       try {
-        this.check(url); // again at send time: a swapped-in guard may resolve names now
-        const status = await this.#post(url, body, record.id, attempt);
+        // Again at send time (the name may answer differently now); connect only to the pinned address.
+        const target = await this.check(url);
+        const status = await this.#post(target, body, record.id, attempt);
         if (status >= 200 && status < 300) {
           log.info({ attempt, status }, 'callback delivered');
           return { delivered: true, attempts: attempt, status };
@@ -96,23 +102,35 @@ export class CallbackSender {
     return outcome;
   }
 
-  async #post(url: string, body: string, executionId: string, attempt: number): Promise<number> {
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
-    const response = await fetch(url, {
-      method: 'POST',
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.any([timeout, this.#stop.signal]),
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': this.#options.userAgent ?? 'strata-worker',
-        [SIGNATURE_HEADER]: sign(this.#options.key, body),
-        'Strata-Execution-Id': executionId,
-        'Strata-Delivery-Attempt': String(attempt),
-      },
+  /** One POST over a fresh socket to the admitted address (no second lookup, no redirects). */
+  #post(target: CallbackTarget, body: string, executionId: string, attempt: number): Promise<number> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
+    const { url, admitted } = target;
+    return new Promise((resolve, reject) => {
+      const request = url.protocol === 'https:' ? https.request : http.request;
+      const req = request(url, {
+        method: 'POST',
+        agent: false,
+        lookup: pinnedLookup(admitted),
+        // TLS still checks the certificate against the name asked for, not the address.
+        servername: admitted.host,
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': this.#options.userAgent ?? 'strata-worker',
+          [SIGNATURE_HEADER]: sign(this.#options.key, body),
+          'Strata-Execution-Id': executionId,
+          'Strata-Delivery-Attempt': String(attempt),
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.end(body);
     });
-    await response.body?.cancel();
-    return response.status;
   }
 
   #delay(attempt: number): number {

@@ -361,6 +361,12 @@ async function assemble(
     timeoutMs: config.callbacks.timeout,
     logger: logger.child({ component: 'callbacks' }),
     userAgent: `strata-worker/${VERSION}`,
+    // The same SSRF guard as the http runtime: http.allow admits, the worker's own API never.
+    guard: new DestinationGuard({
+      operatorAllow: config.http.allow,
+      protected: () => (listening ? [listening] : []),
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    }),
   });
   undo.push(() => callbacks.close());
 

@@ -1,7 +1,8 @@
 /**
- * `?async=1&callback=URL`: the finished record is POSTed to a loopback receiver with a valid
- * `Strata-Signature`, retried with backoff on 5xx, given up on 4xx; destinations off loopback
- * are refused before any socket is opened (checkCallbackUrl never resolves or connects).
+ * `?async=1&callback=URL`: the finished record is POSTed to a loopback receiver (admitted by
+ * `http.allow`) with a valid `Strata-Signature`, retried with backoff on 5xx, given up on 4xx;
+ * destinations the SSRF guard refuses (private, metadata, the worker's own port, a name that
+ * rebinds) are refused before any socket is opened. Names go to a fake resolver only.
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -9,8 +10,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCallbackUrl } from '../../src/callbacks/destination.ts';
+import pino from 'pino';
+import { CallbackSender } from '../../src/callbacks/sender.ts';
 import { sign, verify } from '../../src/callbacks/signature.ts';
+import { DestinationGuard, type Resolver } from '../../src/net/destination-guard.ts';
 import { errorOf, jsFunction, startTestWorker, type TestWorker } from './support.ts';
 
 interface Received {
@@ -22,6 +25,7 @@ interface Received {
 async function receiver(script: number[] = []) {
   const received: Received[] = [];
   const waiters: (() => void)[] = [];
+  let connections = 0;
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => {
@@ -33,11 +37,17 @@ async function receiver(script: number[] = []) {
       for (const wake of waiters.splice(0)) wake();
     });
   });
+  server.on('connection', () => {
+    connections++;
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/hook`;
   return {
     url,
+    port,
     received,
+    connections: () => connections,
     /** Resolves once `n` deliveries arrived. */
     async count(n: number) {
       while (received.length < n) await new Promise<void>((r) => waiters.push(r));
@@ -47,15 +57,34 @@ async function receiver(script: number[] = []) {
   };
 }
 
+/** A fake resolver: never a real lookup; names answer the addresses the tests need. */
+const lookups: string[] = [];
+const fakeResolve: Resolver = async (host) => {
+  lookups.push(host);
+  const answers: Record<string, string> = {
+    'hooks.test': '127.0.0.1',
+    'private.test': '10.0.0.5',
+    'metadata.test': '169.254.169.254',
+  };
+  const address = answers[host];
+  if (!address) throw new Error(`no such name ${host}`);
+  return [{ address, family: 4 }];
+};
+
 const KEY = 'test-callback-key';
 let t: TestWorker;
 beforeAll(async () => {
-  t = await startTestWorker({
-    'callbacks.signingKey': KEY,
-    'callbacks.backoff': '10ms',
-    'callbacks.backoffMax': '40ms',
-    'callbacks.attempts': 3,
-  });
+  t = await startTestWorker(
+    {
+      'callbacks.signingKey': KEY,
+      'callbacks.backoff': '10ms',
+      'callbacks.backoffMax': '40ms',
+      'callbacks.attempts': 3,
+      // Loopback is refused by default; the operator admits it (as for the http runtime).
+      'http.allow': '127.0.0.1',
+    },
+    { resolve: fakeResolve },
+  );
   await t.call('POST', '/v1/functions', jsFunction('notify', 'export default (i) => ({ doubled: i.n * 2 })'));
 });
 afterAll(async () => {
@@ -115,29 +144,111 @@ describe('callbacks', () => {
     }
   });
 
-  it('refuse a callback without async, or off loopback, before running anything', async () => {
+  it('deliver to an admitted loopback name through the pinned address', async () => {
+    const hook = await receiver();
+    try {
+      const res = await invokeWithCallback(`http://hooks.test:${hook.port}/hook`);
+      expect(res.status).toBe(202);
+      const [delivery] = await hook.count(1);
+      expect(verify(KEY, delivery?.body ?? '', String(delivery?.headers['strata-signature']))).toBe(true);
+      expect(delivery?.headers.host).toBe(`hooks.test:${hook.port}`);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('refuse a callback without async, or to a forbidden destination, before running anything', async () => {
     const sync = await t.call('POST', '/v1/functions/notify/invoke?callback=http://127.0.0.1:1/x', { n: 1 });
     expect(sync.status).toBe(400);
     expect((await errorOf(sync)).message).toContain('async=1');
-    for (const url of ['http://10.0.0.1/hook', 'https://example.com/hook', 'http://[::ffff:7f00:1]/x']) {
+    const before = lookups.length;
+    for (const url of [
+      'http://10.0.0.1/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://private.test/hook',
+      'http://metadata.test/latest',
+      'https://example.com/hook',
+    ]) {
       const res = await invokeWithCallback(url);
-      expect(res.status).toBe(403);
+      expect(res.status, url).toBe(403);
       expect((await errorOf(res)).code).toBe('destination_forbidden');
     }
+    // The names went to the fake resolver, never to the system's.
+    expect(lookups.slice(before)).toEqual(['private.test', 'metadata.test', 'example.com']);
     for (const url of ['ftp://127.0.0.1/x', 'not a url']) expect((await invokeWithCallback(url)).status).toBe(400);
   });
 });
 
-describe('the destination check and the signature', () => {
-  it('allows loopback http(s) only', () => {
-    for (const ok of ['http://127.0.0.1:9/x', 'https://127.5.6.7/', 'http://localhost:80/', 'http://[::1]:8080/']) {
-      expect(checkCallbackUrl(ok).href).toBeTruthy();
-    }
-    for (const bad of ['http://192.168.1.1/', 'http://169.254.169.254/latest', 'http://127.0.0.1.example.com/']) {
-      expect(() => checkCallbackUrl(bad)).toThrow(expect.objectContaining({ code: 'destination_forbidden' }));
+describe('the sender and the guard', () => {
+  const record = { id: 'exec-1', status: 'succeeded' } as never;
+  const sender = (guard: DestinationGuard) =>
+    new CallbackSender({
+      key: KEY,
+      attempts: 2,
+      backoffMs: 1,
+      backoffMaxMs: 1,
+      timeoutMs: 10_000,
+      logger: pino({ level: 'silent' }),
+      guard,
+    });
+
+  it('refuse loopback unless http.allow admits it', async () => {
+    const s = sender(new DestinationGuard({ resolve: fakeResolve }));
+    await expect(s.check('http://127.0.0.1:9/x')).rejects.toMatchObject({ code: 'destination_forbidden' });
+    await expect(s.check('http://private.test/x')).rejects.toMatchObject({ code: 'destination_forbidden' });
+  });
+
+  it("refuse the worker's own port even when loopback is admitted, opening no socket", async () => {
+    const own = await receiver();
+    try {
+      const guard = new DestinationGuard({
+        operatorAllow: ['127.0.0.1'],
+        resolve: fakeResolve,
+        protected: () => [{ host: '127.0.0.1', port: own.port }],
+      });
+      const s = sender(guard);
+      await expect(s.check(own.url)).rejects.toMatchObject({ code: 'destination_forbidden' });
+      const outcome = await s.deliver(`http://hooks.test:${own.port}/x`, record);
+      expect(outcome).toMatchObject({ delivered: false });
+      expect(own.connections()).toBe(0);
+    } finally {
+      await own.close();
     }
   });
 
+  it('check again at delivery: a name rebinding to the metadata address after submit gets no socket', async () => {
+    const hook = await receiver();
+    try {
+      const answers = ['127.0.0.1', '169.254.169.254'];
+      const rebinding: Resolver = async () => [{ address: answers.shift() ?? '169.254.169.254', family: 4 }];
+      const s = sender(new DestinationGuard({ operatorAllow: ['127.0.0.1'], resolve: rebinding }));
+      const url = `http://rebind.test:${hook.port}/x`;
+      await expect(s.check(url)).resolves.toMatchObject({ admitted: { address: '127.0.0.1' } });
+      const outcome = await s.deliver(url, record);
+      expect(outcome).toMatchObject({ delivered: false });
+      expect(outcome.delivered ? '' : outcome.reason).toContain('169.254.169.254');
+      expect(hook.connections()).toBe(0);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('an admitted loopback server receives the signed record', async () => {
+    const hook = await receiver();
+    try {
+      const s = sender(new DestinationGuard({ operatorAllow: ['127.0.0.1'], resolve: fakeResolve }));
+      const outcome = await s.deliver(`http://hooks.test:${hook.port}/x`, record);
+      expect(outcome).toEqual({ delivered: true, attempts: 1, status: 200 });
+      const [delivery] = await hook.count(1);
+      expect(JSON.parse(delivery?.body ?? '')).toEqual({ id: 'exec-1', status: 'succeeded' });
+      expect(verify(KEY, delivery?.body ?? '', String(delivery?.headers['strata-signature']))).toBe(true);
+    } finally {
+      await hook.close();
+    }
+  });
+});
+
+describe('the signature', () => {
   it('signs "t.body" with HMAC-SHA256 and refuses stale timestamps', () => {
     const header = sign('k', '{"a":1}', 1_700_000_000);
     const mac = createHmac('sha256', 'k').update('1700000000.{"a":1}').digest('hex');
@@ -150,7 +261,7 @@ describe('the destination check and the signature', () => {
 
 describe('without a configured key', () => {
   it('the worker makes one in its data dir (0600) and signs with it', async () => {
-    const w = await startTestWorker();
+    const w = await startTestWorker({ 'http.allow': '127.0.0.1' });
     const hook = await receiver();
     try {
       const file = join(w.dataDir, 'callback-signing-key');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startWorker, type Worker } from '../../src/cli/worker.ts';
+import type { Resolver } from '../../src/net/destination-guard.ts';
 import { requestJson, testWorkerConfig } from '../support/worker-config.ts';
 
 export interface TestWorker {
@@ -16,13 +17,14 @@ export interface TestWorker {
 
 export async function startTestWorker(
   overrides: Record<string, unknown> = {},
-  options: { listen?: boolean; dataDir?: string } = {},
+  options: { listen?: boolean; dataDir?: string; resolve?: Resolver } = {},
 ): Promise<TestWorker> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'strata-test-'));
   const config = testWorkerConfig('strata-test', dataDir, overrides);
   const worker = await startWorker(config, {
     listen: options.listen ?? false,
     logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
+    ...(options.resolve ? { resolve: options.resolve } : {}),
   });
   return {
     worker,

@@ -53,7 +53,7 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       if (!isAsync)
         throw new StrataError('invalid_request', 'callback= needs async=1 (a sync invoke answers with the record)');
       if (!callbacks) throw new StrataError('invalid_request', 'this worker does not deliver callbacks');
-      callbacks.check(callback);
+      await callbacks.check(callback);
     }
     const input = await readJsonText(c);
     c.var.tenants?.takeInvocation(tenant);
