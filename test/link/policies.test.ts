@@ -34,7 +34,7 @@ describe('hybrid dispatch policy', () => {
     expect(nextMode('push', 'push', 1, 0.8, 0.5)).toBe('push');
     expect(nextMode('pull', 'pull', 0, 0.8, 0.5)).toBe('pull');
   });
-  it('load is the worker\'s own slots only', () => {
+  it("load is the worker's own slots only", () => {
     expect(loadOf(2, 4)).toBe(0.5);
     expect(loadOf(1, 4)).toBe(0.25);
     expect(loadOf(9, 4)).toBe(1);
