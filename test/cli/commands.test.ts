@@ -45,12 +45,16 @@ describe('the command tree', () => {
     }
   });
 
-  it.each(ALL.map((p) => [p.join(' ')]))('strata %s --help prints its usage and exits 0', async (path) => {
-    const res = await strata([...path.split(' '), '--help']);
-    expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
-    expect(res.stdout).toContain(`Usage: strata ${path}`);
-  });
+  // Concurrent: each case spawns the CLI (about 2 s of start-up), and none shares state.
+  it.concurrent.for(ALL.map((p) => p.join(' ')))(
+    'strata %s --help prints its usage and exits 0',
+    async (path, { expect }) => {
+      const res = await strata([...path.split(' '), '--help']);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain(`Usage: strata ${path}`);
+    },
+  );
 
   it('strata --help and strata help fn exit 0', async () => {
     const root = await strata(['--help']);
