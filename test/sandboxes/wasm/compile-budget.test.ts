@@ -4,8 +4,8 @@
  * binaryen seconds to meter is deployed and run, the main event loop is never blocked for
  * 100 ms or more. Budgets and test timeouts are otherwise set so no verdict depends on speed.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchEventLoop } from '../../support/event-loop.ts';
 import { bigModule } from './big-module.ts';
 import { artifact, type DriverFixture, invocation, makeDriver, runOptions } from './helpers.ts';
 import { wat } from './wat.ts';
@@ -25,17 +25,17 @@ describe('compile work off the serving thread', () => {
     fx = makeDriver(undefined, 1, { compileTimeout: TEN_MINUTES });
     await fx.driver.start();
     const a = artifact(bigModule(FUNCTIONS), { entry: 'f0', limits: { fuel: 1_000_000 } });
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
+    // By this thread's own CPU in each gap: a late tick on a busy machine is not a block.
+    const watch = watchEventLoop();
     const prepared = await fx.driver.prepare(a);
     const run = runOptions({ timeoutMs: 60_000, fuel: 1_000_000 });
     const outcome = await fx.driver.run(prepared, invocation([]), run.options);
     run.done();
-    delay.disable();
+    const { maxBlockedMs } = watch.stop();
     expect(outcome).toMatchObject({ status: 'succeeded', result: 7 });
     expect(outcome.usage.fuelConsumed).toBeGreaterThan(0);
     expect(prepared.compile.steps.fuel).toBeGreaterThan(0);
-    expect(delay.max / 1e6).toBeLessThan(100);
+    expect(maxBlockedMs).toBeLessThan(100);
   }, 0);
 
   it('refuses a compile that overruns its time budget, and the next deploy works', async () => {
