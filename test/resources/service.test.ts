@@ -53,12 +53,15 @@ describeIf(processTierRequirement(), 'resources service with the process tier (c
     const ac = new AbortController();
     const run = runScript(
       { cgroups: resources.cgroups, driver },
-      { interpreter: 'bash', source: 'sleep 5' },
+      { interpreter: 'bash', source: 'sleep 30' },
       null,
-      { cpu: 0.25, timeoutMs: 10_000 },
+      { cpu: 0.25, timeoutMs: 60_000 },
       ac,
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // Wait for the sandbox's group to exist (the tier makes it when the script starts; no event).
+    const until = Date.now() + 30_000;
+    while (resources.cgroups.sandboxGroups().length === 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
     const [entry] = resources.cgroups.sandboxGroups();
     const cpuDir = entry?.group.dirs.find((d) => d.includes('/cpu/')) as string;
     const quota = () => Number(readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8'));
