@@ -343,6 +343,7 @@ async function pairedRows(
     tier: '',
   };
   const peer: { seq: Summary[]; load: LoadResult[]; cpu: Map<string, number> } = { seq: [], load: [], cpu: new Map() };
+  let peerFailed = false;
   const add = (into: Map<string, number>, from: Map<string, number>) => {
     for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
   };
@@ -381,27 +382,36 @@ async function pairedRows(
       );
       strata.load.push(s.load);
       add(strata.cpu, s.spent);
-      if (!workerd || !peerClient) continue;
-      progress(`http: workerd${of}: ${warmup} warm-up + ${n} calls, then 32 connections for ${durationS} s`);
-      peer.seq.push(
-        summarize(
-          await timeSequential(
-            async (i) => {
-              const reply = await peerClient.send('POST', '/', JSON.stringify(jsInput(i)));
-              if (reply.status !== 200)
-                throw new Error(`workerd answered ${reply.status}: ${reply.body.slice(0, 200)}`);
-              checkJs(JSON.parse(reply.body), i);
-            },
-            n,
-            warmup,
+      if (!workerd || !peerClient || peerFailed) continue;
+      try {
+        progress(`http: workerd${of}: ${warmup} warm-up + ${n} calls, then 32 connections for ${durationS} s`);
+        peer.seq.push(
+          summarize(
+            await timeSequential(
+              async (i) => {
+                const reply = await peerClient.send('POST', '/', JSON.stringify(jsInput(i)));
+                if (reply.status !== 200)
+                  throw new Error(`workerd answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+                checkJs(JSON.parse(reply.body), i);
+              },
+              n,
+              warmup,
+            ),
           ),
-        ),
-      );
-      const w = await loadWithCpu(workerd.pid, new Map([['worker main process', 'workerd']]), workerd.url, (b) =>
-        b.includes(DOUBLED_42),
-      );
-      peer.load.push(w.load);
-      add(peer.cpu, w.spent);
+        );
+        const w = await loadWithCpu(workerd.pid, new Map([['worker main process', 'workerd']]), workerd.url, (b) =>
+          b.includes(DOUBLED_42),
+        );
+        peer.load.push(w.load);
+        add(peer.cpu, w.spent);
+      } catch (err) {
+        // A peer that fails gives a skip line, never a failed bench.
+        peerFailed = true;
+        peer.seq.length = 0;
+        peer.load.length = 0;
+        result.skips.push({ name: 'workerd rows', reason: `failed: ${(err as Error).message.slice(0, 300)}` });
+        progress(`http: workerd FAILED: ${(err as Error).message.slice(0, 300)}`);
+      }
     }
   } finally {
     peerClient?.close();

@@ -146,7 +146,8 @@ if (http.memory)
   );
 if (http.workerdMemory)
   out.push('', '## workerd memory, idle (same moment)', formatMemory(http.workerdMemory, 'process'));
-out.push('', '## Deploy standard JS (compiled to a component, default policy)', formatDeployRows(deployJs.rows));
+if (deployJs.rows.length > 0 || deployJs.skips.length > 0)
+  out.push('', '## Deploy standard JS (compiled to a component, default policy)', formatDeployRows(deployJs.rows));
 for (const s of deployJs.skips) out.push(`skipped: ${s.name}: ${s.reason}`);
 out.push('', '## Isolate tier baselines (same JS function, in the bench process)', formatBaselineRows(baselines));
 out.push(

@@ -181,6 +181,10 @@ function peerChecks(http: HttpBenchResult): TargetCheck[] {
       met: r >= 0.5,
     });
   }
+  if (warm && !peerWarm) {
+    checks.push({ what: 'Strata / workerd p50, 1 connection', value: 'skipped (no workerd row)', target: '<= 2x' });
+    checks.push({ what: 'Strata / workerd invocations/s, 32 connections', value: 'skipped', target: '>= 0.5x' });
+  }
   return checks;
 }
 
