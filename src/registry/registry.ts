@@ -117,13 +117,23 @@ export class Registry {
    * alone: versions that repeat an older one's content share its digest but not its number.
    */
   readonly #artifacts = new Map<string, Artifact>();
+  /**
+   * Live versions by `name@version` (a version never changes; only delete() hides it): the
+   * governance gate asks for the invoked version on every call, and a prepared statement plus a
+   * manifest parse per call cost ~0.15 ms of the serving process' CPU (bench --profile).
+   */
+  readonly #versions = new Map<string, FunctionVersion>();
   readonly #selectLatest;
+  readonly #selectVersion;
 
   constructor(options: RegistryOptions) {
     this.#db = options.db;
     this.#db.migrate('registry', MIGRATIONS);
     this.#selectLatest = this.#db.db.prepare(
       'SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1',
+    );
+    this.#selectVersion = this.#db.db.prepare(
+      'SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL',
     );
     this.blobs = new BlobStore(join(options.dataDir, 'artifacts'));
     this.aliases = new AliasTable(this.#db);
@@ -262,6 +272,10 @@ export class Registry {
         }
       }
     }
+    if (version !== undefined) {
+      const known = this.#versions.get(`${name}@${version}`);
+      if (known) return known;
+    }
     const row = (version === undefined ? this.#selectLatest.get(name) : this.#versionRow(name, version)) as
       | Row
       | undefined;
@@ -276,13 +290,12 @@ export class Registry {
     }
     const fn = toVersion(row);
     if (version === undefined) this.#latest.set(name, fn);
+    else this.#versions.set(`${name}@${version}`, fn);
     return fn;
   }
 
   #versionRow(name: string, version: number): Row | undefined {
-    return this.#db.db
-      .prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL')
-      .get(name, version) as Row | undefined;
+    return this.#selectVersion.get(name, version) as Row | undefined;
   }
 
   #version(name: string, version: number): FunctionVersion | undefined {
@@ -350,7 +363,10 @@ export class Registry {
       .run(new Date().toISOString(), name);
     this.aliases.deleteAll(name);
     this.#latest.delete(name);
-    for (const fn of live) this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
+    for (const fn of live) {
+      this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
+      this.#versions.delete(`${fn.name}@${fn.version}`);
+    }
     return live;
   }
 
