@@ -303,6 +303,7 @@ async function assemble(
     db,
     executor,
     registry,
+    signatures: governance,
     logger,
     metrics,
     nodeTotals: () => resources.nodeTotals(),
