@@ -16,6 +16,7 @@ import { ADMIN, startTenantWorker, type TenantWorker } from './support.ts';
 /** Prints what it finds (earlier tenants' marks), then leaves its own mark in /tmp and its cwd. */
 const PROBE = [
   'read -r me',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a JS template
   'found=$(cat /tmp/x 2>/dev/null; cat ./state 2>/dev/null; printf "%s" "${STRATA_PROBE_STATE:-}")',
   'echo "$me" > /tmp/x 2>/dev/null; echo "$me" > ./state 2>/dev/null',
   'export STRATA_PROBE_STATE="$me"',
