@@ -388,8 +388,7 @@ export class PluginHost implements PhaseHooks {
       if (why === 'overran') void this.#checkSpin(slot, gen);
       throw err;
     } finally {
-      this.#o.metrics.calls.inc({ plugin: slot.name, kind, outcome });
-      this.#o.metrics.duration.observe({ plugin: slot.name, kind }, (performance.now() - started) / 1000);
+      this.#o.metrics.hookCall(slot.name, kind, outcome, (performance.now() - started) / 1000);
     }
   }
 

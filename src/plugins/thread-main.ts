@@ -148,20 +148,38 @@ async function call(op: CallOp, args: unknown[]): Promise<unknown> {
   }
 }
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+
+/** A hook answered synchronously is posted at once: no async wrapper, no extra microtask turns. */
+function hot(op: CallOp, arg: unknown): unknown {
+  if (op === 'pre') return method(plugin, 'pre')(arg);
+  if (op === 'post') return method(plugin, 'post')(arg);
+  return method(plugin, 'onEvent')(arg);
+}
+
 port.on('message', (message: HostMessage) => {
   if (message.t === 'abort') {
     const error = Object.assign(new Error(message.reason.message), { code: message.reason.code });
     runs.get(message.runId)?.abort(error);
     return;
   }
-  void (async () => {
-    try {
-      const value = await call(message.op, message.args);
-      post({ t: 'result', id: message.id, ok: true, value });
-    } catch (err) {
-      post({ t: 'result', id: message.id, ok: false, error: text(err) });
-    }
-  })();
+  const { id, op, args } = message;
+  let value: unknown;
+  try {
+    value = op === 'pre' || op === 'post' || op === 'event' ? hot(op, args[0]) : call(op, args);
+  } catch (err) {
+    post({ t: 'result', id, ok: false, error: text(err) });
+    return;
+  }
+  if (!isThenable(value)) {
+    post({ t: 'result', id, ok: true, value });
+    return;
+  }
+  value.then(
+    (v) => post({ t: 'result', id, ok: true, value: v }),
+    (err: unknown) => post({ t: 'result', id, ok: false, error: text(err) }),
+  );
 });
 
 boot().catch((err) => post({ t: 'failed', error: text(err) }));
