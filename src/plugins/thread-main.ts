@@ -149,7 +149,9 @@ async function call(op: CallOp, args: unknown[]): Promise<unknown> {
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function';
 
 /** A hook answered synchronously is posted at once: no async wrapper, no extra microtask turns. */
 function hot(op: CallOp, arg: unknown): unknown {
