@@ -44,7 +44,7 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-const THREAD_MAIN = new URL('./thread-main.ts', import.meta.url);
+const THREAD_MAIN = new URL('./thread-main.mjs', import.meta.url);
 
 export class PluginThread {
   readonly #worker: Worker;
