@@ -22,8 +22,8 @@ import { Lifecycle } from './lifecycle.ts';
 import { readPluginManifest } from './manifest.ts';
 import type { PluginMetrics } from './metrics.ts';
 import { MonitorErrors, type RecordAppender } from './monitor-errors.ts';
-import { loadOrder } from './order.ts';
-import { infoOf, type PluginInfo, type Slot } from './slot.ts';
+import { loadOrder, loadWaves } from './order.ts';
+import { infoOf, type PluginInfo, type Slot, upsertSlot } from './slot.ts';
 
 export interface PluginHostOptions {
   config: Config;
@@ -157,28 +157,8 @@ export class PluginHost implements PhaseHooks {
         continue;
       }
       seen.add(name);
-      let slot = this.#slots.get(name);
       const fingerprint = `${d.fingerprint}|${read.ok ? read.fingerprint : read.error}`;
-      const changed = !slot || slot.fingerprint !== fingerprint || slot.folder !== d.folder;
-      if (!slot) {
-        slot = {
-          name,
-          folder: d.folder,
-          source: d.source,
-          overrides: d.overrides,
-          fingerprint,
-          state: 'unloaded',
-          configDisabled: !d.enabled,
-          failures: [],
-          busy: Promise.resolve(),
-        };
-        this.#slots.set(name, slot);
-      }
-      slot.folder = d.folder;
-      slot.source = d.source;
-      slot.overrides = d.overrides;
-      slot.fingerprint = fingerprint;
-      slot.configDisabled = !d.enabled;
+      const { slot, changed } = upsertSlot(this.#slots, name, d, fingerprint);
       if (!read.ok) {
         const s = slot;
         if (changed) await this.#life.serial(s, () => this.#life.fail(s, read.error));
@@ -215,19 +195,14 @@ export class PluginHost implements PhaseHooks {
     }
     const reloaded = new Set<string>();
     // Waves: every plugin whose dependencies are settled loads at once (threads start in parallel).
-    const settled = new Set<string>();
-    let left = order.filter((n) => byName.has(n));
-    while (left.length > 0) {
-      const wave = left.filter((n) =>
-        Object.keys(byName.get(n)?.slot.manifest?.requires ?? {}).every((d) => settled.has(d) || !byName.has(d)),
-      );
-      const step = wave.length > 0 ? wave : left.slice(0, 1);
+    const waves = loadWaves(
+      order.filter((n) => byName.has(n)),
+      (n) => Object.keys(byName.get(n)?.slot.manifest?.requires ?? {}),
+    );
+    for (const wave of waves)
       await Promise.all(
-        step.map((name) => this.#bring(byName.get(name) as { slot: Slot; changed: boolean }, reloaded)),
+        wave.map((name) => this.#bring(byName.get(name) as { slot: Slot; changed: boolean }, reloaded)),
       );
-      for (const n of step) settled.add(n);
-      left = left.filter((n) => !step.includes(n));
-    }
   }
 
   /** Load, reload or refuse one plugin of a sync, once its dependencies are settled. */
