@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isStrataError } from '../core/errors.ts';
-import { MASTER_ROUTES } from '../gateway/openapi/master-routes.ts';
+import { MASTER_KEY_ROUTES, MASTER_ROUTES } from '../gateway/openapi/master-routes.ts';
 import { dashboardRoutes, referenceRoutes } from '../gateway/routes/reference.ts';
 import { parseSignature } from '../governance/artifact-signatures.ts';
 import { unqualify } from '../tenants/namespace.ts';
@@ -166,7 +166,7 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; 
   // Ship and show: the API document, its reference page and the dashboard (src/gateway/routes/reference.ts).
   app.route(
     '/',
-    referenceRoutes(MASTER_ROUTES, {
+    referenceRoutes(options.tenants ? [...MASTER_ROUTES, ...MASTER_KEY_ROUTES] : MASTER_ROUTES, {
       title: 'Strata Master API',
       version: '1',
       description: 'The reference Master: catalogue, tasks, workers.',

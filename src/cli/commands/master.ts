@@ -98,6 +98,12 @@ export async function startMaster(overrides: Record<string, unknown> = {}): Prom
   const catalogue = openCatalogue(db, dataDir);
   // The worker's key and scope model over the Master's own database (src/master/auth.ts).
   const tenants = new Tenants({ db, config: { ...config, dataDir } });
+  try {
+    tenants.assertSafeBind(hostOf(config.master.http), 'Master');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const server = new MasterServer({ config: config.master, db, catalogue, dataDir, logger, tenants });
   try {
     await server.start();
@@ -117,6 +123,12 @@ export async function startMaster(overrides: Record<string, unknown> = {}): Prom
       db.close();
     },
   };
+}
+
+/** The host of `host:port` (`[::1]:7080` too). */
+function hostOf(address: string): string {
+  const colon = address.lastIndexOf(':');
+  return colon < 0 ? address : address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
 }
 
 /** `argv` form (tests, older callers). */
