@@ -368,16 +368,27 @@ export class IsolateRuntime {
     const ended = new Promise<'memory'>((resolve) => {
       end = resolve;
     });
+    // The host's own heap when the watch began (read at the first sample: a call shorter than one
+    // sample never needs it). Garbage the host itself makes while serving the call (its log lines,
+    // frames) grows RSS too, but it is not the isolate's: it is taken off before a verdict.
+    let hostHeapAtStart: number | undefined;
+    const limit = overLimitBytes(sandbox.heapLimitBytes);
     const alone = () => this.#running === 1;
-    const overLimit = () => alone() && peakRss - rssAtStart > overLimitBytes(sandbox.heapLimitBytes);
+    const overLimit = () => {
+      if (!alone() || peakRss - rssAtStart <= limit) return false;
+      const hostHeapGrowth = Math.max(0, process.memoryUsage().heapTotal - (hostHeapAtStart ?? Infinity));
+      return peakRss - rssAtStart - hostHeapGrowth > limit;
+    };
     const sample = () => {
       const rss = process.memoryUsage.rss();
+      hostHeapAtStart ??= process.memoryUsage().heapTotal;
       if (this.#running > 1) shared = true;
       if (epoch !== this.#epoch) {
         // Another call started or ended, or a stopped isolate let go of its heap: start again.
         epoch = this.#epoch;
         rssAtStart = rss;
         peakRss = rss;
+        hostHeapAtStart = process.memoryUsage().heapTotal;
       }
       if (zombieEnds !== this.#zombieEnds) {
         zombieEnds = this.#zombieEnds;
