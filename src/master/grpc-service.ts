@@ -302,7 +302,7 @@ class Session {
     }
     master.shared?.registered(
       w,
-      r.held.map((t) => ({ taskId: t.taskId, epoch: String(t.epoch) })),
+      r.held.map((t) => ({ taskId: t.taskId, attempt: t.attempt, epoch: String(t.epoch) })),
     );
     master.log.info({ workerId: id, instanceId: r.instanceId, held: r.held.length }, 'worker registered');
     master.emit('registered', id);

@@ -7,6 +7,7 @@
  * one Master that holds the sweep lease.
  */
 import { u64Number } from '../protocol/uint64.ts';
+import type { ControlAction } from './control.ts';
 import type { StoredResult, StoreOutcome } from './store.ts';
 import type { MasterStoreBackend, NewTask, SharedTask } from './store-backend.ts';
 import { resultFields, viewOf } from './task-view.ts';
@@ -21,11 +22,16 @@ export interface SharedHost {
   readonly workers: Map<string, WorkerState>;
   duplicateResults: number;
   fencedResults: number;
-  readonly log: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+  readonly log: {
+    warn(obj: object, msg?: string): void;
+    info(obj: object, msg?: string): void;
+    debug(obj: object, msg?: string): void;
+  };
   sendDispatch(task: TaskRow, worker: WorkerState): void;
   settled(worker: WorkerState | undefined, result: StoredResult): void;
   pump(): void;
   canTake(worker: WorkerState, now: number): number;
+  control(workerId: string, action: ControlAction): Promise<unknown>;
 }
 
 const SWEEP_LEASE = 'sweep';
@@ -131,6 +137,11 @@ export class SharedTasks {
     }
     this.#host.live.set(task.id, task);
     w.tasks.add(task.id);
+    // Who dispatched which attempt: the trail to read when a task ran twice.
+    this.#host.log.debug(
+      { taskId: task.id, attempt: task.attempt, epoch: claimed.epoch, workerId: w.id },
+      'dispatched',
+    );
     if (w.mode === 'pull') w.pullBudget = Math.max(0, w.pullBudget - 1);
     this.#host.sendDispatch(task, w);
   }
@@ -185,15 +196,24 @@ export class SharedTasks {
   }
 
   /** A worker registered (maybe coming from a Master that died): adopt what it holds, requeue the rest. */
-  registered(w: WorkerState, held: { taskId: string; epoch: string }[]): void {
-    void this.backend.seen(w.id, this.#host.masterId, Date.now()).catch(() => {});
+  registered(w: WorkerState, held: { taskId: string; attempt: number; epoch: string }[]): void {
     this.#claiming.add(w.id);
     this.backend
-      .reconcileWorker(w.id, held)
-      .then(({ current, requeued }) => {
+      .reconcileWorker(w.id, held, this.#host.masterId)
+      .then(({ current, requeued, stale }) => {
         for (const t of current) {
           this.#host.live.set(t.id, rowOf(t));
           w.tasks.add(t.id);
+        }
+        // Attempts given up while the worker was away (swept, re-dispatched): stop them.
+        const attempts = new Map(held.map((h) => [`${h.taskId}:${h.epoch}`, h.attempt]));
+        for (const ref of stale) {
+          this.#host.log.info(
+            { workerId: w.id, taskId: ref.taskId, epoch: ref.epoch },
+            'held attempt given up: cancelled',
+          );
+          const attempt = attempts.get(`${ref.taskId}:${ref.epoch}`) ?? 0;
+          void this.#host.control(w.id, { cancel: { taskId: ref.taskId, attempt, epoch: ref.epoch } });
         }
         if (requeued.length > 0) this.#host.log.info({ workerId: w.id, requeued: requeued.length }, 'tasks requeued');
       })
@@ -221,8 +241,7 @@ export class SharedTasks {
     this.sweeper = await this.backend.lease(SWEEP_LEASE, this.#host.masterId, timeout, now);
     if (!this.sweeper) return;
     // Workers no Master has heard from (theirs died, and so did they): their tasks go to others.
-    for (const id of await this.backend.markSilentLost(now, timeout)) {
-      const requeued = await this.backend.requeueWorker(id);
+    for (const { workerId: id, requeued } of await this.backend.sweepSilent(now, timeout)) {
       if (requeued.length > 0) this.#host.log.info({ workerId: id, requeued: requeued.length }, 'silent worker swept');
     }
   }

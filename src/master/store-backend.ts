@@ -74,7 +74,9 @@ export interface MasterStoreBackend {
   reconcileWorker(
     workerId: string,
     held: { taskId: string; epoch: U64 }[],
-  ): Promise<{ requeued: string[]; current: SharedTask[] }>;
+    /** Also record the worker as seen by this Master, in the same transaction (see sweepSilent). */
+    masterId?: string,
+  ): Promise<{ requeued: string[]; current: SharedTask[]; stale: { taskId: string; epoch: U64 }[] }>;
   /**
    * Back to pending: every unfinished task of a lost worker (once, whoever calls it). With
    * `ifMaster`, only while the registry still has the worker on that Master (it may have moved on).
@@ -88,6 +90,12 @@ export interface MasterStoreBackend {
   workers(): Promise<SharedWorker[]>;
   /** Mark workers silent for longer than `timeoutMs` lost; their ids (only the lease holder calls this). */
   markSilentLost(now: number, timeoutMs: number): Promise<string[]>;
+  /**
+   * Mark workers silent for longer than `timeoutMs` lost and requeue their unfinished tasks, in one
+   * transaction (only the sweep-lease holder calls this). A worker that registered anywhere
+   * meanwhile is not swept: its registry row is fresh.
+   */
+  sweepSilent(now: number, timeoutMs: number): Promise<{ workerId: string; requeued: string[] }[]>;
   /** Take or renew a named lease for `ttlMs`; true while `holder` has it. */
   lease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   /** Called when another Master (or this one) stored new tasks. Resolves once listening. */

@@ -99,6 +99,14 @@ async function storeIn(tx: postgres.TransactionSql, r: SharedResult): Promise<St
   return 'accepted';
 }
 
+/** The worker registry: `workerId` seen by `masterId` at `at` (never moves last_seen back). */
+async function upsertSeen(sql: postgres.Sql | postgres.TransactionSql, workerId: string, masterId: string, at: number) {
+  await sql`
+    INSERT INTO master_workers (id, master_id, status, last_seen_at) VALUES (${workerId}, ${masterId}, 'ok', ${at})
+    ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
+      last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at)`;
+}
+
 export interface PostgresStoreOptions {
   url: string;
   /** Pool size (default 10). */
@@ -216,9 +224,13 @@ export class PostgresMasterStore implements MasterStoreBackend {
   async reconcileWorker(
     workerId: string,
     held: { taskId: string; epoch: string }[],
-  ): Promise<{ requeued: string[]; current: SharedTask[] }> {
+    masterId?: string,
+  ): Promise<{ requeued: string[]; current: SharedTask[]; stale: { taskId: string; epoch: string }[] }> {
     const keep = new Set(held.map((h) => `${h.taskId}:${h.epoch}`));
     return this.#sql.begin(async (tx) => {
+      // The registry row first: it is locked until commit, so a concurrent sweep of silent workers
+      // (sweepSilent) either ran before (and this sees its requeues) or sees the worker fresh.
+      if (masterId) await upsertSeen(tx, workerId, masterId, Date.now());
       const rows = await tx`
         SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running') FOR UPDATE`;
       const current: SharedTask[] = [];
@@ -233,8 +245,46 @@ export class PostgresMasterStore implements MasterStoreBackend {
                   WHERE id IN ${tx(requeued)}`;
         await tx`SELECT pg_notify(${CHANNEL}, ${String(requeued.length)})`;
       }
-      return { requeued, current };
-    }) as Promise<{ requeued: string[]; current: SharedTask[] }>;
+      // Held attempts the database gave up meanwhile (requeued or re-dispatched, still unfinished):
+      // the worker must stop them, or the task runs twice.
+      const adopted = new Set(current.map((t) => t.id));
+      const others = held.filter((h) => !adopted.has(h.taskId)).map((h) => h.taskId);
+      const stale: { taskId: string; epoch: string }[] = [];
+      if (others.length > 0) {
+        const unfinished = new Set(
+          (
+            await tx`SELECT id FROM master_tasks WHERE id IN ${tx(others)} AND status IN ('pending', 'dispatched', 'running')`
+          ).map((r) => r.id as string),
+        );
+        for (const h of held) if (unfinished.has(h.taskId) && !adopted.has(h.taskId)) stale.push(h);
+      }
+      return { requeued, current, stale };
+    }) as Promise<{ requeued: string[]; current: SharedTask[]; stale: { taskId: string; epoch: string }[] }>;
+  }
+
+  async sweepSilent(now: number, timeoutMs: number): Promise<{ workerId: string; requeued: string[] }[]> {
+    return this.#sql.begin(async (tx) => {
+      // One transaction: the workers marked lost stay locked until their tasks are requeued, so a
+      // worker re-registering meanwhile (reconcileWorker) is either swept before or not at all.
+      const lost = (
+        await tx`UPDATE master_workers SET status = 'lost'
+                  WHERE status <> 'lost' AND last_seen_at < ${now - timeoutMs} RETURNING id`
+      ).map((r) => r.id as string);
+      if (lost.length === 0) return [];
+      const rows = await tx`
+        WITH t AS (
+          SELECT id, worker_id FROM master_tasks
+           WHERE worker_id IN ${tx(lost)} AND status IN ('dispatched', 'running') FOR UPDATE
+        )
+        UPDATE master_tasks m SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+          FROM t WHERE m.id = t.id
+        RETURNING m.id, t.worker_id`;
+      if (rows.length > 0) await tx`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
+      return lost.map((workerId) => ({
+        workerId,
+        requeued: rows.filter((r) => r.worker_id === workerId).map((r) => r.id as string),
+      }));
+    }) as Promise<{ workerId: string; requeued: string[] }[]>;
   }
 
   async getTask(id: string): Promise<SharedTask | undefined> {
@@ -262,10 +312,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
   }
 
   async seen(workerId: string, masterId: string, at: number): Promise<void> {
-    await this.#sql`
-      INSERT INTO master_workers (id, master_id, status, last_seen_at) VALUES (${workerId}, ${masterId}, 'ok', ${at})
-      ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
-        last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at)`;
+    await upsertSeen(this.#sql, workerId, masterId, at);
   }
 
   async workers(): Promise<SharedWorker[]> {

@@ -202,4 +202,33 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     expect((await b.getTask(claimed[0]?.id as string))?.status).toBe('dispatched');
     expect(await b.requeueWorker('mover', 'b')).toHaveLength(3);
   }, 60_000);
+
+  it('the sweep of silent workers and a re-registration are one or the other: swept attempts are named stale, a fresh worker is not swept', async () => {
+    const [a, b] = await twoMasters();
+    await a.insertTasks(tasks(4, 'sw'));
+    const now = Date.now();
+    const first = await a.claim('early', 'a', 2);
+    const second = await a.claim('late', 'a', 2);
+    await a.seen('early', 'a', now - 10_000);
+    await a.seen('late', 'a', now - 10_000);
+    // `late` re-registers with b first (registry row refreshed in the reconcile's transaction)...
+    const heldLate = second.map((t) => ({ taskId: t.id, epoch: t.epoch }));
+    const reLate = await b.reconcileWorker('late', heldLate, 'b');
+    expect(reLate.current).toHaveLength(2);
+    // ... and the sweep, which runs at the same time as `early` re-registering, takes one side.
+    const heldEarly = first.map((t) => ({ taskId: t.id, epoch: t.epoch }));
+    const [swept, reEarly] = await Promise.all([b.sweepSilent(now, 3000), b.reconcileWorker('early', heldEarly, 'b')]);
+    expect(swept.map((s) => s.workerId)).not.toContain('late');
+    const sweptEarly = swept.find((s) => s.workerId === 'early');
+    if (sweptEarly) {
+      // Swept first: its attempts are pending again, and the worker is told to stop them.
+      expect(sweptEarly.requeued.sort()).toEqual(first.map((t) => t.id).sort());
+      expect(reEarly.current).toEqual([]);
+      expect(reEarly.stale.map((h) => h.taskId).sort()).toEqual(first.map((t) => t.id).sort());
+    } else {
+      expect(reEarly.current).toHaveLength(2);
+      expect(reEarly.stale).toEqual([]);
+    }
+    for (const t of second) expect((await a.getTask(t.id))?.status).toBe('dispatched');
+  }, 60_000);
 });
