@@ -2,30 +2,19 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isStrataError } from '../core/errors.ts';
+import { type ErrorCode, isStrataError } from '../core/errors.ts';
+import { statusOf } from '../gateway/error-handler.ts';
 import { MASTER_ROUTES } from '../gateway/openapi/master-routes.ts';
 import { dashboardRoutes, referenceRoutes } from '../gateway/routes/reference.ts';
 import type { MasterCore, SubmitTask } from './master.ts';
-
-const STATUS_OF: Record<string, ContentfulStatusCode> = {
-  invalid_request: 400,
-  invalid_manifest: 400,
-  invalid_code: 400,
-  not_found: 404,
-  payload_too_large: 413,
-  unauthorized: 401,
-  forbidden: 403,
-  conflict: 409,
-  unavailable: 503,
-  timeout: 504,
-};
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 export function masterHttpApp(master: MasterCore, options: { bodyLimit: number }): Hono {
   const app = new Hono();
   app.onError((err, c) => {
-    if (isStrataError(err)) return c.json(errorBody(err.code, err.message), STATUS_OF[err.code] ?? 500);
+    // The one code -> status map of the worker gateway (src/core/errors.ts httpStatusOf).
+    if (isStrataError(err)) return c.json(errorBody(err.code, err.message), statusOf(err.code));
     master.log.warn({ err: err.message }, 'master http error');
     return c.json(errorBody('internal', err.message), 500);
   });
@@ -88,7 +77,7 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number }
   const controlReply = (reply: { ok: boolean; code: string; message: string }) =>
     reply.ok ? ({ ok: true } as const) : errorBody(reply.code || 'internal', reply.message);
   const statusOfReply = (reply: { ok: boolean; code: string }): ContentfulStatusCode =>
-    reply.ok ? 200 : (STATUS_OF[reply.code] ?? 409);
+    reply.ok ? 200 : statusOf((reply.code || 'internal') as ErrorCode, 'control');
 
   app.post('/v1/tasks/:id/cancel', async (c) => {
     const reply = await master.cancelTask(c.req.param('id'));
