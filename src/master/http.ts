@@ -67,8 +67,8 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number }
     return view ? c.json(view) : c.json(errorBody('not_found', `no task ${c.req.param('id')}`), 404);
   });
 
-  app.get('/v1/tasks/:id/logs', (c) => {
-    const logs = master.logs(c.req.param('id'));
+  app.get('/v1/tasks/:id/logs', async (c) => {
+    const logs = await master.logsOf(c.req.param('id'));
     return logs === undefined
       ? c.json(errorBody('not_found', `no task ${c.req.param('id')}`), 404)
       : c.text(logs, 200, { 'content-type': 'text/plain; charset=utf-8' });
@@ -103,8 +103,9 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number }
     return c.json(controlReply(reply), statusOfReply(reply));
   });
 
-  app.get('/metrics', (c) => {
-    const counts = master.store.countByStatus();
+  app.get('/metrics', async (c) => {
+    // From the store: on PostgreSQL every Master reports the same counts.
+    const counts = await master.backend.countByStatus();
     const lines = [
       '# HELP strata_master_tasks Tasks by status.',
       '# TYPE strata_master_tasks gauge',

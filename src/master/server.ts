@@ -13,6 +13,7 @@ import { masterHttpApp } from './http.ts';
 import { type MasterConfig, MasterCore, type MasterLogger } from './master.ts';
 import type { MasterStoreBackend } from './store-backend.ts';
 import { PostgresMasterStore } from './store-postgres.ts';
+import { SqliteMasterStore } from './store-sqlite.ts';
 import type { Catalogue } from './types.ts';
 
 export interface MasterServerOptions {
@@ -58,8 +59,8 @@ function serverCredentials(config: MasterConfig): grpc.ServerCredentials {
 export class MasterServer {
   readonly core: MasterCore;
   readonly #options: MasterServerOptions;
-  /** The shared store when `master.databaseUrl` is set (closed by stop()). */
-  readonly backend: MasterStoreBackend | undefined;
+  /** The store: PostgreSQL when `master.databaseUrl` is set, else node:sqlite in `db` (closed by stop()). */
+  readonly backend: MasterStoreBackend;
   #grpc: grpc.Server | undefined;
   #http: ReturnType<typeof serve> | undefined;
   grpcAddress = '';
@@ -71,10 +72,10 @@ export class MasterServer {
       options.config.id || `master-${createHash('sha256').update(resolve(options.dataDir)).digest('hex').slice(0, 12)}`;
     this.backend = options.config.databaseUrl
       ? new PostgresMasterStore({ url: options.config.databaseUrl })
-      : undefined;
+      : new SqliteMasterStore(options.db);
     this.core = new MasterCore({
       config: options.config,
-      ...(this.backend ? { backend: this.backend } : {}),
+      backend: this.backend,
       db: options.db,
       catalogue: options.catalogue,
       masterId,
@@ -84,10 +85,8 @@ export class MasterServer {
 
   async start(): Promise<void> {
     const { config } = this.#options;
-    if (this.backend) {
-      await this.backend.init();
-      await this.core.shared?.start();
-    }
+    await this.backend.init();
+    await this.core.shared.start();
     const server = new grpc.Server(serverOptions(config.maxMessageBytes));
     server.addService(linkProto().strata.v1.WorkerLink.service, linkHandlers(this.core));
     const port = await new Promise<number>((res, rej) =>
@@ -121,7 +120,7 @@ export class MasterServer {
     const http = this.#http;
     this.#http = undefined;
     if (http) await new Promise<void>((res) => http.close(() => res()));
-    await this.backend?.close().catch(() => {});
+    await this.backend.close().catch(() => {});
   }
 }
 

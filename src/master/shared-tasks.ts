@@ -1,17 +1,16 @@
 /**
- * MasterCore on the shared store (PostgreSQL, STRATA_MASTER_DATABASE_URL): the database, not this
- * Master's memory, owns the queue, the claim of each attempt, the epoch and the one result per
- * task, so several Masters run side by side. This Master keeps in memory only the attempts it
- * dispatched (or adopted from a worker that registered holding them), for task state, logs and
- * controls. New tasks wake it by LISTEN/NOTIFY; silent workers of a dead Master are swept by the
- * one Master that holds the sweep lease.
+ * The Master's task flow over its store (either implementation of store-backend.ts): the store,
+ * not this Master's memory, owns the queue, the claim of each attempt, the epoch and the one
+ * result per task, so on PostgreSQL several Masters run side by side. This Master keeps in memory
+ * only the attempts it dispatched (or adopted from a worker that registered holding them), for
+ * task state, logs and controls. New tasks wake it (LISTEN/NOTIFY on PostgreSQL); silent workers
+ * of a dead Master are swept by the one Master that holds the sweep lease.
  */
 import { u64Number } from '../protocol/uint64.ts';
 import type { ControlAction } from './control.ts';
-import type { StoredResult, StoreOutcome } from './store.ts';
-import type { MasterStoreBackend, NewTask, SharedTask } from './store-backend.ts';
+import type { MasterStoreBackend, NewTask, SharedTask, StoredResult, StoreOutcome } from './store-backend.ts';
 import { resultFields, viewOf } from './task-view.ts';
-import { isFinalTaskStatus, type TaskRow, type TaskView } from './types.ts';
+import { isFinalTaskStatus, type TaskRow, type TaskStatus, type TaskView } from './types.ts';
 import type { WorkerState } from './worker-state.ts';
 
 /** What SharedTasks needs of its MasterCore (a narrow interface, not the whole class). */
@@ -29,6 +28,7 @@ export interface SharedHost {
   };
   sendDispatch(task: TaskRow, worker: WorkerState): void;
   settled(worker: WorkerState | undefined, result: StoredResult): void;
+  finish(task: TaskRow, status: TaskStatus, code: string, message: string): Promise<boolean>;
   pump(): void;
   canTake(worker: WorkerState, now: number): number;
   control(workerId: string, action: ControlAction): Promise<unknown>;
@@ -39,8 +39,10 @@ const SWEEP_LEASE = 'sweep';
 export const rowOf = (t: SharedTask): TaskRow => ({
   ...t,
   epoch: u64Number(t.epoch, 'epoch'),
-  cancelRequested: false,
 });
+
+/** Least loaded first: ok before degraded, then by share of slots in use. */
+const loadScore = (w: WorkerState) => (w.status === 'degraded' ? 1000 : 0) + w.assigned / Math.max(1, w.concurrency);
 
 export class SharedTasks {
   readonly backend: MasterStoreBackend;
@@ -90,12 +92,14 @@ export class SharedTasks {
   place(): void {
     if (this.#stopped) return;
     const now = Date.now();
-    for (const w of this.#host.workers.values()) {
+    const ready = [...this.#host.workers.values()]
+      .filter((w) => !this.#claiming.has(w.id) && this.#host.canTake(w, now) > 0)
+      .sort((x, y) => loadScore(x) - loadScore(y));
+    for (const w of ready) {
       const room = this.#host.canTake(w, now);
-      if (room <= 0 || this.#claiming.has(w.id)) continue;
       this.#claiming.add(w.id);
       this.backend
-        .claim(w.id, this.#host.masterId, Math.min(room, 256))
+        .claim(w, this.#host.masterId, Math.min(room, 256))
         .then((claimed) => {
           this.#claiming.delete(w.id);
           for (const t of claimed) this.#dispatch(t, w);
@@ -111,23 +115,16 @@ export class SharedTasks {
   #dispatch(claimed: SharedTask, w: WorkerState): void {
     const task = rowOf(claimed);
     if (task.attempt > this.#host.config.maxAttempts) {
-      const message = `the task was lost on ${task.attempt - 1} workers; giving up`;
-      void this.store([
-        {
-          worker: undefined,
-          result: {
-            taskId: task.id,
-            attempt: task.attempt,
-            epoch: task.epoch,
-            workerId: null,
-            status: 'lost',
-            errorCode: 'worker_lost',
-            errorMessage: message,
-            recordJson: JSON.stringify({ error: { code: 'worker_lost', message } }),
-          },
-          done: () => {},
-        },
-      ]);
+      void this.#host.finish(
+        task,
+        'lost',
+        'worker_lost',
+        `the task was lost on ${task.attempt - 1} workers; giving up`,
+      );
+      return;
+    }
+    if (task.cancelRequested) {
+      void this.#host.finish(task, 'killed', 'cancelled', 'cancelled; its worker went away');
       return;
     }
     // Claimed for a worker that went away meanwhile: back to the queue for anyone.
@@ -179,19 +176,32 @@ export class SharedTasks {
   }
 
   /** A refusal or a lost attempt: back to pending in the database (only if still current). */
-  requeue(task: TaskRow): void {
+  requeue(task: TaskRow, refused = false): void {
     this.#host.live.delete(task.id);
-    void this.backend.requeueTask(task.id, String(task.epoch)).catch(() => {});
+    void this.backend.requeueTask(task.id, String(task.epoch), refused).catch(() => {});
   }
 
   /** The worker is lost here: every unfinished task the database has on it goes back to pending. */
   lost(w: WorkerState): void {
-    for (const id of w.tasks) this.#host.live.delete(id);
+    const cancelled: Promise<boolean>[] = [];
+    for (const id of w.tasks) {
+      const task = this.#host.live.get(id);
+      // A cancel was asked: the attempt ends `killed` rather than running again elsewhere.
+      if (task?.cancelRequested && task.workerId === w.id)
+        cancelled.push(
+          this.#host.finish(task, 'killed', 'cancelled', `cancelled; its worker went away (worker ${w.id} lost)`),
+        );
+      this.#host.live.delete(id);
+    }
     w.tasks.clear();
     // Only while the worker is still ours in the registry: it may have registered with another
     // Master meanwhile, which adopted its tasks.
-    void this.backend
-      .requeueWorker(w.id, this.#host.masterId)
+    void Promise.allSettled(cancelled)
+      .then(() => this.backend.requeueWorker(w.id, this.#host.masterId))
+      .then((ids) => {
+        if (ids.length > 0)
+          this.#host.log.info({ workerId: w.id, requeued: ids.length }, 'tasks of a lost worker requeued');
+      })
       .catch((err: Error) => this.#host.log.warn({ err: err.message }, 'requeue'));
   }
 

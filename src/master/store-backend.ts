@@ -1,13 +1,28 @@
 /**
- * The Master's shared store, as one interface: what several Masters on one database must agree on
- * (tasks, their claim for dispatch, the epoch counter, the one result per task, the worker
- * registry, the sweep lease, the wake-up on new tasks). Every rule that makes a Master safe next
+ * The Master's store, as ONE async interface with two implementations: embedded node:sqlite
+ * (store-sqlite.ts, the default) and PostgreSQL (store-postgres.ts, chosen by
+ * STRATA_MASTER_DATABASE_URL, shared by any number of Masters). It holds what Masters must agree
+ * on: tasks, their claim for dispatch, the epoch counter, the one result per task, the worker
+ * registry, the sweep lease, the wake-up on new tasks. Every rule that makes a Master safe next
  * to another is enforced by the database inside a transaction, never by a Master's memory.
- * Implementation: PostgreSQL (store-postgres.ts), chosen by STRATA_MASTER_DATABASE_URL.
  */
 import type { U64 } from '../protocol/uint64.ts';
-import type { StoreOutcome } from './store.ts';
+import type { ClaimWorker } from './claim-filter.ts';
 import type { TaskStatus } from './types.ts';
+
+export type StoreOutcome = 'accepted' | 'duplicate' | 'fenced' | 'unknown_task';
+
+/** A result as the Master handles it (epoch as a number: this Master's own view). */
+export interface StoredResult {
+  taskId: string;
+  attempt: number;
+  epoch: number;
+  workerId: string | null;
+  status: TaskStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  recordJson: string | null;
+}
 
 export interface NewTask {
   id: string;
@@ -30,6 +45,8 @@ export interface SharedTask extends NewTask {
   attempt: number;
   /** From one database sequence: never repeats across Masters or restarts. */
   epoch: U64;
+  /** A cancel was asked while it ran: it is never dispatched again (finished `killed`). */
+  cancelRequested: boolean;
   updatedAt: number;
 }
 
@@ -51,7 +68,7 @@ export interface SharedWorker {
 }
 
 export interface MasterStoreBackend {
-  readonly kind: 'postgres';
+  readonly kind: 'sqlite' | 'postgres';
   /** Migrations (idempotent, safe when several Masters start at once). */
   init(): Promise<void>;
   insertTasks(tasks: NewTask[]): Promise<void>;
@@ -60,13 +77,20 @@ export interface MasterStoreBackend {
    * attempt and a fresh epoch. Rows another Master is claiming are skipped, never waited for, so
    * two Masters never dispatch the same attempt.
    */
-  claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]>;
+  claim(worker: ClaimWorker, masterId: string, count: number): Promise<SharedTask[]>;
+  /** Mark a cancel asked for a dispatched task (see SharedTask.cancelRequested). */
+  requestCancel(taskId: string): Promise<void>;
+  /** Tasks by status (for /metrics: every Master on one database counts the same). */
+  countByStatus(): Promise<Record<string, number>>;
   /** The one result of a task: accepted only for its current epoch while unfinished. */
   storeResult(result: SharedResult): Promise<StoreOutcome>;
   /** storeResult for several, in one transaction (one commit); outcomes in order. */
   storeResults(results: SharedResult[]): Promise<StoreOutcome[]>;
-  /** Back to pending: one task whose attempt `epoch` is still current and unfinished (a refusal). */
-  requeueTask(taskId: string, epoch: U64): Promise<boolean>;
+  /**
+   * Back to pending: one task whose attempt `epoch` is still current and unfinished. `refused`:
+   * the worker refused it (not a failed attempt: the number is given back).
+   */
+  requeueTask(taskId: string, epoch: U64, refused?: boolean): Promise<boolean>;
   /**
    * A worker registered holding `held` (task id and epoch): its other unfinished tasks (claimed for
    * it by a Master that died before sending them) go back to pending; the held ones still current.

@@ -8,8 +8,15 @@
  * - Leases (the sweep of silent workers) are rows with an expiry, taken with one upsert.
  */
 import postgres from 'postgres';
-import type { StoreOutcome } from './store.ts';
-import type { MasterStoreBackend, NewTask, SharedResult, SharedTask, SharedWorker } from './store-backend.ts';
+import { type ClaimWorker, claimRuntimes } from './claim-filter.ts';
+import type {
+  MasterStoreBackend,
+  NewTask,
+  SharedResult,
+  SharedTask,
+  SharedWorker,
+  StoreOutcome,
+} from './store-backend.ts';
 import { isFinalTaskStatus, type TaskStatus } from './types.ts';
 
 const CHANNEL = 'strata_master_tasks';
@@ -58,6 +65,7 @@ const MIGRATIONS = [
      holder text NOT NULL,
      expires_at bigint NOT NULL
    );`,
+  `ALTER TABLE master_tasks ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;`,
 ];
 
 type Row = Record<string, unknown>;
@@ -77,6 +85,7 @@ const toTask = (r: Row): SharedTask => ({
   masterId: (r.master_id as string | null) ?? null,
   attempt: r.attempt as number,
   epoch: String(r.epoch),
+  cancelRequested: r.cancel_requested === true,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -166,22 +175,39 @@ export class PostgresMasterStore implements MasterStoreBackend {
     });
   }
 
-  async claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]> {
+  async claim(worker: ClaimWorker, masterId: string, count: number): Promise<SharedTask[]> {
     if (count <= 0) return [];
     const now = Date.now();
-    const rows = await this.#sql`
+    // The placement inputs, in the claim's own statement: the task's labels are the worker's,
+    // its runtime has a tier there (or needs none / is unknown to the table).
+    const runtimes = claimRuntimes(worker);
+    const anyRuntime = runtimes === null;
+    const sql = this.#sql;
+    const rows = await sql`
       WITH picked AS (
         SELECT id FROM master_tasks WHERE status = 'pending'
+          AND labels <@ ${JSON.stringify(worker.labels)}::jsonb
+          AND (${anyRuntime}::boolean OR runtime = ANY(${sql.array(runtimes?.fitting ?? [])}::text[])
+               OR NOT runtime = ANY(${sql.array(runtimes?.known ?? [])}::text[]))
         ORDER BY priority DESC, created_at, id
         LIMIT ${count}
         FOR UPDATE SKIP LOCKED
       )
       UPDATE master_tasks t
-         SET status = 'dispatched', worker_id = ${workerId}, master_id = ${masterId},
+         SET status = 'dispatched', worker_id = ${worker.id}, master_id = ${masterId},
              attempt = t.attempt + 1, epoch = nextval('master_epoch'), updated_at = ${now}
         FROM picked WHERE t.id = picked.id
       RETURNING t.*`;
     return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+  }
+
+  async requestCancel(taskId: string): Promise<void> {
+    await this.#sql`UPDATE master_tasks SET cancel_requested = true, updated_at = ${Date.now()} WHERE id = ${taskId}`;
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.#sql`SELECT status, COUNT(*)::int AS n FROM master_tasks GROUP BY status`;
+    return Object.fromEntries(rows.map((r) => [r.status as string, r.n as number]));
   }
 
   async storeResult(r: SharedResult): Promise<StoreOutcome> {
@@ -212,9 +238,10 @@ export class PostgresMasterStore implements MasterStoreBackend {
     return rows.map((r) => r.id as string);
   }
 
-  async requeueTask(taskId: string, epoch: string): Promise<boolean> {
+  async requeueTask(taskId: string, epoch: string, refused = false): Promise<boolean> {
     const rows = await this.#sql`
-      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()},
+             attempt = CASE WHEN ${refused}::boolean THEN GREATEST(0, attempt - 1) ELSE attempt END
        WHERE id = ${taskId} AND epoch = ${epoch} AND status IN ('dispatched', 'running')
       RETURNING id`;
     if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, '1')`;
