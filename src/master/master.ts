@@ -16,8 +16,16 @@ import type { Database } from '../store/database.ts';
 import { type ControlAction, refOf, sendControl } from './control.ts';
 import { LiveLogs } from './live-logs.ts';
 import { hasCapacity } from './placement.ts';
+import { RemoteControl } from './remote-control.ts';
 import { rowOf, SharedTasks } from './shared-tasks.ts';
-import type { MasterStoreBackend, NewTask, StoredResult, StoreOutcome } from './store-backend.ts';
+import type {
+  MasterStoreBackend,
+  NewTask,
+  RemoteAction,
+  RemoteReply,
+  StoredResult,
+  StoreOutcome,
+} from './store-backend.ts';
 import { SqliteMasterStore } from './store-sqlite.ts';
 import { resultFields, viewOf } from './task-view.ts';
 import {
@@ -80,6 +88,9 @@ export interface MasterEvents {
   registered: [workerId: string];
 }
 
+/** A live-log read through another Master: a page waits this long at most. */
+const LOGS_TIMEOUT_MS = 5_000;
+
 type QueuedResult = { worker: WorkerState | undefined; result: StoredResult; done: (o: StoreOutcome) => void };
 
 export class MasterCore extends EventEmitter<MasterEvents> {
@@ -96,6 +107,8 @@ export class MasterCore extends EventEmitter<MasterEvents> {
   readonly embedded: SqliteMasterStore | undefined;
   /** The task flow over the store: claims, dispatch, results, requeues, the sweep. */
   readonly shared: SharedTasks;
+  /** Controls and live-log reads of tasks whose worker another Master holds. */
+  readonly remote: RemoteControl;
   // Busy while more than one task is unfinished: more results and pumps are on their way.
   readonly #pump = new Batcher<null>(() => this.shared.place(), { busy: () => this.live.size > 1 });
   #stopped = false;
@@ -125,6 +138,13 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     // their worker until it re-registers (adopted, or requeued when it no longer holds them) or
     // the sweep finds it silent.
     this.shared = new SharedTasks(this.backend, this);
+    this.remote = new RemoteControl(this);
+  }
+
+  /** Listen to the store (new tasks, remote requests); before start(). */
+  async open(): Promise<void> {
+    await this.shared.start();
+    await this.remote.start();
   }
 
   /** The state of a worker, created on first use. */
@@ -152,6 +172,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.#pump.clear();
     this.#stopped = true;
     void this.shared.stop();
+    void this.remote.stop();
     for (const w of this.workers.values()) w.failControls('the Master is stopping');
   }
 
@@ -338,10 +359,19 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     return logsOf(this.embedded.resultNow(taskId)?.recordJson, this.embedded.taskNow(taskId) !== undefined);
   }
 
-  /** logs(), from the store whichever Master stored the result. */
+  /** logs(), from the store whichever Master stored the result, or live from the one running it. */
   async logsOf(taskId: string): Promise<string | undefined> {
     const now = this.logs(taskId);
     if (now !== undefined) return now;
+    const stored = await this.backend.getTask(taskId);
+    if (
+      stored &&
+      (stored.status === 'dispatched' || stored.status === 'running') &&
+      stored.masterId !== this.masterId
+    ) {
+      const reply = await this.remote.ask(taskId, 'logs', stored.masterId ?? '', LOGS_TIMEOUT_MS);
+      if (reply.ok) return reply.message;
+    }
     const result = await this.backend.getResult(taskId);
     return logsOf(result?.recordJson, result !== undefined || (await this.backend.getTask(taskId)) !== undefined);
   }
@@ -448,12 +478,13 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     if (!stored) return { ok: false, code: 'not_found', message: `no task ${taskId}` };
     if (isFinalTaskStatus(stored.status))
       return { ok: false, code: 'conflict', message: `task ${taskId} already finished (${stored.status})` };
-    if (stored.status !== 'pending')
-      return {
-        ok: false,
-        code: 'conflict',
-        message: `task ${taskId} runs under Master ${stored.masterId}: cancel it there`,
-      };
+    if (stored.status !== 'pending') {
+      if (!stored.masterId || stored.masterId === this.masterId)
+        return { ok: false, code: 'unavailable', message: `worker ${stored.workerId} is not connected` };
+      // Kept in the store first: if the attempt is requeued meanwhile, it is never run again.
+      await this.backend.requestCancel(taskId);
+      return this.remote.ask(taskId, 'cancel', stored.masterId);
+    }
     const done = await this.finish(rowOf(stored), 'killed', 'cancelled', 'cancelled before it was dispatched');
     return done
       ? { ok: true, code: '', message: 'cancelled before dispatch' }
@@ -462,8 +493,22 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   async pauseOrResume(taskId: string, what: 'pause' | 'resume'): Promise<ControlReply> {
     const task = this.live.get(taskId);
-    if (!task?.workerId) return { ok: false, code: 'not_found', message: `task ${taskId} is not running on a worker` };
+    const notRunning = { ok: false, code: 'not_found', message: `task ${taskId} is not running on a worker` };
+    if (!task?.workerId) {
+      const stored = this.backend.kind === 'postgres' ? await this.backend.getTask(taskId) : undefined;
+      const elsewhere = stored?.masterId && stored.masterId !== this.masterId;
+      if (!elsewhere || (stored.status !== 'dispatched' && stored.status !== 'running')) return notRunning;
+      return this.remote.ask(taskId, what, stored.masterId as string);
+    }
     return this.control(task.workerId, what === 'pause' ? { pause: refOf(task) } : { resume: refOf(task) });
+  }
+
+  /** A request from another Master about a task this Master's worker runs. */
+  async actLocally(taskId: string, action: RemoteAction): Promise<RemoteReply> {
+    if (!this.live.has(taskId)) return { ok: false, code: 'not_found', message: `task ${taskId} does not run here` };
+    if (action === 'logs') return { ok: true, code: '', message: this.logs(taskId) ?? '' };
+    if (action === 'cancel') return this.cancelTask(taskId);
+    return this.pauseOrResume(taskId, action);
   }
 
   drainWorker(workerId: string, disconnect = false): Promise<ControlReply> {

@@ -86,7 +86,7 @@ export class MasterServer {
   async start(): Promise<void> {
     const { config } = this.#options;
     await this.backend.init();
-    await this.core.shared.start();
+    await this.core.open();
     const server = new grpc.Server(serverOptions(config.maxMessageBytes));
     server.addService(linkProto().strata.v1.WorkerLink.service, linkHandlers(this.core));
     const port = await new Promise<number>((res, rej) =>

@@ -35,6 +35,8 @@ export interface SharedHost {
 }
 
 const SWEEP_LEASE = 'sweep';
+/** Retries of a batch of results the store refused to commit (50 ms doubling: ~3 s in all). */
+const STORE_RETRIES = 6;
 
 export const rowOf = (t: SharedTask): TaskRow => ({
   ...t,
@@ -146,6 +148,7 @@ export class SharedTasks {
   /** Store results in the database (the fence and the one-result rule are its); ack after commit. */
   async store(
     batch: { worker: WorkerState | undefined; result: StoredResult; done: (o: StoreOutcome) => void }[],
+    tries = 0,
   ): Promise<void> {
     let outcomes: StoreOutcome[];
     try {
@@ -161,8 +164,14 @@ export class SharedTasks {
         })),
       );
     } catch (err) {
-      // Not acked: the workers keep them in their outboxes and send them again (here or elsewhere).
-      this.#host.log.warn({ results: batch.length, err: (err as Error).message }, 'results not stored');
+      // Not acked. A worker resends unacknowledged results only on a new stream, so a transient
+      // failure (a deadlock victim, a dropped connection) is retried here rather than left in its
+      // outbox until it reconnects.
+      this.#host.log.warn({ results: batch.length, tries, err: (err as Error).message }, 'results not stored');
+      if (!this.#stopped && tries < STORE_RETRIES) {
+        const retry = setTimeout(() => void this.store(batch, tries + 1), 50 * 2 ** tries);
+        retry.unref();
+      }
       return;
     }
     batch.forEach(({ worker, result, done }, i) => {

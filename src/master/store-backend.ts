@@ -67,6 +67,25 @@ export interface SharedWorker {
   lastSeenAt: number;
 }
 
+/** What one Master asks of the Master holding a task's worker stream (remote-control.ts). */
+export type RemoteAction = 'cancel' | 'pause' | 'resume' | 'logs';
+
+export interface RemoteRequest {
+  id: string;
+  taskId: string;
+  action: RemoteAction;
+  /** The Master asked to act (the one whose worker runs the attempt). */
+  target: string;
+  from: string;
+}
+
+export interface RemoteReply {
+  ok: boolean;
+  code: string;
+  /** The error message, or for `logs` the live tail. */
+  message: string;
+}
+
 export interface MasterStoreBackend {
   readonly kind: 'sqlite' | 'postgres';
   /** Migrations (idempotent, safe when several Masters start at once). */
@@ -122,6 +141,19 @@ export interface MasterStoreBackend {
   sweepSilent(now: number, timeoutMs: number): Promise<{ workerId: string; requeued: string[] }[]>;
   /** Take or renew a named lease for `ttlMs`; true while `holder` has it. */
   lease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /**
+   * Ask Master `target` to act on a task its worker runs: a row, then a wake-up (NOTIFY). The
+   * reply comes to `onRemoteReply` listeners of the asking Master.
+   */
+  remoteRequest(request: RemoteRequest): Promise<void>;
+  /** Requests addressed to `masterId` (each delivered to that Master once, by `takeRemote`). */
+  onRemoteRequest(masterId: string, listener: (request: RemoteRequest) => void): Promise<() => Promise<void>>;
+  remoteReply(id: string, reply: RemoteReply): Promise<void>;
+  /** Replies to this Master's requests; `wants` says which ids it still waits for. */
+  onRemoteReply(
+    wants: (id: string) => boolean,
+    listener: (id: string, reply: RemoteReply) => void,
+  ): Promise<() => Promise<void>>;
   /** Called when another Master (or this one) stored new tasks. Resolves once listening. */
   onNewTasks(listener: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

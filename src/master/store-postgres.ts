@@ -12,6 +12,8 @@ import { type ClaimWorker, claimRuntimes } from './claim-filter.ts';
 import type {
   MasterStoreBackend,
   NewTask,
+  RemoteReply,
+  RemoteRequest,
   SharedResult,
   SharedTask,
   SharedWorker,
@@ -66,7 +68,25 @@ const MIGRATIONS = [
      expires_at bigint NOT NULL
    );`,
   `ALTER TABLE master_tasks ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;`,
+  // Controls of a running task asked through another Master than the one holding its worker.
+  `CREATE TABLE IF NOT EXISTS master_remote (
+     id text PRIMARY KEY,
+     task_id text NOT NULL,
+     action text NOT NULL,
+     target text NOT NULL,
+     requested_by text NOT NULL,
+     created_at bigint NOT NULL,
+     taken_at bigint,
+     reply_ok boolean,
+     reply_code text,
+     reply_message text,
+     replied_at bigint
+   );
+   CREATE INDEX IF NOT EXISTS master_remote_open ON master_remote (target) WHERE taken_at IS NULL;`,
 ];
+
+const REMOTE = 'strata_master_remote';
+const REMOTE_REPLY = 'strata_master_remote_reply';
 
 type Row = Record<string, unknown>;
 
@@ -183,9 +203,16 @@ export class PostgresMasterStore implements MasterStoreBackend {
     const runtimes = claimRuntimes(worker);
     const anyRuntime = runtimes === null;
     const sql = this.#sql;
+    // Only while the registry has the worker on this Master, and with its row locked: a worker
+    // that re-registered with another Master (whose reconcile locks and moves the row) gets no
+    // claim from here that its new Master did not see. (A claim sent just before this Master died
+    // still commits; without this it stranded a task on a worker that never got it.)
     const rows = await sql`
-      WITH picked AS (
+      WITH owner AS (
+        SELECT master_id FROM master_workers WHERE id = ${worker.id} FOR SHARE
+      ), picked AS (
         SELECT id FROM master_tasks WHERE status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM owner WHERE owner.master_id <> ${masterId})
           AND labels <@ ${JSON.stringify(worker.labels)}::jsonb
           AND (${anyRuntime}::boolean OR runtime = ANY(${sql.array(runtimes?.fitting ?? [])}::text[])
                OR NOT runtime = ANY(${sql.array(runtimes?.known ?? [])}::text[]))
@@ -228,12 +255,19 @@ export class PostgresMasterStore implements MasterStoreBackend {
   }
 
   async requeueWorker(workerId: string, ifMaster?: string): Promise<string[]> {
+    // Rows locked in task id order, like every other multi-row lock here (storeResults,
+    // reconcileWorker, sweepSilent): two of them never deadlock.
     const rows = await this.#sql`
-      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
-       WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
-         AND (${ifMaster ?? null}::text IS NULL
-              OR EXISTS (SELECT 1 FROM master_workers w WHERE w.id = ${workerId} AND w.master_id = ${ifMaster ?? null}))
-      RETURNING id`;
+      WITH t AS (
+        SELECT id FROM master_tasks
+         WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+           AND (${ifMaster ?? null}::text IS NULL
+                OR EXISTS (SELECT 1 FROM master_workers w WHERE w.id = ${workerId} AND w.master_id = ${ifMaster ?? null}))
+         ORDER BY id FOR UPDATE
+      )
+      UPDATE master_tasks m SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+        FROM t WHERE m.id = t.id
+      RETURNING m.id`;
     if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
     return rows.map((r) => r.id as string);
   }
@@ -259,7 +293,8 @@ export class PostgresMasterStore implements MasterStoreBackend {
       // (sweepSilent) either ran before (and this sees its requeues) or sees the worker fresh.
       if (masterId) await upsertSeen(tx, workerId, masterId, Date.now());
       const rows = await tx`
-        SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running') FOR UPDATE`;
+        SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+         ORDER BY id FOR UPDATE`;
       const current: SharedTask[] = [];
       const requeued: string[] = [];
       for (const row of rows) {
@@ -267,6 +302,9 @@ export class PostgresMasterStore implements MasterStoreBackend {
         if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
         else requeued.push(task.id);
       }
+      // Adopted attempts are this Master's now: controls asked elsewhere are routed here.
+      if (masterId && current.length > 0)
+        await tx`UPDATE master_tasks SET master_id = ${masterId} WHERE id IN ${tx(current.map((t) => t.id))}`;
       if (requeued.length > 0) {
         await tx`UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
                   WHERE id IN ${tx(requeued)}`;
@@ -301,7 +339,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
       const rows = await tx`
         WITH t AS (
           SELECT id, worker_id FROM master_tasks
-           WHERE worker_id IN ${tx(lost)} AND status IN ('dispatched', 'running') FOR UPDATE
+           WHERE worker_id IN ${tx(lost)} AND status IN ('dispatched', 'running') ORDER BY id FOR UPDATE
         )
         UPDATE master_tasks m SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
           FROM t WHERE m.id = t.id
@@ -367,6 +405,68 @@ export class PostgresMasterStore implements MasterStoreBackend {
        WHERE master_leases.holder = EXCLUDED.holder OR master_leases.expires_at < ${now}
       RETURNING holder`;
     return rows.length === 1;
+  }
+
+  async remoteRequest(request: RemoteRequest): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`
+        INSERT INTO master_remote (id, task_id, action, target, requested_by, created_at)
+        VALUES (${request.id}, ${request.taskId}, ${request.action}, ${request.target}, ${request.from}, ${Date.now()})`;
+      // Delivered at commit: the row is there when the target reads it.
+      await tx`SELECT pg_notify(${REMOTE}, ${request.target})`;
+    });
+  }
+
+  async onRemoteRequest(masterId: string, listener: (request: RemoteRequest) => void): Promise<() => Promise<void>> {
+    // Each open row is taken once (taken_at), whichever wake-up reads it first.
+    const take = async () => {
+      const rows = await this.#sql`
+        UPDATE master_remote SET taken_at = ${Date.now()}
+         WHERE target = ${masterId} AND taken_at IS NULL
+        RETURNING id, task_id, action, target, requested_by`;
+      for (const r of rows)
+        listener({
+          id: r.id as string,
+          taskId: r.task_id as string,
+          action: r.action as RemoteRequest['action'],
+          target: r.target as string,
+          from: r.requested_by as string,
+        });
+    };
+    const request = await this.#sql.listen(REMOTE, (target) => {
+      if (target === masterId) void take().catch(() => {});
+    });
+    // Requests made while this Master was not listening (it just started).
+    await take();
+    return () => request.unlisten();
+  }
+
+  async remoteReply(id: string, reply: RemoteReply): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`UPDATE master_remote SET reply_ok = ${reply.ok}, reply_code = ${reply.code},
+                 reply_message = ${reply.message}, replied_at = ${Date.now()} WHERE id = ${id}`;
+      await tx`SELECT pg_notify(${REMOTE_REPLY}, ${id})`;
+    });
+  }
+
+  async onRemoteReply(
+    wants: (id: string) => boolean,
+    listener: (id: string, reply: RemoteReply) => void,
+  ): Promise<() => Promise<void>> {
+    const request = await this.#sql.listen(REMOTE_REPLY, (id) => {
+      if (!wants(id)) return;
+      void this.#sql`SELECT reply_ok, reply_code, reply_message FROM master_remote WHERE id = ${id}`
+        .then(([r]) => {
+          if (r && r.reply_ok !== null)
+            listener(id, {
+              ok: r.reply_ok as boolean,
+              code: r.reply_code as string,
+              message: r.reply_message as string,
+            });
+        })
+        .catch(() => {});
+    });
+    return () => request.unlisten();
   }
 
   async onNewTasks(listener: () => void): Promise<() => Promise<void>> {

@@ -15,6 +15,8 @@ import { type ClaimWorker, fitsClaim } from './claim-filter.ts';
 import type {
   MasterStoreBackend,
   NewTask,
+  RemoteReply,
+  RemoteRequest,
   SharedResult,
   SharedTask,
   SharedWorker,
@@ -364,6 +366,35 @@ export class SqliteMasterStore implements MasterStoreBackend {
     this.#wake.on('tasks', listener);
     return async () => {
       this.#wake.off('tasks', listener);
+    };
+  }
+
+  // One Master per file: a remote request can only be addressed to this process (in memory).
+  async remoteRequest(request: RemoteRequest): Promise<void> {
+    queueMicrotask(() => this.#wake.emit(`remote:${request.target}`, request));
+  }
+
+  async onRemoteRequest(masterId: string, listener: (request: RemoteRequest) => void): Promise<() => Promise<void>> {
+    this.#wake.on(`remote:${masterId}`, listener);
+    return async () => {
+      this.#wake.off(`remote:${masterId}`, listener);
+    };
+  }
+
+  async remoteReply(id: string, reply: RemoteReply): Promise<void> {
+    queueMicrotask(() => this.#wake.emit('remote-reply', id, reply));
+  }
+
+  async onRemoteReply(
+    wants: (id: string) => boolean,
+    listener: (id: string, reply: RemoteReply) => void,
+  ): Promise<() => Promise<void>> {
+    const filtered = (id: string, reply: RemoteReply) => {
+      if (wants(id)) listener(id, reply);
+    };
+    this.#wake.on('remote-reply', filtered);
+    return async () => {
+      this.#wake.off('remote-reply', filtered);
     };
   }
 

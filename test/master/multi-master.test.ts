@@ -83,20 +83,48 @@ describeIf(postgresRequirement(), 'several Masters on one PostgreSQL', () => {
     await expect.poll(() => backend.countResults(), { timeout: 30_000 }).toBeGreaterThanOrEqual(60);
     const inFlightOnA = onA.reduce((n, w) => n + w.executor.running.size, 0);
     expect(inFlightOnA).toBeGreaterThan(0);
+    // Attempts `a` holds now (master_id moves to `b` when b adopts them from a worker).
+    const heldByA = (
+      await sql.unsafe("SELECT id FROM master_tasks WHERE master_id = 'a' AND status IN ('dispatched', 'running')")
+    ).map((r) => r.id as string);
     await a.kill();
     const killedAt = Date.now();
 
     // Every task completes through `b`, once.
-    await expect.poll(() => backend.countResults(), { timeout: 90_000, interval: 200 }).toBe(600);
+    try {
+      await expect.poll(() => backend.countResults(), { timeout: 90_000, interval: 200 }).toBe(600);
+    } catch (err) {
+      // What is unfinished, where: the trail to read when a task goes missing.
+      console.error(
+        'DIAG',
+        JSON.stringify(
+          await sql.unsafe(
+            "SELECT id,status,worker_id,master_id,attempt,epoch,cancel_requested FROM master_tasks WHERE status <> 'succeeded'",
+          ),
+        ),
+      );
+      console.error('DIAG workers', JSON.stringify(await sql.unsafe('SELECT * FROM master_workers')));
+      for (const w of workers)
+        console.error(
+          'DIAG',
+          w.link.workerId,
+          JSON.stringify(w.link.stats()),
+          [...w.executor.running.keys()],
+          w.link.outbox.count(),
+          JSON.stringify(w.link.heldAll()),
+        );
+      for (const w of b.server.core.workers.values())
+        console.error('DIAG b', w.id, w.connected, w.status, w.mode, w.window, w.assigned, w.pullBudget, [...w.tasks]);
+      throw err;
+    }
     expect(await count("SELECT count(*)::int AS n FROM master_tasks WHERE status = 'succeeded'")).toBe(600);
     expect(await count('SELECT count(DISTINCT task_id)::int AS n FROM master_results')).toBe(600);
-    // Results of attempts `a` dispatched, taken by `b` after `a` died.
-    expect(
-      await count(
-        `SELECT count(*)::int AS n FROM master_tasks t JOIN master_results r ON r.task_id = t.id
-          WHERE t.master_id = 'a' AND r.stored_at >= ${killedAt}`,
-      ),
-    ).toBeGreaterThan(0);
+    // Results of attempts `a` dispatched, taken by `b` after `a` died, of the same attempt
+    // (adopted, not dispatched again).
+    const after = await sql`
+      SELECT r.task_id, r.attempt, r.stored_at FROM master_results r WHERE r.task_id IN ${sql(heldByA)}`;
+    expect(after.filter((r) => Number(r.stored_at) >= killedAt).length).toBeGreaterThan(0);
+    expect(after.every((r) => r.attempt === 1)).toBe(true);
     for (const w of onA) await waitFor(() => w.link.stats().masterId === 'b', `${w.link.workerId} on b`, 30_000);
     for (const w of workers) await waitFor(() => w.link.outbox.count() === 0, 'outbox empty', 30_000);
     // Every task ran exactly once: failover is by event (the stream ends, the worker registers

@@ -233,5 +233,9 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
       expect(reEarly.stale).toEqual([]);
     }
     for (const t of second) expect((await a.getTask(t.id))?.status).toBe('dispatched');
+    // `late` is b's in the registry now: a (dead or not yet aware) claims nothing more for it.
+    await a.insertTasks(tasks(2, 'sw2'));
+    expect(await a.claim(w('late'), 'a', 2)).toEqual([]);
+    expect(await b.claim(w('late'), 'b', 2)).toHaveLength(2);
   }, 60_000);
 });
