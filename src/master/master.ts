@@ -13,8 +13,10 @@ import { StrataError } from '../core/errors.ts';
 import { Batcher } from '../protocol/batcher.ts';
 import { modeToWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
-import { type ControlAction, refOf, sendControl } from './control.ts';
+import { type ControlAction, sendControl } from './control.ts';
+import { Dispatcher } from './dispatch.ts';
 import { LiveLogs } from './live-logs.ts';
+import { WorkerLiveness } from './liveness.ts';
 import { hasCapacity } from './placement.ts';
 import { RemoteControl } from './remote-control.ts';
 import { rowOf, SharedTasks } from './shared-tasks.ts';
@@ -27,6 +29,7 @@ import type {
   StoreOutcome,
 } from './store-backend.ts';
 import { SqliteMasterStore } from './store-sqlite.ts';
+import { TaskControl } from './task-control.ts';
 import { resultFields, viewOf } from './task-view.ts';
 import {
   type Catalogue,
@@ -57,12 +60,6 @@ export interface SubmitTask {
   priority?: number;
   timeoutMs?: number;
   labels?: Record<string, string>;
-}
-
-interface InlineArtifact {
-  digest: string;
-  manifestJson: Buffer;
-  code: Uint8Array;
 }
 
 export interface MasterOptions {
@@ -116,13 +113,10 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     busy: () => this.live.size > 1,
   });
   #sweeper: NodeJS.Timeout | undefined;
-  #sweepEvery = 50;
-  #lastSweepAt: number | undefined;
-  /** Time the Master's own loop was stalled between sweeps (not counted as worker silence). */
-  stalledMs = 0;
   readonly startedAt = Date.now();
-  /** Failure detections, for the benchmark and /metrics. */
-  lostCount = 0;
+  readonly liveness = new WorkerLiveness(this);
+  readonly #dispatcher: Dispatcher;
+  readonly taskControl = new TaskControl(this);
   duplicateResults = 0;
   fencedResults = 0;
 
@@ -139,6 +133,11 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     // the sweep finds it silent.
     this.shared = new SharedTasks(this.backend, this);
     this.remote = new RemoteControl(this);
+    this.#dispatcher = new Dispatcher({
+      catalogue: this.catalogue,
+      inlineArtifactBytes: this.config.inlineArtifactBytes,
+      log: this.log,
+    });
   }
 
   /** Listen to the store (new tasks, remote requests); before start(). */
@@ -159,7 +158,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   start(): void {
     const every = Math.max(20, Math.min(50, Math.floor(this.config.heartbeatTimeout / 20)));
-    this.#sweepEvery = every;
+    this.liveness.sweepEvery = every;
     this.#sweeper = setInterval(() => this.sweep(Date.now()), every);
     this.#sweeper.unref();
     this.pump();
@@ -254,46 +253,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   /** The dispatch message of an attempt recorded in the store. */
   sendDispatch(task: TaskRow, worker: WorkerState): void {
-    const inline = this.#inline(task.digest);
-    worker.send({
-      dispatch: {
-        task: { taskId: task.id, attempt: task.attempt, epoch: task.epoch },
-        function: { name: task.functionName, version: task.functionVersion, digest: task.digest },
-        inline,
-        inputJson: Buffer.from(task.inputJson),
-        deadlineMs: 0,
-        timeoutMs: task.timeoutMs,
-        priority: task.priority,
-      },
-    });
-  }
-
-  /** Inline artifacts by digest (content-addressed, so immutable): one catalogue read per burst. */
-  readonly #inlines = new Map<string, InlineArtifact | null>();
-
-  #inline(digest: string): InlineArtifact | null {
-    if (this.config.inlineArtifactBytes <= 0) return null;
-    const cached = this.#inlines.get(digest);
-    if (cached !== undefined) return cached;
-    const fn = this.catalogue.getByDigest(digest);
-    if (!fn) return null;
-    let inline: InlineArtifact | null = null;
-    try {
-      const artifact = this.catalogue.artifact(fn);
-      if (artifact.code.byteLength <= this.config.inlineArtifactBytes)
-        inline = {
-          digest: artifact.digest,
-          manifestJson: Buffer.from(JSON.stringify(artifact.manifest)),
-          code: artifact.code,
-        };
-    } catch (err) {
-      // Unreadable here: the worker will ask FetchArtifact and report what it gets.
-      this.log.warn({ digest, err: (err as Error).message }, 'artifact unreadable');
-      return null;
-    }
-    if (this.#inlines.size >= 64) this.#inlines.delete(this.#inlines.keys().next().value as string);
-    this.#inlines.set(digest, inline);
-    return inline;
+    this.#dispatcher.send(task, worker);
   }
 
   /** Finish a task without a worker result (cancelled, attempts exhausted): stored like one. */
@@ -399,56 +359,38 @@ export class MasterCore extends EventEmitter<MasterEvents> {
   // ---- workers --------------------------------------------------------------------------------
   /** Declare silent workers lost and dispatch their tasks again. */
   sweep(now: number): void {
-    // A Master that was itself stalled (a blocked or starved event loop: seen for seconds in a
-    // burst on a busy machine) cannot tell a silent worker from its own unread messages: the time
-    // it was stalled does not count as the workers' silence.
-    this.shared.tick(now);
-    const stalled = this.#lastSweepAt === undefined ? 0 : now - this.#lastSweepAt - 2 * this.#sweepEvery;
-    this.#lastSweepAt = now;
-    if (stalled > 0) {
-      this.stalledMs += stalled;
-      for (const w of this.workers.values()) if (w.status !== 'lost') w.lastSeenAt += stalled;
-      return;
-    }
-    for (const w of this.workers.values()) {
-      if (w.status === 'lost' || now - w.lastSeenAt <= this.config.heartbeatTimeout) continue;
-      this.markLost(w, now);
-    }
+    this.liveness.sweep(now);
   }
 
-  /**
-   * The worker's stream ended (detection by event, not only by timeout): lost after the reconnect
-   * grace unless a new stream registered meanwhile, in which case it keeps its tasks (Register.held).
-   */
+  /** The worker's stream ended: lost after the reconnect grace unless it registers again. */
   streamEnded(w: WorkerState): void {
-    if (this.#stopped) return;
-    clearTimeout(w.graceTimer);
-    const ended = w.call;
-    w.graceTimer = setTimeout(() => {
-      w.graceTimer = undefined;
-      if (this.#stopped || w.call !== ended || w.status === 'lost') return;
-      this.markLost(w, Date.now(), 'stream_ended');
-    }, this.config.reconnectGrace);
-    w.graceTimer.unref();
+    this.liveness.streamEnded(w);
   }
 
   markLost(w: WorkerState, now: number, why: LostReason = 'heartbeat_timeout'): void {
-    clearTimeout(w.graceTimer);
-    w.graceTimer = undefined;
-    this.lostCount++;
-    w.status = 'lost';
-    this.log.warn({ workerId: w.id, silentMs: now - w.lastSeenAt, why }, 'worker lost');
-    const call = w.call;
-    w.call = null;
-    w.failControls('the worker was lost');
-    w.partial.clear();
-    try {
-      call?.end();
-    } catch {
-      // The stream may already be broken; it is dropped either way.
-    }
+    this.liveness.markLost(w, now, why);
+  }
+
+  get stalledMs(): number {
+    return this.liveness.stalledMs;
+  }
+
+  get lostCount(): number {
+    return this.liveness.lostCount;
+  }
+
+  /** For the liveness module: the store's periodic work, and a lost worker's tasks. */
+  tick(now: number): void {
+    this.shared.tick(now);
+  }
+
+  lost(w: WorkerState, now: number, why: LostReason): void {
     this.shared.lost(w);
     this.emit('lost', w.id, now, why);
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
   }
 
   workerViews(): WorkerView[] {
@@ -460,55 +402,18 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     return sendControl(workerId, this.workers.get(workerId), action);
   }
 
-  async cancelTask(taskId: string): Promise<ControlReply> {
-    const task = this.live.get(taskId);
-    if (task?.workerId && task.status !== 'pending') {
-      task.cancelRequested = true;
-      // Kept in the store: an attempt requeued later is finished `killed`, never run again.
-      await this.backend.requestCancel(taskId);
-      return this.control(task.workerId, { cancel: refOf(task) });
-    }
-    return this.#cancelStored(taskId);
+  /** Cancel a task wherever it is: pending (finished here), running here, or under another Master. */
+  cancelTask(taskId: string): Promise<ControlReply> {
+    return this.taskControl.cancel(taskId);
   }
 
-  /** A task this Master does not run: cancelled in the store while pending, else its Master's. */
-  async #cancelStored(taskId: string): Promise<ControlReply> {
-    await this.shared.flushed();
-    const stored = await this.backend.getTask(taskId);
-    if (!stored) return { ok: false, code: 'not_found', message: `no task ${taskId}` };
-    if (isFinalTaskStatus(stored.status))
-      return { ok: false, code: 'conflict', message: `task ${taskId} already finished (${stored.status})` };
-    if (stored.status !== 'pending') {
-      if (!stored.masterId || stored.masterId === this.masterId)
-        return { ok: false, code: 'unavailable', message: `worker ${stored.workerId} is not connected` };
-      // Kept in the store first: if the attempt is requeued meanwhile, it is never run again.
-      await this.backend.requestCancel(taskId);
-      return this.remote.ask(taskId, 'cancel', stored.masterId);
-    }
-    const done = await this.finish(rowOf(stored), 'killed', 'cancelled', 'cancelled before it was dispatched');
-    return done
-      ? { ok: true, code: '', message: 'cancelled before dispatch' }
-      : { ok: false, code: 'conflict', message: `task ${taskId} was dispatched meanwhile` };
-  }
-
-  async pauseOrResume(taskId: string, what: 'pause' | 'resume'): Promise<ControlReply> {
-    const task = this.live.get(taskId);
-    const notRunning = { ok: false, code: 'not_found', message: `task ${taskId} is not running on a worker` };
-    if (!task?.workerId) {
-      const stored = this.backend.kind === 'postgres' ? await this.backend.getTask(taskId) : undefined;
-      const elsewhere = stored?.masterId && stored.masterId !== this.masterId;
-      if (!elsewhere || (stored.status !== 'dispatched' && stored.status !== 'running')) return notRunning;
-      return this.remote.ask(taskId, what, stored.masterId as string);
-    }
-    return this.control(task.workerId, what === 'pause' ? { pause: refOf(task) } : { resume: refOf(task) });
+  pauseOrResume(taskId: string, what: 'pause' | 'resume'): Promise<ControlReply> {
+    return this.taskControl.pauseOrResume(taskId, what);
   }
 
   /** A request from another Master about a task this Master's worker runs. */
-  async actLocally(taskId: string, action: RemoteAction): Promise<RemoteReply> {
-    if (!this.live.has(taskId)) return { ok: false, code: 'not_found', message: `task ${taskId} does not run here` };
-    if (action === 'logs') return { ok: true, code: '', message: this.logs(taskId) ?? '' };
-    if (action === 'cancel') return this.cancelTask(taskId);
-    return this.pauseOrResume(taskId, action);
+  actLocally(taskId: string, action: RemoteAction): Promise<RemoteReply> {
+    return this.taskControl.actLocally(taskId, action);
   }
 
   drainWorker(workerId: string, disconnect = false): Promise<ControlReply> {
