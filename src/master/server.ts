@@ -11,6 +11,7 @@ import type { Database } from '../store/database.ts';
 import { linkHandlers } from './grpc-service.ts';
 import { masterHttpApp } from './http.ts';
 import { type MasterConfig, MasterCore, type MasterLogger } from './master.ts';
+import { SharedCatalogue } from './shared-catalogue.ts';
 import type { MasterStoreBackend } from './store-backend.ts';
 import { PostgresMasterStore } from './store-postgres.ts';
 import { SqliteMasterStore } from './store-sqlite.ts';
@@ -61,6 +62,7 @@ export class MasterServer {
   readonly #options: MasterServerOptions;
   /** The store: PostgreSQL when `master.databaseUrl` is set, else node:sqlite in `db` (closed by stop()). */
   readonly backend: MasterStoreBackend;
+  readonly sharedCatalogue: SharedCatalogue | undefined;
   #grpc: grpc.Server | undefined;
   #http: ReturnType<typeof serve> | undefined;
   grpcAddress = '';
@@ -73,11 +75,16 @@ export class MasterServer {
     this.backend = options.config.databaseUrl
       ? new PostgresMasterStore({ url: options.config.databaseUrl })
       : new SqliteMasterStore(options.db);
+    // On PostgreSQL the catalogue is shared too: deploys are replayed into every Master's own.
+    this.sharedCatalogue =
+      this.backend.kind === 'postgres'
+        ? new SharedCatalogue(options.catalogue, this.backend, options.logger ?? { warn() {} })
+        : undefined;
     this.core = new MasterCore({
       config: options.config,
       backend: this.backend,
       db: options.db,
-      catalogue: options.catalogue,
+      catalogue: this.sharedCatalogue ?? options.catalogue,
       masterId,
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -86,6 +93,7 @@ export class MasterServer {
   async start(): Promise<void> {
     const { config } = this.#options;
     await this.backend.init();
+    await this.sharedCatalogue?.start();
     await this.core.open();
     const server = new grpc.Server(serverOptions(config.maxMessageBytes));
     server.addService(linkProto().strata.v1.WorkerLink.service, linkHandlers(this.core));
@@ -120,6 +128,7 @@ export class MasterServer {
     const http = this.#http;
     this.#http = undefined;
     if (http) await new Promise<void>((res) => http.close(() => res()));
+    await this.sharedCatalogue?.stop();
     await this.backend.close().catch(() => {});
   }
 }

@@ -86,6 +86,13 @@ export interface RemoteReply {
   message: string;
 }
 
+/** A deploy as it was made (replayed by every Master into its own catalogue). */
+export interface PublishedFunction {
+  seq: number;
+  manifestJson: string;
+  code: Uint8Array;
+}
+
 export interface MasterStoreBackend {
   readonly kind: 'sqlite' | 'postgres';
   /** Migrations (idempotent, safe when several Masters start at once). */
@@ -154,6 +161,12 @@ export interface MasterStoreBackend {
     wants: (id: string) => boolean,
     listener: (id: string, reply: RemoteReply) => void,
   ): Promise<() => Promise<void>>;
+  /** Record a deploy for the other Masters (PostgreSQL; a no-op on the embedded store). */
+  publishFunction(manifestJson: string, code: Uint8Array): Promise<void>;
+  /** Deploys recorded after `seq`, in order. */
+  functionsSince(seq: number): Promise<PublishedFunction[]>;
+  /** Called when a deploy was published. */
+  onFunctions(listener: () => void): Promise<() => Promise<void>>;
   /** Called when another Master (or this one) stored new tasks. Resolves once listening. */
   onNewTasks(listener: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

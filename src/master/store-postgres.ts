@@ -12,6 +12,7 @@ import { type ClaimWorker, claimRuntimes } from './claim-filter.ts';
 import type {
   MasterStoreBackend,
   NewTask,
+  PublishedFunction,
   RemoteReply,
   RemoteRequest,
   SharedResult,
@@ -83,9 +84,17 @@ const MIGRATIONS = [
      replied_at bigint
    );
    CREATE INDEX IF NOT EXISTS master_remote_open ON master_remote (target) WHERE taken_at IS NULL;`,
+  // The catalogue shared by deploy: each Master replays every deploy into its own registry.
+  `CREATE TABLE IF NOT EXISTS master_functions (
+     seq bigserial PRIMARY KEY,
+     manifest_json text NOT NULL,
+     code bytea NOT NULL,
+     published_at bigint NOT NULL
+   );`,
 ];
 
 const REMOTE = 'strata_master_remote';
+const FUNCTIONS = 'strata_master_functions';
 const REMOTE_REPLY = 'strata_master_remote_reply';
 
 type Row = Record<string, unknown>;
@@ -466,6 +475,28 @@ export class PostgresMasterStore implements MasterStoreBackend {
         })
         .catch(() => {});
     });
+    return () => request.unlisten();
+  }
+
+  async publishFunction(manifestJson: string, code: Uint8Array): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`INSERT INTO master_functions (manifest_json, code, published_at)
+               VALUES (${manifestJson}, ${Buffer.from(code)}, ${Date.now()})`;
+      await tx`SELECT pg_notify(${FUNCTIONS}, '')`;
+    });
+  }
+
+  async functionsSince(seq: number): Promise<PublishedFunction[]> {
+    const rows = await this.#sql`SELECT seq, manifest_json, code FROM master_functions WHERE seq > ${seq} ORDER BY seq`;
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      manifestJson: r.manifest_json as string,
+      code: new Uint8Array(r.code as Buffer),
+    }));
+  }
+
+  async onFunctions(listener: () => void): Promise<() => Promise<void>> {
+    const request = await this.#sql.listen(FUNCTIONS, () => listener());
     return () => request.unlisten();
   }
 

@@ -15,6 +15,7 @@ import { type ClaimWorker, fitsClaim } from './claim-filter.ts';
 import type {
   MasterStoreBackend,
   NewTask,
+  PublishedFunction,
   RemoteReply,
   RemoteRequest,
   SharedResult,
@@ -396,6 +397,17 @@ export class SqliteMasterStore implements MasterStoreBackend {
     return async () => {
       this.#wake.off('remote-reply', filtered);
     };
+  }
+
+  // One Master per file: its catalogue is the only one.
+  async publishFunction(): Promise<void> {}
+
+  async functionsSince(): Promise<PublishedFunction[]> {
+    return [];
+  }
+
+  async onFunctions(): Promise<() => Promise<void>> {
+    return async () => {};
   }
 
   /** The database file is its owner's (the Master process) to close. */

@@ -59,7 +59,7 @@ it('sends the attempt with its artifact inline when small, read from the catalog
     timeoutMs: 100,
     priority: 2,
   });
-  expect((sent[0]?.inline as { digest: string }).digest).toBe(small.digest);
+  expect(sent[0]?.inline).toMatchObject({ digest: small.digest });
   expect(sent[5]?.inline).toBeNull();
 });
 

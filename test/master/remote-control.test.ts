@@ -1,7 +1,8 @@
 /**
  * Control of a running task through any Master on one PostgreSQL: the task runs on a worker of
  * Master `a`; its live log is read, and it is paused, resumed and cancelled, through Master `b`
- * (a request row + NOTIFY to `a`, which holds the worker's stream, and the reply back).
+ * (a request row + NOTIFY to `a`, which holds the worker's stream, and the reply back). The
+ * function is deployed to `a` only; the shared catalogue gives it to `b`.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startMaster, startWorker, useCleanups, waitFor } from '../link/support/harness.ts';
@@ -24,7 +25,9 @@ describeIf(postgresRequirement(), 'control of a running task through another Mas
     cleanups.push(() => a.stop());
     const b = await startMaster({ overrides: { 'master.databaseUrl': url, 'master.id': 'b' } });
     cleanups.push(() => b.stop());
-    for (const m of [a, b]) await m.catalogue.deploy(NOOP);
+    // Deployed to `a` only: the shared catalogue replays it into `b`'s.
+    await a.server.core.catalogue.deploy(NOOP);
+    await expect.poll(() => b.catalogue.byName.has(NOOP.name), { timeout: 10_000 }).toBe(true);
     const w = startWorker({ masters: [a.address], id: 'held-by-a', concurrency: 2 });
     cleanups.push(() => w.stop());
     await waitFor(() => w.link.stats().masterId === 'a', 'the worker on a');
