@@ -170,6 +170,12 @@ async function assemble(
       hosts: config.isolate.hosts,
       maxWarm: config.isolate.maxWarm,
       logger: logger.child({ tier: 'isolate' }),
+      // ctx.fetch: the http runtime's SSRF guard settings (docs/governance.md).
+      net: {
+        operatorAllow: config.http.allow,
+        protected: () => (listening ? [listening] : []),
+        maxResponseBytes: config.http.maxResponse,
+      },
       ...(cgroupsUsable ? { placeHost: (pid: number, name: string) => placeHost(resources, config, pid, name) } : {}),
     }),
     createWasmDriver({
@@ -255,6 +261,7 @@ async function assemble(
     drivers: tiers,
     alerts,
     metrics: new PluginMetrics(metrics),
+    records,
     ...(configFile ? { readEntries: () => loadConfig({ file: configFile }).plugins.entries } : {}),
   });
   undo.push(() => plugins.close());
@@ -303,6 +310,7 @@ async function assemble(
     db,
     executor,
     registry,
+    signatures: governance,
     logger,
     metrics,
     nodeTotals: () => resources.nodeTotals(),

@@ -2,6 +2,8 @@
  * Dispatch: the message that hands one recorded attempt to its worker, with the artifact inline
  * when it is small (content-addressed, so cached by digest: one catalogue read per burst).
  */
+import type { ArtifactSignatures } from '../governance/artifact-signatures.ts';
+import { tenantOfKey } from '../tenants/namespace.ts';
 import type { MasterLogger } from './master.ts';
 import type { Catalogue, TaskRow } from './types.ts';
 import type { WorkerState } from './worker-state.ts';
@@ -16,16 +18,25 @@ export class Dispatcher {
   readonly #catalogue: Catalogue;
   readonly #inlineBytes: number;
   readonly #log: MasterLogger;
+  readonly #signatures: Pick<ArtifactSignatures, 'get'> | undefined;
 
-  constructor(options: { catalogue: Catalogue; inlineArtifactBytes: number; log: MasterLogger }) {
+  constructor(options: {
+    catalogue: Catalogue;
+    inlineArtifactBytes: number;
+    log: MasterLogger;
+    /** Deploy signatures by digest: they travel with the inline artifact. */
+    signatures?: Pick<ArtifactSignatures, 'get'>;
+  }) {
     this.#catalogue = options.catalogue;
+    this.#signatures = options.signatures;
     this.#inlineBytes = options.inlineArtifactBytes;
     this.#log = options.log;
   }
 
   /** The dispatch message of an attempt recorded in the store. */
   send(task: TaskRow, worker: WorkerState): void {
-    const inline = this.#inline(task.digest);
+    const cached = this.#inline(task.digest);
+    const inline = cached && { ...cached, signature: this.#signatures?.get(task.digest) ?? null };
     worker.send({
       dispatch: {
         task: { taskId: task.id, attempt: task.attempt, epoch: task.epoch },
@@ -35,6 +46,8 @@ export class Dispatcher {
         deadlineMs: 0,
         timeoutMs: task.timeoutMs,
         priority: task.priority,
+        // The catalogue keys a tenant's function `tenant/name`: the task is that tenant's.
+        tenant: tenantOfKey(task.functionName),
       },
     });
   }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import { StrataError } from '../core/errors.ts';
+import { ArtifactSignatures } from '../governance/artifact-signatures.ts';
 import { Batcher } from '../protocol/batcher.ts';
 import { modeToWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
@@ -93,6 +94,8 @@ type QueuedResult = { worker: WorkerState | undefined; result: StoredResult; don
 export class MasterCore extends EventEmitter<MasterEvents> {
   readonly config: MasterConfig;
   readonly catalogue: Catalogue;
+  /** Deploy signatures by digest; they travel with the artifact (link.proto Artifact.signature). */
+  readonly signatures: ArtifactSignatures;
   readonly masterId: string;
   readonly log: MasterLogger;
   readonly workers = new Map<string, WorkerState>();
@@ -124,6 +127,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     super();
     this.config = options.config;
     this.catalogue = options.catalogue;
+    this.signatures = new ArtifactSignatures(options.db);
     this.masterId = options.masterId;
     this.log = options.logger ?? silentLogger;
     this.backend = options.backend ?? new SqliteMasterStore(options.db);
@@ -136,6 +140,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     this.#dispatcher = new Dispatcher({
       catalogue: this.catalogue,
       inlineArtifactBytes: this.config.inlineArtifactBytes,
+      signatures: this.signatures,
       log: this.log,
     });
   }

@@ -44,7 +44,8 @@ export class SharedCatalogue implements Catalogue {
         this.#again = false;
         for (const f of await this.#backend.functionsSince(this.#seq)) {
           try {
-            await this.#local.deploy(JSON.parse(f.manifestJson), f.code.byteLength > 0 ? f.code : undefined);
+            const code = f.code.byteLength > 0 ? f.code : undefined;
+            await this.#local.deploy(JSON.parse(f.manifestJson), code, ...(f.tenant ? [f.tenant] : []));
           } catch (err) {
             this.#log.warn({ seq: f.seq, err: (err as Error).message }, 'shared deploy not imported');
           }
@@ -57,10 +58,15 @@ export class SharedCatalogue implements Catalogue {
     return this.#importing;
   }
 
-  async deploy(manifest: unknown, code?: Uint8Array): Promise<{ created: boolean; fn: CatalogueFunction }> {
-    const out = await this.#local.deploy(manifest, code);
+  async deploy(
+    manifest: unknown,
+    code?: Uint8Array,
+    tenant?: string,
+  ): Promise<{ created: boolean; fn: CatalogueFunction }> {
+    const out = await this.#local.deploy(manifest, code, ...(tenant !== undefined ? [tenant] : []));
     // Published once it is valid here; an equal deploy elsewhere is a no-op (same digest).
-    if (out.created) await this.#backend.publishFunction(JSON.stringify(manifest), code ?? new Uint8Array());
+    if (out.created)
+      await this.#backend.publishFunction(JSON.stringify(manifest), code ?? new Uint8Array(), tenant ?? null);
     return out;
   }
 

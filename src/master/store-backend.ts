@@ -91,6 +91,8 @@ export interface PublishedFunction {
   seq: number;
   manifestJson: string;
   code: Uint8Array;
+  /** The deploying key's tenant (null: the default). */
+  tenant: string | null;
 }
 
 export interface MasterStoreBackend {
@@ -162,7 +164,7 @@ export interface MasterStoreBackend {
     listener: (id: string, reply: RemoteReply) => void,
   ): Promise<() => Promise<void>>;
   /** Record a deploy for the other Masters (PostgreSQL; a no-op on the embedded store). */
-  publishFunction(manifestJson: string, code: Uint8Array): Promise<void>;
+  publishFunction(manifestJson: string, code: Uint8Array, tenant: string | null): Promise<void>;
   /** Deploys recorded after `seq`, in order. */
   functionsSince(seq: number): Promise<PublishedFunction[]>;
   /** Called when a deploy was published. */

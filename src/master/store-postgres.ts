@@ -89,6 +89,7 @@ const MIGRATIONS = [
      seq bigserial PRIMARY KEY,
      manifest_json text NOT NULL,
      code bytea NOT NULL,
+     tenant text,
      published_at bigint NOT NULL
    );`,
 ];
@@ -478,20 +479,22 @@ export class PostgresMasterStore implements MasterStoreBackend {
     return () => request.unlisten();
   }
 
-  async publishFunction(manifestJson: string, code: Uint8Array): Promise<void> {
+  async publishFunction(manifestJson: string, code: Uint8Array, tenant: string | null): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      await tx`INSERT INTO master_functions (manifest_json, code, published_at)
-               VALUES (${manifestJson}, ${Buffer.from(code)}, ${Date.now()})`;
+      await tx`INSERT INTO master_functions (manifest_json, code, tenant, published_at)
+               VALUES (${manifestJson}, ${Buffer.from(code)}, ${tenant}, ${Date.now()})`;
       await tx`SELECT pg_notify(${FUNCTIONS}, '')`;
     });
   }
 
   async functionsSince(seq: number): Promise<PublishedFunction[]> {
-    const rows = await this.#sql`SELECT seq, manifest_json, code FROM master_functions WHERE seq > ${seq} ORDER BY seq`;
+    const rows = await this
+      .#sql`SELECT seq, manifest_json, code, tenant FROM master_functions WHERE seq > ${seq} ORDER BY seq`;
     return rows.map((r) => ({
       seq: Number(r.seq),
       manifestJson: r.manifest_json as string,
       code: new Uint8Array(r.code as Buffer),
+      tenant: (r.tenant as string | null) ?? null,
     }));
   }
 

@@ -87,15 +87,18 @@ export interface RunningMaster {
 export async function startMaster(overrides: Record<string, unknown> = {}): Promise<RunningMaster> {
   const config = loadConfig({ overrides });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { name: 'strata-master' } });
-  const [{ openCatalogue }, { MasterServer }, { Database }] = await Promise.all([
+  const [{ openCatalogue }, { MasterServer }, { Database }, { Tenants }] = await Promise.all([
     import('../../master/catalogue.ts'),
     import('../../master/server.ts'),
     import('../../store/database.ts'),
+    import('../../tenants/tenants.ts'),
   ]);
   const dataDir = join(config.dataDir, 'master');
   const db = new Database(join(dataDir, 'master.db'));
   const catalogue = openCatalogue(db, dataDir);
-  const server = new MasterServer({ config: config.master, db, catalogue, dataDir, logger });
+  // The worker's key and scope model over the Master's own database (src/master/auth.ts).
+  const tenants = new Tenants({ db, config: { ...config, dataDir } });
+  const server = new MasterServer({ config: config.master, db, catalogue, dataDir, logger, tenants });
   try {
     await server.start();
   } catch (err) {
