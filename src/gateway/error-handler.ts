@@ -18,7 +18,7 @@ const MESSAGE_BYTES = 16 * 1024;
 /** Deploy routes: a used-up quota there is a refusal (403), not "retry later" (429). */
 const DEPLOY = /^\/v1\/functions(\/[^/]+\/module)?\/?$/;
 
-export const statusOf = (code: ErrorCode, when: 'invoke' | 'deploy' = 'invoke'): ContentfulStatusCode =>
+export const statusOf = (code: ErrorCode, when: 'invoke' | 'deploy' | 'control' = 'invoke'): ContentfulStatusCode =>
   httpStatusOf(code, when) as ContentfulStatusCode;
 
 export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {

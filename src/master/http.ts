@@ -2,7 +2,8 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isStrataError } from '../core/errors.ts';
+import { type ErrorCode, isStrataError } from '../core/errors.ts';
+import { statusOf } from '../gateway/error-handler.ts';
 import { MASTER_KEY_ROUTES, MASTER_ROUTES } from '../gateway/openapi/master-routes.ts';
 import { dashboardRoutes, referenceRoutes } from '../gateway/routes/reference.ts';
 import { parseSignature } from '../governance/artifact-signatures.ts';
@@ -11,25 +12,13 @@ import type { Tenants } from '../tenants/tenants.ts';
 import { catalogueName, type MasterEnv, masterAuth, masterKeyRoutes, ownTask, tenantOfRequest } from './auth.ts';
 import type { MasterCore, SubmitTask } from './master.ts';
 
-const STATUS_OF: Record<string, ContentfulStatusCode> = {
-  invalid_request: 400,
-  invalid_manifest: 400,
-  invalid_code: 400,
-  not_found: 404,
-  payload_too_large: 413,
-  unauthorized: 401,
-  forbidden: 403,
-  conflict: 409,
-  unavailable: 503,
-  timeout: 504,
-};
-
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
 export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; tenants?: Tenants }): Hono<MasterEnv> {
   const app = new Hono<MasterEnv>();
   app.onError((err, c) => {
-    if (isStrataError(err)) return c.json(errorBody(err.code, err.message), STATUS_OF[err.code] ?? 500);
+    // The one code -> status map of the worker gateway (src/core/errors.ts httpStatusOf).
+    if (isStrataError(err)) return c.json(errorBody(err.code, err.message), statusOf(err.code));
     master.log.warn({ err: err.message }, 'master http error');
     return c.json(errorBody('internal', err.message), 500);
   });
@@ -105,7 +94,7 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; 
   });
 
   app.get('/v1/tasks/:id/logs', async (c) => {
-    const logs = (await own(c)) ? master.logs(c.req.param('id')) : undefined;
+    const logs = (await own(c)) ? await master.logsOf(c.req.param('id')) : undefined;
     return logs === undefined
       ? c.json(errorBody('not_found', `no task ${c.req.param('id')}`), 404)
       : c.text(logs, 200, { 'content-type': 'text/plain; charset=utf-8' });
@@ -114,7 +103,7 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; 
   const controlReply = (reply: { ok: boolean; code: string; message: string }) =>
     reply.ok ? ({ ok: true } as const) : errorBody(reply.code || 'internal', reply.message);
   const statusOfReply = (reply: { ok: boolean; code: string }): ContentfulStatusCode =>
-    reply.ok ? 200 : (STATUS_OF[reply.code] ?? 409);
+    reply.ok ? 200 : statusOf((reply.code || 'internal') as ErrorCode, 'control');
 
   // Another tenant's task answers as a missing one.
   const own = async (c: Context<MasterEnv>) => ownTask(c, await master.lookup(c.req.param('id') as string));
@@ -145,8 +134,9 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; 
     return c.json(controlReply(reply), statusOfReply(reply));
   });
 
-  app.get('/metrics', (c) => {
-    const counts = master.store.countByStatus();
+  app.get('/metrics', async (c) => {
+    // From the store: on PostgreSQL every Master reports the same counts.
+    const counts = await master.backend.countByStatus();
     const lines = [
       '# HELP strata_master_tasks Tasks by status.',
       '# TYPE strata_master_tasks gauge',

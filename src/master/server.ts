@@ -12,8 +12,10 @@ import type { Tenants } from '../tenants/tenants.ts';
 import { linkHandlers } from './grpc-service.ts';
 import { masterHttpApp } from './http.ts';
 import { type MasterConfig, MasterCore, type MasterLogger } from './master.ts';
+import { SharedCatalogue } from './shared-catalogue.ts';
 import type { MasterStoreBackend } from './store-backend.ts';
 import { PostgresMasterStore } from './store-postgres.ts';
+import { SqliteMasterStore } from './store-sqlite.ts';
 import type { Catalogue } from './types.ts';
 
 export interface MasterServerOptions {
@@ -61,8 +63,9 @@ function serverCredentials(config: MasterConfig): grpc.ServerCredentials {
 export class MasterServer {
   readonly core: MasterCore;
   readonly #options: MasterServerOptions;
-  /** The shared store when `master.databaseUrl` is set (closed by stop()). */
-  readonly backend: MasterStoreBackend | undefined;
+  /** The store: PostgreSQL when `master.databaseUrl` is set, else node:sqlite in `db` (closed by stop()). */
+  readonly backend: MasterStoreBackend;
+  readonly sharedCatalogue: SharedCatalogue | undefined;
   #grpc: grpc.Server | undefined;
   #http: ReturnType<typeof serve> | undefined;
   grpcAddress = '';
@@ -74,12 +77,17 @@ export class MasterServer {
       options.config.id || `master-${createHash('sha256').update(resolve(options.dataDir)).digest('hex').slice(0, 12)}`;
     this.backend = options.config.databaseUrl
       ? new PostgresMasterStore({ url: options.config.databaseUrl })
-      : undefined;
+      : new SqliteMasterStore(options.db);
+    // On PostgreSQL the catalogue is shared too: deploys are replayed into every Master's own.
+    this.sharedCatalogue =
+      this.backend.kind === 'postgres'
+        ? new SharedCatalogue(options.catalogue, this.backend, options.logger ?? { warn() {} })
+        : undefined;
     this.core = new MasterCore({
       config: options.config,
-      ...(this.backend ? { backend: this.backend } : {}),
+      backend: this.backend,
       db: options.db,
-      catalogue: options.catalogue,
+      catalogue: this.sharedCatalogue ?? options.catalogue,
       masterId,
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -87,10 +95,9 @@ export class MasterServer {
 
   async start(): Promise<void> {
     const { config } = this.#options;
-    if (this.backend) {
-      await this.backend.init();
-      await this.core.shared?.start();
-    }
+    await this.backend.init();
+    await this.sharedCatalogue?.start();
+    await this.core.open();
     const server = new grpc.Server(serverOptions(config.maxMessageBytes));
     server.addService(linkProto().strata.v1.WorkerLink.service, linkHandlers(this.core));
     const port = await new Promise<number>((res, rej) =>
@@ -127,7 +134,8 @@ export class MasterServer {
     const http = this.#http;
     this.#http = undefined;
     if (http) await new Promise<void>((res) => http.close(() => res()));
-    await this.backend?.close().catch(() => {});
+    await this.sharedCatalogue?.stop();
+    await this.backend.close().catch(() => {});
   }
 }
 

@@ -238,7 +238,7 @@ describe('bad input', () => {
       'heartbeat ack',
     );
     expect(s.error()).toBeUndefined();
-    expect(m.server.core.store.countResults()).toBe(0);
+    expect(m.server.core.embedded?.countResultsNow()).toBe(0);
   });
 
   it('a worker answers a control message about a task it does not hold with not_found', async () => {
