@@ -60,7 +60,7 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; 
     if (manifest === undefined) return c.json(errorBody('invalid_request', 'the manifest is not valid JSON'), 400);
     const signed = signature === undefined ? undefined : parseSignature(signature);
     const tenant = tenantOfRequest(c);
-    const { created, fn } = await master.catalogue.deploy(manifest, code, tenant);
+    const { created, fn } = await master.catalogue.deploy(manifest, code, tenant, signed);
     if (signed) master.signatures.set(fn.digest, signed);
     return c.json(
       {

@@ -81,7 +81,9 @@ export class MasterServer {
     // On PostgreSQL the catalogue is shared too: deploys are replayed into every Master's own.
     this.sharedCatalogue =
       this.backend.kind === 'postgres'
-        ? new SharedCatalogue(options.catalogue, this.backend, options.logger ?? { warn() {} })
+        ? new SharedCatalogue(options.catalogue, this.backend, options.logger ?? { warn() {} }, (digest, signature) =>
+            this.core.signatures.set(digest, signature),
+          )
         : undefined;
     this.core = new MasterCore({
       config: options.config,

@@ -93,6 +93,8 @@ export interface PublishedFunction {
   code: Uint8Array;
   /** The deploying key's tenant (null: the default). */
   tenant: string | null;
+  /** The deploy's signature ({keyId, sig} as JSON), null when it had none. */
+  signatureJson: string | null;
 }
 
 export interface MasterStoreBackend {
@@ -164,7 +166,12 @@ export interface MasterStoreBackend {
     listener: (id: string, reply: RemoteReply) => void,
   ): Promise<() => Promise<void>>;
   /** Record a deploy for the other Masters (PostgreSQL; a no-op on the embedded store). */
-  publishFunction(manifestJson: string, code: Uint8Array, tenant: string | null): Promise<void>;
+  publishFunction(
+    manifestJson: string,
+    code: Uint8Array,
+    tenant: string | null,
+    signatureJson?: string | null,
+  ): Promise<void>;
   /** Deploys recorded after `seq`, in order. */
   functionsSince(seq: number): Promise<PublishedFunction[]>;
   /** Called when a deploy was published. */

@@ -92,6 +92,8 @@ const MIGRATIONS = [
      tenant text,
      published_at bigint NOT NULL
    );`,
+  // A deploy's signature travels with it, so every Master sends it with the artifact.
+  `ALTER TABLE master_functions ADD COLUMN IF NOT EXISTS signature text;`,
 ];
 
 const REMOTE = 'strata_master_remote';
@@ -479,22 +481,28 @@ export class PostgresMasterStore implements MasterStoreBackend {
     return () => request.unlisten();
   }
 
-  async publishFunction(manifestJson: string, code: Uint8Array, tenant: string | null): Promise<void> {
+  async publishFunction(
+    manifestJson: string,
+    code: Uint8Array,
+    tenant: string | null,
+    signatureJson: string | null = null,
+  ): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      await tx`INSERT INTO master_functions (manifest_json, code, tenant, published_at)
-               VALUES (${manifestJson}, ${Buffer.from(code)}, ${tenant}, ${Date.now()})`;
+      await tx`INSERT INTO master_functions (manifest_json, code, tenant, published_at, signature)
+               VALUES (${manifestJson}, ${Buffer.from(code)}, ${tenant}, ${Date.now()}, ${signatureJson})`;
       await tx`SELECT pg_notify(${FUNCTIONS}, '')`;
     });
   }
 
   async functionsSince(seq: number): Promise<PublishedFunction[]> {
     const rows = await this
-      .#sql`SELECT seq, manifest_json, code, tenant FROM master_functions WHERE seq > ${seq} ORDER BY seq`;
+      .#sql`SELECT seq, manifest_json, code, tenant, signature FROM master_functions WHERE seq > ${seq} ORDER BY seq`;
     return rows.map((r) => ({
       seq: Number(r.seq),
       manifestJson: r.manifest_json as string,
       code: new Uint8Array(r.code as Buffer),
       tenant: (r.tenant as string | null) ?? null,
+      signatureJson: (r.signature as string | null) ?? null,
     }));
   }
 
