@@ -24,7 +24,7 @@ import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { composeHooks, staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
-import { createGateway } from '../gateway/app.ts';
+import { createGatewayServer } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { alertRoutes } from '../gateway/routes/alerts.ts';
@@ -370,7 +370,7 @@ async function assemble(
   });
   undo.push(() => callbacks.close());
 
-  const app = createGateway({
+  const gateway = createGatewayServer({
     registry,
     executor,
     records,
@@ -420,7 +420,7 @@ async function assemble(
   const url = listener?.url ?? `http://${config.host}:${config.port}`;
   const server = listener?.server;
   if (listener) {
-    listener.serve(app.fetch);
+    listener.serve(gateway.listener);
     logger.info({ url, dataDir }, 'strata worker listening');
   }
 
@@ -468,7 +468,7 @@ async function assemble(
     link,
     plugins,
     alerts,
-    app,
+    app: gateway.app,
     close,
   };
 }
