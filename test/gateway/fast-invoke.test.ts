@@ -5,7 +5,7 @@
  * message, headers that matter and the record's shape are compared. A counter proves which
  * requests the fast path took (and which it left to Hono).
  */
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type RequestListener, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastInvoke, gatewayListener } from '../../src/gateway/fast-invoke.ts';
@@ -28,7 +28,7 @@ const servers: Server[] = [];
 let acmeKey: string;
 let readOnlyKey: string;
 
-async function listen(listener: Parameters<typeof createServer>[0]): Promise<string> {
+async function listen(listener: RequestListener): Promise<string> {
   const server = createServer(listener);
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
