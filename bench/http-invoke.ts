@@ -6,18 +6,23 @@
  *     policy: a new isolate per call);
  *   - wasm tier: a small cached core module (WAT add), a C WASI command, a C component;
  *   - process tier: bash and python3 scripts;
- *   - docker tier: untrusted JS on the warm pool.
- * A tier the worker reports unavailable gives a skip line with its health reason.
+ *   - docker tier: untrusted JS on the warm pool;
+ *   - workerd (bench/support/workerd.ts) serving the same add function, measured by the same
+ *     client and autocannon settings, paired run by run with the isolate warm rows (`runs`).
+ * A tier the worker reports unavailable gives a skip line with its health reason. After the
+ * cases, the worker idles a moment and the RSS of its main process and every host is summed.
  *
- *   node bench/http-invoke.ts [--quick]
+ *   node bench/http-invoke.ts [--quick] [--runs=N]
  */
 import { readFileSync } from 'node:fs';
 import { BASH_SOURCE, BENCH_POLICY_TABLE, checkJs, JS_SOURCE, jsInput, PYTHON_SOURCE } from './support/functions.ts';
 import { HttpClient, invoke } from './support/http-client.ts';
 import { type LoadResult, loadTest } from './support/load.ts';
 import { cpuDelta, cpuTree } from './support/proc-cpu.ts';
-import { formatTable, ms, type Summary, summarize, timeSequential } from './support/stats.ts';
-import { startWorkerProcess } from './support/worker-process.ts';
+import { memoryTree, type ProcessMemory } from './support/proc-rss.ts';
+import { formatTable, median, ms, type Summary, summarize, timeSequential } from './support/stats.ts';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
+import { startWorkerd, type WorkerdProcess, workerdBinary } from './support/workerd.ts';
 
 export interface HttpRow extends Summary {
   /** A stable id for the row (targets and ratios look rows up by it). */
@@ -29,6 +34,8 @@ export interface HttpRow extends Summary {
   /** Present on throughput rows. */
   rps?: number;
   note?: string;
+  /** Per run, when the row was measured more than once (`runs`): the row holds the medians. */
+  runs?: { p50Ms: number[]; rps?: number[] };
 }
 
 export interface HttpSkip {
@@ -40,8 +47,14 @@ export interface HttpBenchResult {
   rows: HttpRow[];
   skips: HttpSkip[];
   load?: LoadResult;
-  /** CPU ms per invocation during the 32-connection run, per process (worker, hosts, load generator). */
+  /** CPU ms per invocation during the 32-connection runs, per process (worker, hosts, load generator). */
   cpuPerInvocation?: Record<string, number>;
+  /** The same for workerd's 32-connection runs (workerd, load generator). */
+  workerdCpuPerInvocation?: Record<string, number>;
+  /** Idle worker after the cases: its main process and every descendant. */
+  memory?: ProcessMemory[];
+  /** workerd's process(es), idle, at the same moment. */
+  workerdMemory?: ProcessMemory[];
 }
 
 export interface HttpBenchOptions {
@@ -52,6 +65,8 @@ export interface HttpBenchOptions {
   only?: string[];
   /** Progress lines (stderr in the runner). */
   progress?: (line: string) => void;
+  /** How many times the isolate warm and workerd rows are measured (medians and spread quoted); default 1. */
+  runs?: number;
 }
 
 interface TierHealth {
@@ -95,19 +110,12 @@ const expectEqual = (want: unknown) => (result: unknown) => {
   }
 };
 
+/** The isolate warm case, measured in pairs with workerd (pairedRows); its sizes apply to both. */
+const WARM = { n: 2000, warmup: 200, fn: 'js-warm', loadInput: jsInput(21) };
+/** What a right answer to jsInput(21) holds, for autocannon's body check. */
+const DOUBLED_42 = '"doubled":42';
+
 const CASES: Case[] = [
-  {
-    key: 'isolate-warm',
-    group: 'isolate',
-    name: 'isolate warm (trusted JS), 1 connection',
-    tier: 'isolate',
-    deploy: deployJson({ name: 'js-warm', runtime: 'js', trust: 'trusted', source: JS_SOURCE }),
-    fn: 'js-warm',
-    input: jsInput,
-    check: checkJs,
-    n: 2000,
-    warmup: 200,
-  },
   {
     key: 'isolate-fresh',
     group: 'isolate',
@@ -219,23 +227,35 @@ export async function run(options: HttpBenchOptions = {}): Promise<HttpBenchResu
     env: {
       STRATA_POLICY_TABLE: JSON.stringify(BENCH_POLICY_TABLE),
       STRATA_POLICY_FLOOR_STANDARD: 'isolate',
+      // No JS is compiled to components here (standard JS goes to the isolate tier): without
+      // this the engine build 10 s after start would run during the measured rows.
+      STRATA_WASM_PREBUILD_ENGINES: 'false',
       // Through NODE_OPTIONS so the hosts the worker forks are profiled as well.
       ...(options.profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.profileDir}` } : {}),
     },
   });
   progress(`http: worker pid ${worker.pid} at ${worker.url}`);
   const client = new HttpClient(worker.url);
-  const rows: HttpRow[] = [];
-  const skips: HttpSkip[] = [];
-  let load: LoadResult | undefined;
-  let cpuPerInvocation: Record<string, number> | undefined;
+  const result: HttpBenchResult = { rows: [], skips: [] };
+  let workerd: WorkerdProcess | undefined;
   try {
     const health = await client.json<{ tiers: Record<string, TierHealth> }>('GET', '/healthz');
+    if (!options.only || options.only.includes('isolate-warm')) {
+      if (health.tiers.isolate?.available) {
+        workerd = await startPeer(result, progress);
+        await pairedRows(worker, client, workerd, result, { ...options, progress, scale });
+      } else {
+        result.skips.push({
+          name: 'isolate warm and workerd rows',
+          reason: `isolate tier unavailable: ${health.tiers.isolate?.reason ?? 'not built into this worker'}`,
+        });
+      }
+    }
     for (const c of CASES) {
       if (options.only && !options.only.includes(c.key)) continue;
       const h = health.tiers[c.tier];
       if (!h?.available) {
-        skips.push({
+        result.skips.push({
           name: c.name,
           reason: `${c.tier} tier unavailable: ${h?.reason ?? 'not built into this worker'}`,
         });
@@ -257,54 +277,233 @@ export async function run(options: HttpBenchOptions = {}): Promise<HttpBenchResu
           n,
           warmup,
         );
-        rows.push({ key: c.key, group: c.group, name: c.name, tier, ...summarize(samples) });
+        result.rows.push({ key: c.key, group: c.group, name: c.name, tier, ...summarize(samples) });
       } catch (err) {
-        skips.push({ name: c.name, reason: `failed: ${(err as Error).message.slice(0, 300)}` });
+        result.skips.push({ name: c.name, reason: `failed: ${(err as Error).message.slice(0, 300)}` });
         progress(`http: ${c.name} FAILED: ${(err as Error).message.slice(0, 300)}`);
       }
     }
-    if (rows.some((r) => r.key === 'isolate-warm')) {
-      const durationS = options.quick ? 2 : 10;
-      progress(`http: isolate warm throughput, 32 connections for ${durationS} s (autocannon)`);
-      const before = cpuTree(worker.pid);
-      const bench = process.cpuUsage();
-      load = await loadTest({
-        url: `${worker.url}/v1/functions/js-warm/invoke`,
-        body: jsInput(21),
-        connections: 32,
-        durationS,
-      });
-      const benchCpu = process.cpuUsage(bench);
-      const spent = cpuDelta(before, cpuTree(worker.pid));
-      spent.set('load generator (autocannon, bench process)', (benchCpu.user + benchCpu.system) / 1000);
-      cpuPerInvocation = Object.fromEntries(
-        [...spent].map(([name, cpuMs]) => [name, Math.round((cpuMs / Math.max(1, load?.requests ?? 1)) * 1000) / 1000]),
-      );
-      rows.push({
-        key: 'isolate-load',
-        group: 'isolate',
-        name: 'isolate warm (trusted JS), 32 connections',
-        tier: 'isolate',
-        n: load.requests,
-        meanMs: Number.NaN,
-        p50Ms: load.p50Ms,
-        p99Ms: load.p99Ms,
-        rps: load.rps,
-        note: `${Math.round(load.rps)} invocations/s over ${load.durationS} s${load.bad ? `, ${load.bad} bad` : ''}`,
-      });
-    }
+    // Idle worker memory: everything deployed and warmed, then a moment without traffic.
+    progress('http: idle a second, then the RSS of the worker and its hosts');
+    await new Promise((r) => setTimeout(r, 1000));
+    result.memory = memoryTree(worker.pid);
+    if (workerd) result.workerdMemory = memoryTree(workerd.pid);
   } finally {
     client.close();
     progress('http: stopping the worker');
+    await workerd?.stop();
     await worker.stop();
   }
-  return { rows, skips, ...(load ? { load } : {}), ...(cpuPerInvocation ? { cpuPerInvocation } : {}) };
+  return result;
 }
 
-export function formatCpu(cpu: Record<string, number>): string {
+/** workerd started, or undefined with a skip line saying why it cannot run here. */
+async function startPeer(result: HttpBenchResult, progress: (line: string) => void) {
+  const binary = workerdBinary();
+  if ('missing' in binary) {
+    result.skips.push({ name: 'workerd rows', reason: binary.missing });
+    progress(`http: skip workerd (${binary.missing})`);
+    return undefined;
+  }
+  try {
+    const peer = await startWorkerd(binary.path);
+    progress(`http: workerd pid ${peer.pid} at ${peer.url}`);
+    return peer;
+  } catch (err) {
+    const reason = (err as Error).message.slice(0, 300);
+    result.skips.push({ name: 'workerd rows', reason });
+    progress(`http: skip workerd (${reason})`);
+    return undefined;
+  }
+}
+
+/**
+ * Isolate warm and workerd, run by run: each run times 1-connection calls after untimed
+ * warm-up calls, then 32 connections (autocannon), on Strata and then on workerd, so both see
+ * the same machine load. Every answer is checked. The rows hold the medians over the runs.
+ */
+async function pairedRows(
+  worker: WorkerProcess,
+  client: HttpClient,
+  workerd: WorkerdProcess | undefined,
+  result: HttpBenchResult,
+  options: HttpBenchOptions & { progress: (line: string) => void; scale: number },
+): Promise<void> {
+  const { progress } = options;
+  const runs = Math.max(1, options.runs ?? 1);
+  const n = Math.round(WARM.n * options.scale);
+  const warmup = Math.round(WARM.warmup * options.scale);
+  const durationS = options.quick ? 2 : 10;
+  await deployJson({ name: WARM.fn, runtime: 'js', trust: 'trusted', source: JS_SOURCE })(client);
+  const peerClient = workerd ? new HttpClient(workerd.url) : undefined;
+  const strata: { seq: Summary[]; load: LoadResult[]; cpu: Map<string, number>; tier: string } = {
+    seq: [],
+    load: [],
+    cpu: new Map(),
+    tier: '',
+  };
+  const peer: { seq: Summary[]; load: LoadResult[]; cpu: Map<string, number> } = { seq: [], load: [], cpu: new Map() };
+  let peerFailed = false;
+  const add = (into: Map<string, number>, from: Map<string, number>) => {
+    for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
+  };
+  // CPU of a process tree and of the bench process (autocannon) during one load run.
+  const loadWithCpu = async (pid: number, names: Map<string, string>, url: string, verify: (b: string) => boolean) => {
+    const before = cpuTree(pid);
+    const bench = process.cpuUsage();
+    const load = await loadTest({ url, body: WARM.loadInput, connections: 32, durationS, verify });
+    const benchCpu = process.cpuUsage(bench);
+    const spent = new Map([...cpuDelta(before, cpuTree(pid))].map(([k, v]) => [names.get(k) ?? k, v]));
+    spent.set('load generator (autocannon, bench process)', (benchCpu.user + benchCpu.system) / 1000);
+    return { load, spent };
+  };
+  try {
+    for (let run = 1; run <= runs; run++) {
+      const of = runs > 1 ? ` (run ${run}/${runs})` : '';
+      progress(`http: isolate warm${of}: ${warmup} warm-up + ${n} calls, then 32 connections for ${durationS} s`);
+      strata.seq.push(
+        summarize(
+          await timeSequential(
+            async (i) => {
+              const record = await invoke(client, WARM.fn, jsInput(i));
+              checkJs(record.result, i);
+              strata.tier = record.tier ?? '';
+            },
+            n,
+            warmup,
+          ),
+        ),
+      );
+      const s = await loadWithCpu(
+        worker.pid,
+        new Map(),
+        `${worker.url}/v1/functions/${WARM.fn}/invoke`,
+        (b) => b.includes('"status":"succeeded"') && b.includes(DOUBLED_42),
+      );
+      strata.load.push(s.load);
+      add(strata.cpu, s.spent);
+      if (!workerd || !peerClient || peerFailed) continue;
+      try {
+        progress(`http: workerd${of}: ${warmup} warm-up + ${n} calls, then 32 connections for ${durationS} s`);
+        peer.seq.push(
+          summarize(
+            await timeSequential(
+              async (i) => {
+                const reply = await peerClient.send('POST', '/', JSON.stringify(jsInput(i)));
+                if (reply.status !== 200)
+                  throw new Error(`workerd answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+                checkJs(JSON.parse(reply.body), i);
+              },
+              n,
+              warmup,
+            ),
+          ),
+        );
+        const w = await loadWithCpu(workerd.pid, new Map([['worker main process', 'workerd']]), workerd.url, (b) =>
+          b.includes(DOUBLED_42),
+        );
+        peer.load.push(w.load);
+        add(peer.cpu, w.spent);
+      } catch (err) {
+        // A peer that fails gives a skip line, never a failed bench.
+        peerFailed = true;
+        peer.seq.length = 0;
+        peer.load.length = 0;
+        result.skips.push({ name: 'workerd rows', reason: `failed: ${(err as Error).message.slice(0, 300)}` });
+        progress(`http: workerd FAILED: ${(err as Error).message.slice(0, 300)}`);
+      }
+    }
+  } finally {
+    peerClient?.close();
+  }
+  const perInvocation = (cpu: Map<string, number>, loads: LoadResult[]) => {
+    const requests = Math.max(
+      1,
+      loads.reduce((a, l) => a + l.requests, 0),
+    );
+    return Object.fromEntries([...cpu].map(([name, cpuMs]) => [name, Math.round((cpuMs / requests) * 1000) / 1000]));
+  };
+  result.rows.push(
+    seqRow('isolate-warm', 'isolate', 'isolate warm (trusted JS), 1 connection', strata.tier, strata.seq),
+    loadRow('isolate-load', 'isolate', 'isolate warm (trusted JS), 32 connections', strata.tier, strata.load),
+  );
+  result.load = strata.load[0];
+  result.cpuPerInvocation = perInvocation(strata.cpu, strata.load);
+  if (peer.seq.length > 0) {
+    result.rows.push(
+      seqRow('workerd-warm', 'workerd', 'workerd (same add function), 1 connection', 'workerd', peer.seq),
+      loadRow('workerd-load', 'workerd', 'workerd (same add function), 32 connections', 'workerd', peer.load),
+    );
+    result.workerdCpuPerInvocation = perInvocation(peer.cpu, peer.load);
+  }
+}
+
+function seqRow(key: string, group: string, name: string, tier: string, runs: Summary[]): HttpRow {
+  const p50s = runs.map((r) => r.p50Ms);
+  return {
+    key,
+    group,
+    name,
+    tier,
+    n: runs.reduce((a, r) => a + r.n, 0),
+    meanMs: median(runs.map((r) => r.meanMs)),
+    p50Ms: median(p50s),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    ...(runs.length > 1 ? { runs: { p50Ms: p50s }, note: `p50 ${spread(p50s, 2)} ms over ${runs.length} runs` } : {}),
+  };
+}
+
+function loadRow(key: string, group: string, name: string, tier: string, runs: LoadResult[]): HttpRow {
+  const rps = runs.map((r) => r.rps);
+  const bad = runs.reduce((a, r) => a + r.bad, 0);
+  const seconds = runs.reduce((a, r) => a + r.durationS, 0);
+  return {
+    key,
+    group,
+    name,
+    tier,
+    n: runs.reduce((a, r) => a + r.requests, 0),
+    meanMs: Number.NaN,
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    rps: median(rps),
+    ...(runs.length > 1 ? { runs: { p50Ms: runs.map((r) => r.p50Ms), rps } } : {}),
+    note: `${Math.round(median(rps))} invocations/s ${
+      runs.length > 1
+        ? `(median; ${spread(rps, 0)} over ${runs.length} runs of ${runs[0]?.durationS} s)`
+        : `over ${seconds} s`
+    }${bad ? `, ${bad} bad` : ''}`,
+  };
+}
+
+/** "min–max" of the values. */
+export const spread = (xs: number[], digits: number): string =>
+  `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+
+/** The idle worker's memory, one line per process and the sum. */
+export function formatMemory(memory: ProcessMemory[], title: string): string {
+  const sum = (f: (m: ProcessMemory) => number | undefined) => memory.reduce((a, m) => a + (f(m) ?? 0), 0);
+  const hasPss = memory.every((m) => m.pssMb !== undefined);
   return formatTable(
-    ['process (during the 32-connection run)', 'CPU ms per invocation'],
-    Object.entries(cpu).map(([name, v]) => [name, v.toFixed(3)]),
+    [title, 'pid', 'RSS MB', ...(hasPss ? ['PSS MB'] : [])],
+    [
+      ...memory.map((m) => [m.name, String(m.pid), m.rssMb.toFixed(1), ...(hasPss ? [ms(m.pssMb, 1)] : [])]),
+      ['total', '', sum((m) => m.rssMb).toFixed(1), ...(hasPss ? [sum((m) => m.pssMb).toFixed(1)] : [])],
+    ],
+  );
+}
+
+/** Total RSS of a process tree, MB. */
+export const totalRssMb = (memory: ProcessMemory[]): number => memory.reduce((a, m) => a + m.rssMb, 0);
+
+/** CPU ms per invocation of the serving side: every process but the load generator. */
+export const serverCpu = (cpu: Record<string, number>): number =>
+  Object.entries(cpu).reduce((a, [name, v]) => (name.startsWith('load generator') ? a : a + v), 0);
+
+export function formatCpu(cpu: Record<string, number>, total = 'worker main process + hosts'): string {
+  return formatTable(
+    ['process (during the 32-connection runs)', 'CPU ms per invocation'],
+    [...Object.entries(cpu).map(([name, v]) => [name, v.toFixed(3)]), [`total: ${total}`, serverCpu(cpu).toFixed(3)]],
   );
 }
 
@@ -317,8 +516,10 @@ export function formatRows(rows: HttpRow[]): string {
 }
 
 if (import.meta.main) {
-  const result = await run({ quick: process.argv.includes('--quick'), progress: (l) => console.error(l) });
+  const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 1);
+  const result = await run({ quick: process.argv.includes('--quick'), runs, progress: (l) => console.error(l) });
   console.log(formatRows(result.rows));
   if (result.cpuPerInvocation) console.log(formatCpu(result.cpuPerInvocation));
+  if (result.memory) console.log(formatMemory(result.memory, 'idle worker process'));
   for (const s of result.skips) console.log(`skipped: ${s.name}: ${s.reason}`);
 }

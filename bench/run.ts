@@ -11,17 +11,26 @@
  *
  * Tables go to stdout, progress to stderr; results to bench/results/<ISO date>.json and .md.
  *
- *   node bench/run.ts [--quick] [--no-tiers] [--profile]
+ *   node bench/run.ts [--quick] [--no-tiers] [--profile] [--runs=N]
  *     --quick     fewer iterations (a smoke run, ~1 minute)
+ *     --runs=N    measure the isolate warm and workerd rows N times (default 1), quoting the
+ *                 median and the spread (min–max) of p50 and invocations/s
  *     --no-tiers  only parts 1 and 2
  *     --profile   CPU-profile the worker and its hosts (.cpuprofile files in bench/results/profiles/)
- *     --only=k,k  only these over-HTTP cases (isolate-warm, isolate-fresh, wasm-core, wasm-command,
- *                 wasm-component, bash, python3, docker-warm); for profiling
+ *     --only=k,k  only these over-HTTP cases (isolate-warm (with workerd), isolate-fresh, wasm-core,
+ *                 wasm-command, wasm-component, bash, python3, docker-warm, deploy-js); for profiling
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { formatCpu, formatRows as formatHttpRows, type HttpBenchResult, run as runHttp } from './http-invoke.ts';
+import { type DeployJsResult, formatDeployRows, run as runDeployJs } from './deploy-js.ts';
+import {
+  formatCpu,
+  formatRows as formatHttpRows,
+  formatMemory,
+  type HttpBenchResult,
+  run as runHttp,
+} from './http-invoke.ts';
 import { type BaselineRow, formatRows as formatBaselineRows, run as runBaselines } from './isolate-baselines.ts';
 import { type LayerRow, runLayers } from './support/layers.ts';
 import { markdownReport } from './support/report.ts';
@@ -35,10 +44,14 @@ const { values } = parseArgs({
     'no-tiers': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     only: { type: 'string' },
+    runs: { type: 'string', default: '1' },
   },
   strict: true,
 });
 const quick = values.quick as boolean;
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not ${values.runs}`);
+const only = values.only?.split(',');
 const resultsDir = new URL('./results/', import.meta.url);
 const progress = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -66,12 +79,27 @@ try {
   http = await runHttp({
     quick,
     progress,
-    ...(values.only ? { only: values.only.split(',') } : {}),
+    runs,
+    ...(only ? { only } : {}),
     ...(profileDir ? { profileDir } : {}),
   });
 } catch (err) {
   http.skips.push({ name: 'all over-HTTP rows', reason: `the worker could not run: ${(err as Error).message}` });
   progress(`http: FAILED: ${(err as Error).message}`);
+}
+
+// 1b. Deploying standard JS (compiled to a component), first and after a restart.
+let deployJs: DeployJsResult = { rows: [], skips: [] };
+if (!only || only.includes('deploy-js')) {
+  try {
+    deployJs = await runDeployJs({ progress });
+  } catch (err) {
+    deployJs.skips.push({
+      name: 'deploy standard JS',
+      reason: `could not run: ${(err as Error).message.slice(0, 300)}`,
+    });
+    progress(`deploy-js: FAILED: ${(err as Error).message}`);
+  }
 }
 
 // 2. Baselines for the isolate tier.
@@ -96,7 +124,7 @@ try {
   progress(`layers: FAILED: ${(err as Error).message}`);
 }
 
-const targets: TargetCheck[] = evaluateTargets(http, baselines, tiers);
+const targets: TargetCheck[] = evaluateTargets(http, baselines, tiers, deployJs);
 
 // Output.
 const out: string[] = [];
@@ -108,6 +136,19 @@ out.push('', '## Over HTTP (one worker in a child process, 127.0.0.1, keep-alive
 for (const s of http.skips) out.push(`skipped: ${s.name}: ${s.reason}`);
 if (http.cpuPerInvocation)
   out.push('', '## Where the CPU goes under load (isolate warm, 32 connections)', formatCpu(http.cpuPerInvocation));
+if (http.workerdCpuPerInvocation)
+  out.push('', '## workerd CPU under the same load', formatCpu(http.workerdCpuPerInvocation, 'workerd'));
+if (http.memory)
+  out.push(
+    '',
+    '## Idle worker memory (after deploy and warm-up, 1 s idle; main process and every descendant)',
+    formatMemory(http.memory, 'process'),
+  );
+if (http.workerdMemory)
+  out.push('', '## workerd memory, idle (same moment)', formatMemory(http.workerdMemory, 'process'));
+if (deployJs.rows.length > 0 || deployJs.skips.length > 0)
+  out.push('', '## Deploy standard JS (compiled to a component, default policy)', formatDeployRows(deployJs.rows));
+for (const s of deployJs.skips) out.push(`skipped: ${s.name}: ${s.reason}`);
 out.push('', '## Isolate tier baselines (same JS function, in the bench process)', formatBaselineRows(baselines));
 out.push(
   '',
@@ -131,7 +172,9 @@ for (const t of tiers) {
   else out.push(t.text ?? genericTable(t.rows));
 }
 const finishedAt = new Date();
-out.push('', `total ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+const loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+out.push('', `load average at end ${loadAverageAtEnd.join(' ')}`);
+out.push(`total ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
 const text = out.join('\n');
 console.log(text);
 
@@ -144,8 +187,10 @@ const json = {
   startedAt: startedAt.toISOString(),
   finishedAt: finishedAt.toISOString(),
   mode: quick ? 'quick' : 'full',
-  machine: { ...machine, loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) },
+  runs,
+  machine: { ...machine, loadAverageAtEnd },
   http,
+  deployJs,
   baselines,
   layers,
   targets,

@@ -42,7 +42,7 @@ export interface LoadResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
-  /** Requests that failed: socket errors, timeouts, non-2xx answers or bodies not "succeeded". */
+  /** Requests that failed: socket errors, timeouts, non-2xx answers or bodies that failed `verify`. */
   bad: number;
 }
 
@@ -51,6 +51,8 @@ export async function loadTest(options: {
   body: unknown;
   connections: number;
   durationS: number;
+  /** Whether an answer is right; default: a Strata record that succeeded. */
+  verify?: (body: string) => boolean;
 }): Promise<LoadResult> {
   const result = await autocannon({
     url: options.url,
@@ -59,7 +61,7 @@ export async function loadTest(options: {
     body: JSON.stringify(options.body),
     connections: options.connections,
     duration: options.durationS,
-    verifyBody: (body) => body.includes('"status":"succeeded"'),
+    verifyBody: options.verify ?? ((body) => body.includes('"status":"succeeded"')),
   });
   const bad = result.errors + result.timeouts + result.non2xx + result.mismatches;
   return {

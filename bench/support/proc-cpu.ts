@@ -3,6 +3,7 @@
  * the CPU of an invocation goes under load (Linux only; an empty map elsewhere).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { shortName } from './proc-rss.ts';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -16,15 +17,6 @@ function statOf(pid: number): { ppid: number; cpuMs: number } | undefined {
     return { ppid: Number(fields[1]), cpuMs: ((utime + stime) * 1000) / TICKS_PER_S };
   } catch {
     return undefined;
-  }
-}
-
-function nameOf(pid: number): string {
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return (cmd.length === 1 ? cmd[0] : cmd.slice(-3).join(' ')) ?? String(pid);
-  } catch {
-    return String(pid);
   }
 }
 
@@ -44,7 +36,7 @@ export function cpuTree(pid: number): Map<string, number> {
     const child = Number(e);
     const s = statOf(child);
     if (s?.ppid !== pid) continue;
-    const name = nameOf(child);
+    const name = shortName(child);
     out.set(name, (out.get(name) ?? 0) + s.cpuMs);
   }
   return out;

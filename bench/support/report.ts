@@ -11,7 +11,7 @@ export function markdownReport(text: string): string {
       out.push('```');
       fenced = false;
     }
-    if (heading || line.trim() === '' || line.startsWith('machine:') || line.startsWith('total ')) {
+    if (heading || plain || /^(machine:|total |load average at end)/.test(line)) {
       out.push(line);
       continue;
     }

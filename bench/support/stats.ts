@@ -20,6 +20,14 @@ export function summarize(samples: number[]): Summary {
   };
 }
 
+/** The median of the values (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
 /** Time `n` sequential calls after `warmup` untimed ones; `fn` throws on a wrong answer. */
 export async function timeSequential(
   fn: (i: number) => Promise<unknown>,

@@ -1,5 +1,6 @@
 /** The issue targets and ratios, computed from one run's rows. */
-import type { HttpBenchResult } from '../http-invoke.ts';
+import type { DeployJsResult } from '../deploy-js.ts';
+import { type HttpBenchResult, serverCpu, spread, totalRssMb } from '../http-invoke.ts';
 import type { BaselineRow } from '../isolate-baselines.ts';
 import { formatTable } from './stats.ts';
 import type { TierSection } from './tier-modules.ts';
@@ -18,6 +19,7 @@ export function evaluateTargets(
   http: HttpBenchResult,
   baselines: BaselineRow[],
   tiers: TierSection[] = [],
+  deployJs: DeployJsResult = { rows: [], skips: [] },
 ): TargetCheck[] {
   const row = (key: string) => http.rows.find((r) => r.key === key);
   const checks: TargetCheck[] = [];
@@ -41,12 +43,47 @@ export function evaluateTargets(
       met: load.rps >= 3000,
     });
   }
+  checks.push(...peerChecks(http));
+  if (http.cpuPerInvocation) {
+    const cpu = serverCpu(http.cpuPerInvocation);
+    checks.push({
+      what: 'CPU per invocation, worker main + hosts (32 conn.)',
+      value: `${fmt(cpu, 3)} ms`,
+      target: '<= 0.25 ms',
+      met: cpu <= 0.25,
+    });
+  }
+  if (http.workerdCpuPerInvocation)
+    checks.push({
+      what: 'CPU per invocation, workerd (32 conn.)',
+      value: `${fmt(serverCpu(http.workerdCpuPerInvocation), 3)} ms`,
+      target: 'informative',
+    });
+  if (http.memory) {
+    const rss = totalRssMb(http.memory);
+    checks.push({
+      what: `idle worker RSS, main + ${http.memory.length - 1} descendants`,
+      value: `${Math.round(rss)} MB`,
+      target: '<= 250 MB',
+      met: rss <= 250,
+    });
+  }
+  for (const r of deployJs.rows) {
+    if (r.key === 'deploy-js-engines') continue;
+    const restart = r.key === 'deploy-js-restart';
+    checks.push({
+      what: restart ? 'deploy standard JS again after a restart' : 'deploy standard JS, first (compile)',
+      value: `${Math.round(r.ms)} ms${restart ? (r.compile?.cached ? ', cached' : ', NOT cached') : ''}`,
+      target: restart ? '<= 2 s, from the cache' : '<= 2 s',
+      met: r.ms <= 2000 && (!restart || r.compile?.cached === true),
+    });
+  }
   if (fresh)
     checks.push({
       what: 'isolate fresh p50 over HTTP',
       value: `${fmt(fresh.p50Ms)} ms`,
-      target: '<= 5 ms',
-      met: fresh.p50Ms <= 5,
+      target: '<= 3 ms',
+      met: fresh.p50Ms <= 3,
     });
   if (warm && fresh)
     checks.push({ what: 'fresh / warm (p50)', value: `${fmt(fresh.p50Ms / warm.p50Ms, 1)}x`, target: 'informative' });
@@ -86,8 +123,8 @@ export function evaluateTargets(
     checks.push({
       what: 'docker warm pool p50 over HTTP',
       value: `${fmt(docker.p50Ms)} ms`,
-      target: '<= 10 ms',
-      met: docker.p50Ms <= 10,
+      target: '<= 2 ms',
+      met: docker.p50Ms <= 2,
     });
   }
   const dockerRows = tiers.find((t) => t.id === 'docker')?.rows as { name: string; p50Ms: number }[] | undefined;
@@ -110,6 +147,43 @@ export function evaluateTargets(
       target: '>= 30x',
       met: r >= 30,
     });
+  }
+  return checks;
+}
+
+/** Strata / workerd in the same run: per run when paired (spread quoted), on the medians. */
+function peerChecks(http: HttpBenchResult): TargetCheck[] {
+  const row = (key: string) => http.rows.find((r) => r.key === key);
+  const [warm, load, peerWarm, peerLoad] = ['isolate-warm', 'isolate-load', 'workerd-warm', 'workerd-load'].map(row);
+  const checks: TargetCheck[] = [];
+  const perRun = (a: number[] | undefined, b: number[] | undefined) =>
+    a && b && a.length === b.length && a.length > 1
+      ? ` (${spread(
+          a.map((x, i) => x / (b[i] as number)),
+          2,
+        )} over ${a.length} runs)`
+      : '';
+  if (warm && peerWarm) {
+    const r = warm.p50Ms / peerWarm.p50Ms;
+    checks.push({
+      what: 'Strata / workerd p50, 1 connection',
+      value: `${fmt(r)}x${perRun(warm.runs?.p50Ms, peerWarm.runs?.p50Ms)}`,
+      target: '<= 2x',
+      met: r <= 2,
+    });
+  }
+  if (load?.rps !== undefined && peerLoad?.rps !== undefined) {
+    const r = load.rps / peerLoad.rps;
+    checks.push({
+      what: 'Strata / workerd invocations/s, 32 connections',
+      value: `${fmt(r)}x${perRun(load.runs?.rps, peerLoad.runs?.rps)}`,
+      target: '>= 0.5x',
+      met: r >= 0.5,
+    });
+  }
+  if (warm && !peerWarm) {
+    checks.push({ what: 'Strata / workerd p50, 1 connection', value: 'skipped (no workerd row)', target: '<= 2x' });
+    checks.push({ what: 'Strata / workerd invocations/s, 32 connections', value: 'skipped', target: '>= 0.5x' });
   }
   return checks;
 }

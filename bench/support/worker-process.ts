@@ -21,9 +21,15 @@ export interface WorkerProcess {
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function startWorkerProcess(
-  options: { env?: Record<string, string>; startTimeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    startTimeoutMs?: number;
+    /** Use (and keep) this data dir, for a restart on the same one; default a temp dir removed at stop(). */
+    dataDir?: string;
+  } = {},
 ): Promise<WorkerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'strata-bench-worker-'));
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'strata-bench-worker-'));
   // mkdtemp makes it 0700; the process tier runs scripts as an unprivileged user that must
   // reach its work dir under the data dir.
   chmodSync(dataDir, 0o755);
@@ -79,7 +85,7 @@ export async function startWorkerProcess(
   }).catch(async (err: Error) => {
     child.kill('SIGKILL');
     await exited;
-    rmSync(dataDir, { recursive: true, force: true });
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   });
 
@@ -95,7 +101,7 @@ export async function startWorkerProcess(
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     })();
     return stopped;
   };

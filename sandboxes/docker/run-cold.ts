@@ -225,12 +225,15 @@ function withDiskBytes(
   base: { readBytes: number; writeBytes: number } | undefined,
 ): Usage {
   const now = disk && base ? blockStat(disk.loopDevice) : undefined;
-  if (!now || !base || !usage.measured.includes('ioWriteBytes')) return usage;
-  return {
-    ...usage,
+  if (!now || !base) return usage;
+  // The disk's own counters stand even when the container exited before its cgroup was first
+  // sampled (a short-lived cold container leaves no cgroup reading at all).
+  const { measured: _measured, ...figures } = usage;
+  return usageOf({
+    ...figures,
     ioReadBytes: Math.max(usage.ioReadBytes ?? 0, now.readBytes - base.readBytes),
     ioWriteBytes: Math.max(usage.ioWriteBytes ?? 0, now.writeBytes - base.writeBytes),
-  };
+  });
 }
 
 /** Check the container's /tmp is its scratch disk and open the egress listener; the reason it failed, if it did. */

@@ -255,6 +255,7 @@ async function assemble(
     drivers: tiers,
     alerts,
     metrics: new PluginMetrics(metrics),
+    records,
     ...(configFile ? { readEntries: () => loadConfig({ file: configFile }).plugins.entries } : {}),
   });
   undo.push(() => plugins.close());
