@@ -170,6 +170,12 @@ async function assemble(
       hosts: config.isolate.hosts,
       maxWarm: config.isolate.maxWarm,
       logger: logger.child({ tier: 'isolate' }),
+      // ctx.fetch: the http runtime's SSRF guard settings (docs/governance.md).
+      net: {
+        operatorAllow: config.http.allow,
+        protected: () => (listening ? [listening] : []),
+        maxResponseBytes: config.http.maxResponse,
+      },
       ...(cgroupsUsable ? { placeHost: (pid: number, name: string) => placeHost(resources, config, pid, name) } : {}),
     }),
     createWasmDriver({
@@ -229,13 +235,7 @@ async function assemble(
     processDriver: () => drivers.find((d) => d.tier === 'process'),
   });
   const tenants = new Tenants({ db, config, ...(options.now ? { now: options.now } : {}) });
-  // Without any key the API is everyone's: only on loopback, unless the operator insists.
-  if (listener && !tenants.secured() && !config.tenants.insecure && !isLoopback(config.host)) {
-    throw new StrataError(
-      'invalid_config',
-      `refusing to serve ${config.host} without API keys: set STRATA_ADMIN_TOKEN (then create keys with \`strata keys create\`), bind to 127.0.0.1, or pass --insecure (STRATA_TENANTS_INSECURE=1) to insist`,
-    );
-  }
+  if (listener) tenants.assertSafeBind(config.host, 'worker');
   const tenantUsage = new TenantUsage(db);
   const configFile = options.configFile ?? process.env.STRATA_CONFIG;
   // One registry for the built-in tiers and the ones executor plugins add at run time.
@@ -304,6 +304,7 @@ async function assemble(
     db,
     executor,
     registry,
+    signatures: governance,
     logger,
     metrics,
     nodeTotals: () => resources.nodeTotals(),
@@ -472,10 +473,6 @@ async function assemble(
     app: gateway.app,
     close,
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

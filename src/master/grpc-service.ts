@@ -88,8 +88,9 @@ export function linkHandlers(master: MasterCore): WorkerLinkHandlers {
                 manifestJson,
                 codeSize: String(artifact.code.byteLength),
                 code: Buffer.from(code),
+                signature: master.signatures.get(artifact.digest) ?? null,
               }
-            : { digest: '', manifestJson: Buffer.alloc(0), codeSize: '0', code: Buffer.from(code) },
+            : { digest: '', manifestJson: Buffer.alloc(0), codeSize: '0', code: Buffer.from(code), signature: null },
         );
       });
       call.end();

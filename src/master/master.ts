@@ -8,9 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.ts';
 import { StrataError } from '../core/errors.ts';
+import { ArtifactSignatures } from '../governance/artifact-signatures.ts';
 import { Batcher } from '../protocol/batcher.ts';
 import { modeToWire } from '../protocol/wire.ts';
 import type { Database } from '../store/database.ts';
+import { tenantOfKey } from '../tenants/namespace.ts';
 import { type ControlAction, refOf, sendControl } from './control.ts';
 import { LiveLogs } from './live-logs.ts';
 import { hasCapacity, pickWorker } from './placement.ts';
@@ -81,6 +83,8 @@ export class MasterCore extends EventEmitter<MasterEvents> {
   readonly config: MasterConfig;
   readonly store: MasterStore;
   readonly catalogue: Catalogue;
+  /** Deploy signatures by digest; they travel with the artifact (link.proto Artifact.signature). */
+  readonly signatures: ArtifactSignatures;
   readonly masterId: string;
   readonly log: MasterLogger;
   readonly workers = new Map<string, WorkerState>();
@@ -113,6 +117,7 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     super();
     this.config = options.config;
     this.catalogue = options.catalogue;
+    this.signatures = new ArtifactSignatures(options.db);
     this.masterId = options.masterId;
     this.log = options.logger ?? silentLogger;
     this.store = new MasterStore(options.db);
@@ -308,7 +313,8 @@ export class MasterCore extends EventEmitter<MasterEvents> {
 
   /** The dispatch message of an attempt already recorded (here or in the shared store). */
   sendDispatch(task: TaskRow, worker: WorkerState): void {
-    const inline = this.#inline(task.digest);
+    const cached = this.#inline(task.digest);
+    const inline = cached && { ...cached, signature: this.signatures.get(task.digest) ?? null };
     worker.send({
       dispatch: {
         task: { taskId: task.id, attempt: task.attempt, epoch: task.epoch },
@@ -318,6 +324,8 @@ export class MasterCore extends EventEmitter<MasterEvents> {
         deadlineMs: 0,
         timeoutMs: task.timeoutMs,
         priority: task.priority,
+        // The catalogue keys a tenant's function `tenant/name`: the task is that tenant's.
+        tenant: tenantOfKey(task.functionName),
       },
     });
   }

@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { StrataError } from '../core/errors.ts';
 import { linkProto } from '../protocol/proto.ts';
 import type { Database } from '../store/database.ts';
+import type { Tenants } from '../tenants/tenants.ts';
 import { linkHandlers } from './grpc-service.ts';
 import { masterHttpApp } from './http.ts';
 import { type MasterConfig, MasterCore, type MasterLogger } from './master.ts';
@@ -24,6 +25,8 @@ export interface MasterServerOptions {
   logger?: MasterLogger;
   /** Serve HTTP too (default true). */
   http?: boolean;
+  /** Keys and scopes for the HTTP API (src/master/auth.ts); none: the API is open. */
+  tenants?: Tenants;
 }
 
 /** Server options shared with tests: keepalive pings from workers every second are welcome. */
@@ -98,7 +101,10 @@ export class MasterServer {
     this.core.start();
     if (this.#options.http !== false) {
       const [hostname, portText] = splitHostPort(config.http);
-      const app = masterHttpApp(this.core, { bodyLimit: config.bodyLimit });
+      const app = masterHttpApp(this.core, {
+        bodyLimit: config.bodyLimit,
+        ...(this.#options.tenants ? { tenants: this.#options.tenants } : {}),
+      });
       await new Promise<void>((res, rej) => {
         const srv = serve({ fetch: app.fetch, hostname, port: portText }, (info: AddressInfo) => {
           this.httpAddress = `${hostname}:${info.port}`;

@@ -86,6 +86,8 @@ export interface Catalogue {
   deploy(
     manifest: unknown,
     code?: Uint8Array,
+    /** The deploying key's tenant: the function is keyed `tenant/name` (src/tenants/namespace.ts). */
+    tenant?: string,
   ): { created: boolean; fn: CatalogueFunction } | Promise<{ created: boolean; fn: CatalogueFunction }>;
   /** Throws StrataError('not_found'). */
   get(name: string, version?: number): CatalogueFunction;

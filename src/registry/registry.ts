@@ -12,7 +12,7 @@ import type { Artifact } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { type Manifest, manifestSchema } from '../core/manifest.ts';
 import type { Database } from '../store/database.ts';
-import { DEFAULT_TENANT, qualify } from '../tenants/namespace.ts';
+import { DEFAULT_TENANT, qualify, tenantOfKey, unqualify } from '../tenants/namespace.ts';
 import { AliasTable, type FunctionRef, LATEST, parseRef } from './aliases.ts';
 import { BlobStore, sha256 } from './blob-store.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -232,8 +232,8 @@ export class Registry {
   }
 
   /** plan + store in one step (callers that do not validate code first). */
-  deploy(manifestInput: unknown, upload?: Uint8Array): StoreResult {
-    return this.store(this.plan(manifestInput, upload));
+  deploy(manifestInput: unknown, upload?: Uint8Array, tenant: string = DEFAULT_TENANT): StoreResult {
+    return this.store(this.plan(manifestInput, upload, tenant));
   }
 
   /**
@@ -241,12 +241,17 @@ export class Registry {
    * digest it was asked for.
    */
   importArtifact(manifestInput: unknown, code: Uint8Array, expectedDigest: string): FunctionVersion {
-    const manifest = manifestInput as { runtime?: unknown };
+    const given = manifestInput as { runtime?: unknown; name?: unknown };
+    // A tenant's function travels under its qualified name (`acme/hello`, which is in the digest):
+    // stored again in that tenant's namespace.
+    const key = typeof given.name === 'string' ? given.name : '';
+    const tenant = tenantOfKey(key);
+    const manifest = { ...given, ...(key ? { name: unqualify(tenant, key) } : {}) };
     // JS and scripts keep their code as `source` (a manifest without it is invalid); the rest as bytes.
     const textual = manifest.runtime === 'js' || manifest.runtime === 'script';
     const plan = textual
-      ? this.plan({ ...manifest, source: decodeSource(code, expectedDigest) })
-      : this.plan({ ...manifest, source: undefined }, code);
+      ? this.plan({ ...manifest, source: decodeSource(code, expectedDigest) }, undefined, tenant)
+      : this.plan({ ...manifest, source: undefined }, code, tenant);
     if (plan.digest !== expectedDigest) {
       throw new StrataError(
         'invalid_code',

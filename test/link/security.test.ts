@@ -151,9 +151,15 @@ describe('TLS', () => {
     cleanups.push(() => distrustful.stop());
     const plain = startWorker({ masters: [m.address], id: 'plaintext' });
     cleanups.push(() => plain.stop());
-    await new Promise((r) => setTimeout(r, 1500));
+    // Each has been refused and tried again (an event, not a delay: a busy machine is slower).
+    const refused = [rogue, distrustful, plain];
+    await waitFor(
+      () => refused.every((w) => w.link.counters.reconnects > 0),
+      'each worker to be refused and retry',
+      60_000,
+    );
     expect(m.server.core.workers.size).toBe(0);
-    for (const w of [rogue, distrustful, plain]) {
+    for (const w of refused) {
       expect(w.link.stats().state).toBe('connecting');
       expect(w.link.counters.reconnects).toBeGreaterThan(0);
     }
