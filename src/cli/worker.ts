@@ -24,7 +24,7 @@ import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { composeHooks, staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
-import { createGateway } from '../gateway/app.ts';
+import { createGatewayServer } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { alertRoutes } from '../gateway/routes/alerts.ts';
@@ -372,7 +372,7 @@ async function assemble(
   });
   undo.push(() => callbacks.close());
 
-  const app = createGateway({
+  const gateway = createGatewayServer({
     registry,
     executor,
     records,
@@ -422,7 +422,7 @@ async function assemble(
   const url = listener?.url ?? `http://${config.host}:${config.port}`;
   const server = listener?.server;
   if (listener) {
-    listener.serve(app.fetch);
+    listener.serve(gateway.listener);
     logger.info({ url, dataDir }, 'strata worker listening');
   }
 
@@ -470,7 +470,7 @@ async function assemble(
     link,
     plugins,
     alerts,
-    app,
+    app: gateway.app,
     close,
   };
 }

@@ -118,12 +118,21 @@ export class Registry {
    */
   readonly #artifacts = new Map<string, Artifact>();
   readonly #selectLatest;
+  readonly #selectVersion;
+  /**
+   * Live versions by `name@version` (the governance gate asks for one on every invocation). A
+   * version row never changes once stored; delete() drops a name's entries.
+   */
+  readonly #versions = new Map<string, FunctionVersion>();
 
   constructor(options: RegistryOptions) {
     this.#db = options.db;
     this.#db.migrate('registry', MIGRATIONS);
     this.#selectLatest = this.#db.db.prepare(
       'SELECT * FROM functions WHERE name = ? AND deleted_at IS NULL ORDER BY version DESC LIMIT 1',
+    );
+    this.#selectVersion = this.#db.db.prepare(
+      'SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL',
     );
     this.blobs = new BlobStore(join(options.dataDir, 'artifacts'));
     this.aliases = new AliasTable(this.#db);
@@ -267,9 +276,11 @@ export class Registry {
         }
       }
     }
-    const row = (version === undefined ? this.#selectLatest.get(name) : this.#versionRow(name, version)) as
-      | Row
-      | undefined;
+    if (version !== undefined) {
+      const fn = this.#version(name, version);
+      if (fn) return fn;
+    }
+    const row = (version === undefined ? this.#selectLatest.get(name) : undefined) as Row | undefined;
     if (!row) {
       throw new StrataError(
         'not_found',
@@ -285,14 +296,19 @@ export class Registry {
   }
 
   #versionRow(name: string, version: number): Row | undefined {
-    return this.#db.db
-      .prepare('SELECT * FROM functions WHERE name = ? AND version = ? AND deleted_at IS NULL')
-      .get(name, version) as Row | undefined;
+    return this.#selectVersion.get(name, version) as Row | undefined;
   }
 
   #version(name: string, version: number): FunctionVersion | undefined {
+    const key = `${name}@${version}`;
+    const cached = this.#versions.get(key);
+    if (cached) return cached;
     const row = this.#versionRow(name, version);
-    return row ? toVersion(row) : undefined;
+    if (!row) return undefined;
+    const fn = toVersion(row);
+    if (this.#versions.size >= 10_000) this.#versions.clear();
+    this.#versions.set(key, fn);
+    return fn;
   }
 
   /** `name`, `name@3` or `name@prod` (text or parsed) -> the version it names. */
@@ -355,6 +371,7 @@ export class Registry {
       .run(new Date().toISOString(), name);
     this.aliases.deleteAll(name);
     this.#latest.delete(name);
+    for (const fn of live) this.#versions.delete(`${fn.name}@${fn.version}`);
     for (const fn of live) this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
     return live;
   }
