@@ -19,6 +19,10 @@
  * Timers: setTimeout/setInterval ask the host (`$1`, ignored-result callback) to call back into
  * the isolate after the delay; only timers of the invocation in flight fire, and all are cleared
  * when it ends.
+ *
+ * ctx.fetch(url, init) asks the host (`$2`, ignored-result) to make the request through the SSRF
+ * guard (sandboxes/isolate/guarded-fetch.ts); the host answers through `deliver` with JSON text.
+ * Only the invocation in flight gets answers; its pending fetches are dropped when it ends.
  */
 export const LOG_CHUNK_CHARS = 8192;
 
@@ -26,6 +30,7 @@ export const BOOTSTRAP_SOURCE = `
 'use strict';
 const flushToHost = $0;
 const scheduleOnHost = $1;
+const fetchOnHost = $2;
 const stringify = JSON.stringify;
 const parse = JSON.parse;
 const freeze = Object.freeze;
@@ -39,6 +44,8 @@ const promiseThen = Promise.prototype.then;
 const TypeErrorOf = TypeError;
 const mapGet = Map.prototype.get, mapSet = Map.prototype.set, mapDelete = Map.prototype.delete, mapClear = Map.prototype.clear;
 const timers = new MapOf();
+const fetches = new MapOf();
+let nextFetch = 0;
 let pending = '';
 /** The invocation in flight (0 between invocations): what output and timers belong to. */
 let current = 0;
@@ -101,6 +108,41 @@ const fire = (call, id) => {
   try { apply(timer.fn, undefined, timer.args); } catch (error) { write(call, 'error', ['Uncaught', error]); }
 };
 
+// ctx.fetch: strings out, JSON text back; a refusal rejects with an Error whose code says why.
+const fetchFor = (call) => (url, init) => new PromiseOf((resolve, reject) => {
+  if (call === 0 || call !== current) { reject(new ErrorOf('ctx.fetch: the invocation has ended')); return; }
+  let initJson;
+  try {
+    const i = init === undefined || init === null ? {} : init;
+    const body = i.body === undefined || i.body === null ? undefined : isString(i.body) ? i.body : stringify(i.body);
+    initJson = stringify({ method: i.method === undefined ? undefined : StringOf(i.method), headers: i.headers, body });
+  } catch (error) { reject(error); return; }
+  const id = ++nextFetch;
+  apply(mapSet, fetches, [id, { resolve, reject, call }]);
+  fetchOnHost(call, id, StringOf(url), initJson);
+});
+const deliver = (call, id, outcomeJson) => {
+  const pendingFetch = apply(mapGet, fetches, [id]);
+  if (pendingFetch === undefined || pendingFetch.call !== call || call !== current) return;
+  apply(mapDelete, fetches, [id]);
+  const outcome = parse(outcomeJson);
+  if (outcome.error) {
+    const error = new ErrorOf(outcome.error.message);
+    error.code = outcome.error.code;
+    pendingFetch.reject(error);
+    return;
+  }
+  const r = outcome.response;
+  const body = r.body;
+  pendingFetch.resolve(freeze({
+    status: r.status,
+    ok: r.status >= 200 && r.status < 300,
+    headers: freeze(r.headers),
+    text: () => PromiseOf.resolve(body),
+    json: () => new PromiseOf((ok) => ok(parse(body))),
+  }));
+};
+
 const quote = (text) => stringify(StringOf(text));
 const errorText = (error) => {
   let name = 'Error', message = '';
@@ -151,6 +193,7 @@ const run = (fn, inputJson, metaJson, resultCap, call, errorBytes) => new Promis
     function: freeze({ name: meta.name, version: meta.version }),
     deadline: meta.deadline,
     log: (...args) => write(call, 'log', args),
+    fetch: fetchFor(call),
   });
   let done = false;
   // The outcome, as JSON text made of primitives only.
@@ -161,6 +204,7 @@ const run = (fn, inputJson, metaJson, resultCap, call, errorBytes) => new Promis
     pending = '';
     current = 0;
     apply(mapClear, timers, []);
+    apply(mapClear, fetches, []);
     resolveOutcome('{' + fields + ',"logs":' + quote(logs) + ',"late":' + (lateBefore + 0) + '}');
   };
   let value;
@@ -182,5 +226,5 @@ const run = (fn, inputJson, metaJson, resultCap, call, errorBytes) => new Promis
     else finish(threwOutcome(error, errorBytes));
   }
 });
-return freeze({ run, fire });
+return freeze({ run, fire, deliver });
 `;

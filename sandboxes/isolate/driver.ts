@@ -15,6 +15,7 @@ import {
 } from '../../src/core/driver.ts';
 import { isStrataError, type StrataError } from '../../src/core/errors.ts';
 import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
+import { networkAsk } from '../../src/core/manifest.ts';
 import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
 import type { RunReply, RunRequest } from './isolate-runtime.ts';
 import { emptyReplySchema, runReplySchema } from './protocol.ts';
@@ -29,6 +30,16 @@ export interface IsolateDriverOptions {
   killAfterMs?: number;
   /** Tests only: another host entry (one that answers with forged or malformed frames). */
   hostEntry?: string;
+  /**
+   * ctx.fetch: the node's guard settings (http.allow, the worker's own listener, http.maxResponse).
+   * With them the tier enforces a function's permissions.network allow-list (capabilities.network
+   * "allowlist"); without them it grants no network at all.
+   */
+  net?: {
+    operatorAllow: readonly string[];
+    protected: () => readonly { host: string; port: number }[];
+    maxResponseBytes: number;
+  };
 }
 
 interface PreparedFunction {
@@ -38,6 +49,8 @@ interface PreparedFunction {
   mode: 'warm' | 'fresh';
   name: string;
   version: number;
+  /** The function's permissions.network allow-list (ctx.fetch reaches only these); none: no fetch. */
+  allow: string[] | undefined;
 }
 
 const CAPABILITIES: DriverCapabilities = {
@@ -51,13 +64,16 @@ const CAPABILITIES: DriverCapabilities = {
 
 export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   readonly tier = 'isolate' as const;
-  readonly capabilities = CAPABILITIES;
+  readonly capabilities: DriverCapabilities;
   readonly pool: HostPool;
+  readonly #net: IsolateDriverOptions['net'];
   readonly #prepared = new Map<string, PreparedFunction>();
   /** Log bytes functions wrote after their invocation ended: dropped, counted here. */
   #lateLogBytes = 0;
 
   constructor(options: IsolateDriverOptions) {
+    this.#net = options.net;
+    this.capabilities = options.net ? { ...CAPABILITIES, network: 'allowlist' } : CAPABILITIES;
     this.pool = new HostPool({
       kind: 'isolate',
       entry: options.hostEntry ?? fileURLToPath(new URL('./host.ts', import.meta.url)),
@@ -92,6 +108,7 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       mode: artifact.manifest.trust === 'trusted' ? 'warm' : 'fresh',
       name: artifact.name,
       version: artifact.version,
+      allow: allowListOf(artifact.manifest.permissions?.network),
     };
     this.#prepared.set(artifact.digest, prepared);
     return prepared;
@@ -110,6 +127,16 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       resultBytes: options.limits.resultBytes,
       errorBytes: options.limits.errorBytes,
       meta: { executionId: invocation.id, name: prepared.name, version: prepared.version },
+      ...(this.#net && prepared.allow
+        ? {
+            net: {
+              allow: prepared.allow,
+              operatorAllow: [...this.#net.operatorAllow],
+              protected: [...this.#net.protected()],
+              maxResponseBytes: this.#net.maxResponseBytes,
+            },
+          }
+        : {}),
     };
     options.onStart?.();
     let reply: RunReply;
@@ -141,6 +168,8 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       wallMs: performance.now() - started,
       cpuMs: reply.cpuMs,
       memoryPeakBytes: reply.memoryPeakBytes,
+      netTxBytes: reply.netTxBytes,
+      netRxBytes: reply.netRxBytes,
     });
     // The host saw the call cross its memory limit: that is what ended it, even when the deadline
     // (which the host may have answered just after) fired meanwhile.
@@ -174,6 +203,12 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
   dispose(): Promise<void> {
     return this.pool.dispose();
   }
+}
+
+/** A manifest's network allow-list (ctx.fetch needs one: `true` or `false` grant no fetch here). */
+function allowListOf(network: unknown): string[] | undefined {
+  const { level, allow } = networkAsk(network as Parameters<typeof networkAsk>[0]);
+  return level === 'allowlist' && allow.length > 0 ? allow : undefined;
 }
 
 /** What ended a call that did not succeed, in the limit's own unit (CONTRACTS.md death). */

@@ -12,6 +12,7 @@ import { StrataError } from '../../src/core/errors.ts';
 import { LogBudget, type LogSnapshot } from '../../src/core/log-budget.ts';
 import { capText } from '../../src/core/text-cap.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
+import { type FetchPolicy, guardedFetch } from './guarded-fetch.ts';
 
 export interface RunRequest {
   digest: string;
@@ -26,6 +27,8 @@ export interface RunRequest {
   /** Error text is cut to this here, so no more than this ever leaves the host. */
   errorBytes: number;
   meta: { executionId: string; name: string; version: number };
+  /** What ctx.fetch may reach (the function's allow-list and the node's guard settings); absent: nothing. */
+  net?: FetchPolicy;
 }
 
 export interface RunReply {
@@ -39,6 +42,9 @@ export interface RunReply {
   lateLogBytes?: number;
   /** How this call started (warm isolate, fresh spare, or one made for it). */
   start?: { kind: 'warm' | 'fresh' | 'prewarmed' | 'cold'; initMs: number };
+  /** Bytes ctx.fetch sent and received on its sockets (only for a run that may fetch). */
+  netTxBytes?: number;
+  netRxBytes?: number;
 }
 
 interface Sandbox {
@@ -47,6 +53,12 @@ interface Sandbox {
   /** The bootstrap's run(fn, inputJson, metaJson, resultCap, call) and fire(call, id). */
   runner: ivm.Reference<(...args: unknown[]) => Promise<string>>;
   fire: ivm.Reference<(call: number, id: number) => void>;
+  deliver: ivm.Reference<(call: number, id: number, outcomeJson: string) => void>;
+  /** The call in flight's ctx.fetch policy, its requests (stopped when it ends) and their bytes. */
+  net: FetchPolicy | undefined;
+  fetches: AbortController | undefined;
+  netTx: number;
+  netRx: number;
   /** The invocation in flight (its number), and its host-side timers. */
   call: number;
   timers: Map<number, NodeJS.Timeout>;
@@ -232,6 +244,10 @@ export class IsolateRuntime {
         if (!sandbox.fn) sandbox.fn = await this.#load(sandbox, request, remaining());
         sandbox.call = ++this.#calls;
         sandbox.deadline = request.deadline;
+        sandbox.net = request.net;
+        sandbox.fetches = new AbortController();
+        sandbox.netTx = 0;
+        sandbox.netRx = 0;
         codeAt = performance.now();
         return sandbox.runner.apply(
           undefined,
@@ -296,6 +312,7 @@ export class IsolateRuntime {
         ...replyFor(checked, request.errorBytes),
         logs: logs.snapshot(),
         ...usage,
+        ...netUsage(sandbox),
         ...(outcome.late > 0 ? { lateLogBytes: outcome.late } : {}),
         start: startOf(),
       };
@@ -307,6 +324,7 @@ export class IsolateRuntime {
         ...reply,
         logs: logs.snapshot(),
         ...this.#usage(sandbox, cpuBefore, watch.peakBytes()),
+        ...netUsage(sandbox),
         start: startOf(),
       };
     } finally {
@@ -314,6 +332,9 @@ export class IsolateRuntime {
       this.#epoch++;
       watch.stop();
       this.#clearTimers(sandbox);
+      sandbox.fetches?.abort();
+      sandbox.fetches = undefined;
+      sandbox.net = undefined;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       sandbox.logs = undefined;
@@ -347,16 +368,27 @@ export class IsolateRuntime {
     const ended = new Promise<'memory'>((resolve) => {
       end = resolve;
     });
+    // The host's own heap when the watch began (read at the first sample: a call shorter than one
+    // sample never needs it). Garbage the host itself makes while serving the call (its log lines,
+    // frames) grows RSS too, but it is not the isolate's: it is taken off before a verdict.
+    let hostHeapAtStart: number | undefined;
+    const limit = overLimitBytes(sandbox.heapLimitBytes);
     const alone = () => this.#running === 1;
-    const overLimit = () => alone() && peakRss - rssAtStart > overLimitBytes(sandbox.heapLimitBytes);
+    const overLimit = () => {
+      if (!alone() || peakRss - rssAtStart <= limit) return false;
+      const hostHeapGrowth = Math.max(0, process.memoryUsage().heapTotal - (hostHeapAtStart ?? Infinity));
+      return peakRss - rssAtStart - hostHeapGrowth > limit;
+    };
     const sample = () => {
       const rss = process.memoryUsage.rss();
+      hostHeapAtStart ??= process.memoryUsage().heapTotal;
       if (this.#running > 1) shared = true;
       if (epoch !== this.#epoch) {
         // Another call started or ended, or a stopped isolate let go of its heap: start again.
         epoch = this.#epoch;
         rssAtStart = rss;
         peakRss = rss;
+        hostHeapAtStart = process.memoryUsage().heapTotal;
       }
       if (zombieEnds !== this.#zombieEnds) {
         zombieEnds = this.#zombieEnds;
@@ -463,12 +495,17 @@ export class IsolateRuntime {
         ignored: true,
       },
     );
-    const exports = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush, schedule], {
+    const fetchOnHost = new ivm.Callback(
+      (call: unknown, id: unknown, url: unknown, init: unknown) => this.#fetch(sandbox, call, id, url, init),
+      { ignored: true },
+    );
+    const exports = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush, schedule, fetchOnHost], {
       result: { reference: true },
       timeout: 1000,
-    })) as ivm.Reference<{ run: unknown; fire: unknown }>;
+    })) as ivm.Reference<{ run: unknown; fire: unknown; deliver: unknown }>;
     sandbox.runner = (await exports.get('run', { reference: true })) as Sandbox['runner'];
     sandbox.fire = (await exports.get('fire', { reference: true })) as Sandbox['fire'];
+    sandbox.deliver = (await exports.get('deliver', { reference: true })) as Sandbox['deliver'];
     return sandbox;
   }
 
@@ -487,6 +524,41 @@ export class IsolateRuntime {
       sandbox.fire.apply(undefined, [call, id], { timeout }).catch(() => {});
     }, ms);
     sandbox.timers.set(id, handle);
+  }
+
+  /**
+   * ctx.fetch of the call in flight: made here, in the host process, through the SSRF guard,
+   * bounded by the call's deadline (and its end); the answer goes back into the isolate as text.
+   */
+  #fetch(sandbox: Sandbox, call: unknown, id: unknown, url: unknown, init: unknown): void {
+    if (call !== sandbox.call || typeof id !== 'number' || typeof url !== 'string' || typeof init !== 'string') return;
+    const controller = sandbox.fetches;
+    if (!controller || sandbox.isolate.isDisposed) return;
+    const deliver = (outcome: object) => {
+      if (call !== sandbox.call || sandbox.isolate.isDisposed) return;
+      const timeout = Math.max(1, sandbox.deadline - Date.now());
+      sandbox.deliver.apply(undefined, [call, id, JSON.stringify(outcome)], { timeout }).catch(() => {});
+    };
+    const policy = sandbox.net;
+    if (!policy) {
+      deliver({
+        error: {
+          code: 'destination_forbidden',
+          message: `ctx.fetch: ${url.slice(0, 200)} is not reachable: the function has no permissions.network allow-list`,
+        },
+      });
+      return;
+    }
+    const signal = AbortSignal.any([
+      controller.signal,
+      AbortSignal.timeout(Math.max(1, sandbox.deadline - Date.now())),
+    ]);
+    void guardedFetch(url, init, policy, signal).then((end) => {
+      sandbox.netTx += end.tx;
+      sandbox.netRx += end.rx;
+      const { tx: _tx, rx: _rx, ...outcome } = end;
+      deliver(outcome);
+    });
   }
 
   #clearTimers(sandbox: Sandbox): void {
@@ -643,3 +715,7 @@ function failure(err: unknown, logs: LogBudget): RunReply {
     logs: logs.snapshot(),
   };
 }
+
+/** Network usage of a call that may fetch (a run without a policy measures none: left out). */
+const netUsage = (sandbox: Sandbox): Pick<RunReply, 'netTxBytes' | 'netRxBytes'> =>
+  sandbox.net ? { netTxBytes: sandbox.netTx, netRxBytes: sandbox.netRx } : {};

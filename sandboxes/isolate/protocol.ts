@@ -49,6 +49,8 @@ function buildRunReplySchema(limits: ReplyLimits) {
     cpuMs: figure.optional(),
     memoryPeakBytes: figure.optional(),
     lateLogBytes: figure.optional(),
+    netTxBytes: figure.optional(),
+    netRxBytes: figure.optional(),
     start: z.strictObject({ kind: z.enum(['warm', 'fresh', 'prewarmed', 'cold']), initMs: figure }).optional(),
   }) satisfies z.ZodType<RunReply>;
 }

@@ -6,6 +6,7 @@
  * - host -> worker: UTF-8 JSON, read by HostFrameReader, which bounds every frame before it is
  *   buffered and never throws: a frame too large or not JSON is a violation, reported once.
  */
+import type { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 
 export const HOST_CHANNEL_FD = 3;
@@ -19,6 +20,28 @@ export function encodeRequest(message: unknown): Buffer {
 /** Host side: encode a reply for the worker. */
 export function encodeReply(message: unknown): Buffer {
   return frame(Buffer.from(JSON.stringify(message), 'utf8'));
+}
+
+/**
+ * Writes to a channel, batched per turn of the event loop: the first write of a turn corks the
+ * socket and the check phase of the same turn uncorks it, so the frames of every invocation that
+ * started (or finished) in one turn leave in one writev — one syscall and one wake-up of the
+ * reader instead of one per frame. At one invocation at a time it costs nothing measurable.
+ */
+export function batchedWriter(socket: Socket): (frame: Buffer) => void {
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    if (!socket.destroyed) socket.uncork();
+  };
+  return (frame) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(flush);
+    }
+    socket.write(frame);
+  };
 }
 
 function frame(payload: Buffer): Buffer {

@@ -7,7 +7,7 @@
 import { Socket } from 'node:net';
 import { isStrataError } from '../../src/core/errors.ts';
 import { capText } from '../../src/core/text-cap.ts';
-import { encodeReply, HOST_CHANNEL_FD, RequestFrameReader } from './host-channel.ts';
+import { batchedWriter, encodeReply, HOST_CHANNEL_FD, RequestFrameReader } from './host-channel.ts';
 
 /** Error replies are bounded here: the worker's frame limit is not a place to ship 50 MB of text. */
 const ERROR_MESSAGE_BYTES = 16 * 1024;
@@ -25,8 +25,9 @@ export function serveHost(kind: string, handlers: Record<string, Handler>): void
     process.exit(2);
   }
   const channel = new Socket({ fd: HOST_CHANNEL_FD, readable: true, writable: true });
+  const write = batchedWriter(channel);
   const send = (message: unknown) => {
-    if (!channel.destroyed) channel.write(encodeReply(message));
+    if (!channel.destroyed) write(encodeReply(message));
   };
   process.title = process.env.STRATA_HOST_NAME ?? `strata ${kind} host`;
   // Die with the worker: the channel closes when the parent exits, however it exits.

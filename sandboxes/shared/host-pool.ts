@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { type ZodType, z } from 'zod';
 import type { TierHealth } from '../../src/core/driver.ts';
 import { type ErrorCode, StrataError } from '../../src/core/errors.ts';
-import { encodeRequest, HOST_CHANNEL_FD, HostFrameReader } from './host-channel.ts';
+import { batchedWriter, encodeRequest, HOST_CHANNEL_FD, HostFrameReader } from './host-channel.ts';
 
 /** The error codes a host may answer with (anything else is a violation). */
 const HOST_ERROR_CODES = [
@@ -108,6 +108,8 @@ interface Host {
   index: number;
   child: ChildProcess;
   channel: Socket;
+  /** Writes to `channel`, batched per event-loop turn (host-channel.ts). */
+  write: (frame: Buffer) => void;
   isReady: boolean;
   ready: Promise<void>;
   inFlight: number;
@@ -314,6 +316,7 @@ export class HostPool {
       index,
       child,
       channel,
+      write: batchedWriter(channel),
       isReady: false,
       ready,
       inFlight: 0,
@@ -398,7 +401,7 @@ export class HostPool {
   #send(host: Host, message: HostRequest & { id: number }): boolean {
     if (host.exited || host.channel.destroyed) return false;
     try {
-      host.channel.write(encodeRequest(message));
+      host.write(encodeRequest(message));
       return true;
     } catch (err) {
       this.#options.logger?.warn({ host: host.index, err: String(err) }, 'cannot write to the host');

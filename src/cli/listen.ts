@@ -3,18 +3,15 @@
  * line and no sandbox host is ever spawned for nothing. Requests that arrive while the worker
  * is still starting wait for it (they are answered 503 if start-up fails).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
 import { StrataError } from '../core/errors.ts';
-
-type Fetch = (request: Request) => Response | Promise<Response>;
 
 export interface Listener {
   url: string;
   server: Server;
-  /** Start answering with `fetch` (requests that waited go through now). */
-  serve(fetch: Fetch): void;
+  /** Start answering with `listener` (the gateway's; requests that waited go through now). */
+  serve(listener: RequestListener): void;
   /** Refuse the waiting requests (start-up failed) and close the port. */
   abandon(): Promise<void>;
 }
@@ -40,10 +37,10 @@ export function listenProblem(err: NodeJS.ErrnoException, host: string, port: nu
 }
 
 export async function claimPort(host: string, port: number): Promise<Listener> {
-  let ready: (fetch: Fetch) => void = () => {};
+  let ready: (listener: RequestListener) => void = () => {};
   let failed: () => void = () => {};
-  const handler = new Promise<(req: IncomingMessage, res: ServerResponse) => void>((resolve, reject) => {
-    ready = (fetch) => resolve(getRequestListener(fetch));
+  const handler = new Promise<RequestListener>((resolve, reject) => {
+    ready = (listener) => resolve(listener);
     failed = () => reject(new Error('start-up failed'));
   });
   handler.catch(() => {});
@@ -65,7 +62,7 @@ export async function claimPort(host: string, port: number): Promise<Listener> {
   return {
     url,
     server,
-    serve: (fetch) => ready(fetch),
+    serve: (listener) => ready(listener),
     abandon: async () => {
       failed();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -24,7 +24,7 @@ import { Executor } from '../executor/executor.ts';
 import { ExecutorMetrics } from '../executor/metrics.ts';
 import { composeHooks, staticHooks } from '../executor/phases.ts';
 import { ExecutionStore } from '../executor/records.ts';
-import { createGateway } from '../gateway/app.ts';
+import { createGatewayServer } from '../gateway/app.ts';
 import type { GatewayEnv } from '../gateway/env.ts';
 import { registerEventLoopDelay } from '../gateway/event-loop-delay.ts';
 import { alertRoutes } from '../gateway/routes/alerts.ts';
@@ -169,6 +169,12 @@ async function assemble(
       hosts: config.isolate.hosts,
       maxWarm: config.isolate.maxWarm,
       logger: logger.child({ tier: 'isolate' }),
+      // ctx.fetch: the http runtime's SSRF guard settings (docs/governance.md).
+      net: {
+        operatorAllow: config.http.allow,
+        protected: () => (listening ? [listening] : []),
+        maxResponseBytes: config.http.maxResponse,
+      },
       ...(cgroupsUsable ? { placeHost: (pid: number, name: string) => placeHost(resources, config, pid, name) } : {}),
     }),
     createWasmDriver({
@@ -228,13 +234,7 @@ async function assemble(
     processDriver: () => drivers.find((d) => d.tier === 'process'),
   });
   const tenants = new Tenants({ db, config, ...(options.now ? { now: options.now } : {}) });
-  // Without any key the API is everyone's: only on loopback, unless the operator insists.
-  if (listener && !tenants.secured() && !config.tenants.insecure && !isLoopback(config.host)) {
-    throw new StrataError(
-      'invalid_config',
-      `refusing to serve ${config.host} without API keys: set STRATA_ADMIN_TOKEN (then create keys with \`strata keys create\`), bind to 127.0.0.1, or pass --insecure (STRATA_TENANTS_INSECURE=1) to insist`,
-    );
-  }
+  if (listener) tenants.assertSafeBind(config.host, 'worker');
   const tenantUsage = new TenantUsage(db);
   const configFile = options.configFile ?? process.env.STRATA_CONFIG;
   // One registry for the built-in tiers and the ones executor plugins add at run time.
@@ -254,6 +254,7 @@ async function assemble(
     drivers: tiers,
     alerts,
     metrics: new PluginMetrics(metrics),
+    records,
     ...(configFile ? { readEntries: () => loadConfig({ file: configFile }).plugins.entries } : {}),
   });
   undo.push(() => plugins.close());
@@ -306,6 +307,7 @@ async function assemble(
           db,
           executor,
           registry,
+          signatures: governance,
           logger,
           metrics,
           nodeTotals: () => resources.nodeTotals(),
@@ -373,7 +375,7 @@ async function assemble(
   });
   undo.push(() => callbacks.close());
 
-  const app = createGateway({
+  const gateway = createGatewayServer({
     registry,
     executor,
     records,
@@ -423,7 +425,7 @@ async function assemble(
   const url = listener?.url ?? `http://${config.host}:${config.port}`;
   const server = listener?.server;
   if (listener) {
-    listener.serve(app.fetch);
+    listener.serve(gateway.listener);
     logger.info({ url, dataDir }, 'strata worker listening');
   }
 
@@ -471,13 +473,9 @@ async function assemble(
     link,
     plugins,
     alerts,
-    app,
+    app: gateway.app,
     close,
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

@@ -32,7 +32,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Settings that are one JSON value (a map), not a variable per key. */
-const JSON_VALUED = new Set(['policy.table', 'signing.keys', 'review.rules']);
+const JSON_VALUED = new Set(['policy.table', 'signing.keys', 'review.rules', 'tenants.defaultQuota', 'tenants.quotas']);
 
 /** Every setting path, taken from the defaults tree (leaves are non-object values). */
 export function settingPaths(

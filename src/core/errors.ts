@@ -84,6 +84,8 @@ export type ErrorCode =
   | 'conflict'
   /** The path exists but not with this method (405 with an Allow header). */
   | 'method_not_allowed'
+  /** A peer the request needs is not reachable now (a worker not connected, a Master stopping); retry later. */
+  | 'unavailable'
   /** A bug in Strata; the message has details. */
   | 'internal';
 
@@ -129,14 +131,22 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   capacity_exhausted: 503,
   shutting_down: 503,
   tier_unavailable: 503,
+  unavailable: 503,
 };
 
 /**
  * The HTTP status a request failing with `code` answers. `when: 'deploy'` is for the deploy
- * routes, where a used-up quota is a refusal (403) rather than "retry later" (429).
+ * routes, where a used-up quota is a refusal (403) rather than "retry later" (429). `'control'`
+ * is for the Master's control routes, answered from a worker's ControlAck: there `timeout` means
+ * the worker did not answer in time (504), and a code the worker sent that has no status of its
+ * own is a refusal of the task's current state (409).
  */
-export function httpStatusOf(code: ErrorCode, when: 'invoke' | 'deploy' = 'invoke'): number {
+export function httpStatusOf(code: ErrorCode, when: 'invoke' | 'deploy' | 'control' = 'invoke'): number {
   if (code === 'quota_exceeded' && when === 'deploy') return 403;
+  if (when === 'control') {
+    if (code === 'timeout') return 504;
+    return HTTP_STATUS[code] ?? 409;
+  }
   return HTTP_STATUS[code] ?? 500;
 }
 

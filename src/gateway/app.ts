@@ -2,6 +2,7 @@
  * The worker's HTTP gateway (Hono). Routes are one group per file; this only assembles them with
  * the middleware: request id + logging, body limit, authentication, and the one error mapping.
  */
+import type { RequestListener } from 'node:http';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
@@ -15,6 +16,7 @@ import { Database } from '../store/database.ts';
 import { Tenants } from '../tenants/tenants.ts';
 import type { GatewayEnv } from './env.ts';
 import { errorResponse, notFound, type RouteTable, routeTable } from './error-handler.ts';
+import { fastInvoke, gatewayListener } from './fast-invoke.ts';
 import { metricsAuth, tenantAuth } from './middleware/auth.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -57,6 +59,14 @@ export interface GatewayOptions {
 }
 
 export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
+  return createGatewayServer(options).app;
+}
+
+/**
+ * The Hono app and the node listener to serve it with: the raw invoke fast path (fast-invoke.ts)
+ * in front of the app, sharing its tenants, registry and executor.
+ */
+export function createGatewayServer(options: GatewayOptions): { app: Hono<GatewayEnv>; listener: RequestListener } {
   const app = new Hono<GatewayEnv>();
   app.use('*', requestId({ logger: options.logger }));
   const tenants =
@@ -103,5 +113,12 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   app.route('/', auditRoutes());
   app.route('/', shipRoutes({ executor: options.executor, records: options.records, version: options.version }));
   for (const routes of options.extraRoutes ?? []) app.route('/', routes);
-  return app;
+  const fast = fastInvoke({
+    registry: options.registry,
+    executor: options.executor,
+    tenants,
+    logger: options.logger,
+    bodyLimitBytes: options.bodyLimitBytes,
+  });
+  return { app, listener: gatewayListener(app.fetch, fast) };
 }

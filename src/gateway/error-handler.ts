@@ -7,6 +7,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
 import { type ErrorCode, httpStatusOf, isStrataError, StrataError } from '../core/errors.ts';
 import { capText } from '../core/text-cap.ts';
 import { publicError } from '../tenants/namespace.ts';
@@ -18,32 +19,54 @@ const MESSAGE_BYTES = 16 * 1024;
 /** Deploy routes: a used-up quota there is a refusal (403), not "retry later" (429). */
 const DEPLOY = /^\/v1\/functions(\/[^/]+\/module)?\/?$/;
 
-export const statusOf = (code: ErrorCode, when: 'invoke' | 'deploy' = 'invoke'): ContentfulStatusCode =>
+export const statusOf = (code: ErrorCode, when: 'invoke' | 'deploy' | 'control' = 'invoke'): ContentfulStatusCode =>
   httpStatusOf(code, when) as ContentfulStatusCode;
 
-export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {
+/** An error as an answer, without a Hono context (the invoke fast path uses it too). */
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  headers: Record<string, string>;
+  body: { error: ReturnType<StrataError['toJSON']> };
+}
+
+/** The request facts the mapping depends on: the tenant (names shown), method and path (deploy or not). */
+export interface ErrorRequest {
+  tenant: string | undefined;
+  method: string;
+  path: string;
+  log?: Pick<Logger, 'error'> | undefined;
+}
+
+export function errorAnswer(err: Error, req: ErrorRequest): ErrorAnswer {
   let error: StrataError;
   // A tenant sees its own functions by the names it gave them, never the registry's qualified key.
-  if (isStrataError(err)) error = publicError(err, c.get('tenant') ?? 'default');
+  if (isStrataError(err)) error = publicError(err, req.tenant ?? 'default');
   else if (err instanceof HTTPException && err.status === 413)
     error = new StrataError('payload_too_large', 'the request body is too large');
   else if (err instanceof HTTPException)
     error = new StrataError(err.status === 401 ? 'unauthorized' : 'invalid_request', err.message);
   else {
-    c.var.log?.error({ err }, 'unhandled error in the gateway');
+    req.log?.error({ err }, 'unhandled error in the gateway');
     error = new StrataError('internal', `internal error: ${err.message}`);
   }
-  const when = c.req.method !== 'GET' && DEPLOY.test(c.req.path) ? 'deploy' : 'invoke';
+  const when = req.method !== 'GET' && DEPLOY.test(req.path) ? 'deploy' : 'invoke';
   const status = statusOf(error.code, when);
+  const headers: Record<string, string> = {};
   if (status === 503 || (status === 429 && error.details?.retryAfterMs !== undefined)) {
     const retryMs = Number(error.details?.retryAfterMs ?? 1000);
-    c.header('Retry-After', String(Math.max(1, Math.ceil(retryMs / 1000))));
+    headers['Retry-After'] = String(Math.max(1, Math.ceil(retryMs / 1000)));
   }
   const allow = error.details?.allow;
-  if (status === 405 && Array.isArray(allow)) c.header('Allow', allow.join(', '));
+  if (status === 405 && Array.isArray(allow)) headers.Allow = allow.join(', ');
   const body = error.toJSON();
   body.message = capText(body.message, MESSAGE_BYTES, 'error message');
-  return c.json({ error: body }, status);
+  return { status, headers, body: { error: body } };
+}
+
+export function errorResponse(err: Error, c: Context<GatewayEnv>): Response {
+  const answer = errorAnswer(err, { tenant: c.get('tenant'), method: c.req.method, path: c.req.path, log: c.var.log });
+  for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+  return c.json(answer.body, answer.status);
 }
 
 /** Route patterns, each as a regular expression with the methods that serve it. */

@@ -14,7 +14,7 @@ async function readText(c: Context): Promise<string> {
   try {
     return await c.req.text();
   } catch (err) {
-    throw clientError(err, 'the request body could not be read (cut off or malformed); send it again');
+    throw clientError(err, unreadableBody().message);
   }
 }
 
@@ -34,7 +34,11 @@ export async function readJson(c: Context): Promise<unknown> {
 
 /** Like readJson, and also returns the text (so it need not be serialized again). */
 export async function readJsonText(c: Context): Promise<{ value: unknown; text: string }> {
-  const text = await readText(c);
+  return jsonTextOf(await readText(c));
+}
+
+/** A body's text as the input JSON (the depth guard, then the parse); the invoke fast path shares it. */
+export function jsonTextOf(text: string): { value: unknown; text: string } {
   if (text.trim() === '') return { value: null, text: 'null' };
   // Refused before parsing: every later pass over a 100,000-deep input (parse, copy, seal) would
   // hold the event loop, and no function needs one.
@@ -76,6 +80,11 @@ export async function readForm(c: Context): Promise<BodyData> {
       'the multipart body could not be parsed (truncated, or its boundary does not match the Content-Type); send it again',
     );
   }
+}
+
+/** A body that could not be read (cut off, aborted): the client's error, a 400. */
+export function unreadableBody(): StrataError {
+  return new StrataError('invalid_request', 'the request body could not be read (cut off or malformed); send it again');
 }
 
 /** Errors we raised on purpose (413 from the body limit) pass; anything else is a bad body. */

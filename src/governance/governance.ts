@@ -248,6 +248,39 @@ export class Governance {
     return this.reviewAnswer(fn);
   }
 
+  /**
+   * A Master's dispatch, verified again here before the artifact is admitted (link.proto's
+   * Artifact.signature): where this worker's signing.requireFor names the trust level, the
+   * signature is checked against its own signing.keys; none given is fine when the version
+   * already holds one verified here.
+   * Throws signature_required / signature_invalid; returns a newly verified signature to record.
+   */
+  verifyDispatched(
+    artifact: { digest: string; trust: Manifest['trust']; name?: string; version?: number },
+    given: Signature | undefined,
+  ): Signature | undefined {
+    const row =
+      artifact.name !== undefined && artifact.version !== undefined
+        ? this.versionRow(artifact.name, artifact.version)
+        : undefined;
+    if (row?.signature && (!given || (given.keyId === row.signature.keyId && given.sig === row.signature.sig)))
+      return undefined;
+    // A trust level that needs no signature here runs signed or not (this worker may lack the key).
+    if (!this.signer.required(artifact.trust)) return undefined;
+    return this.signer.check(artifact.digest, artifact.trust, given);
+  }
+
+  /** Keep a dispatched version's verified signature (the pre hook then lets it run). */
+  recordDispatched(fn: { name: string; version: number; digest: string }, signature: Signature): void {
+    this.#db.db
+      .prepare(
+        `INSERT INTO governance_versions (name, version, digest, state, signature) VALUES (?, ?, ?, 'active', ?)
+         ON CONFLICT (name, version) DO UPDATE SET signature = excluded.signature`,
+      )
+      .run(fn.name, fn.version, fn.digest, JSON.stringify(signature));
+    this.#states.delete(`${fn.name}@${fn.version}`);
+  }
+
   /** The pre hook: a pending or rejected version does not run; nor an unsigned one that needs a signature. */
   #gate(name: string, version: number) {
     const row = this.versionRow(name, version);

@@ -8,13 +8,15 @@ import type { Database } from '../store/database.ts';
 import { MasterLink } from './master-link.ts';
 import { registerLinkMetrics } from './metrics.ts';
 import { nodeUsageFromTotals } from './node-usage.ts';
-import type { LinkExecutor, LinkLogger, LinkRegistry, TierReport } from './types.ts';
+import type { LinkExecutor, LinkLogger, LinkRegistry, LinkSignatures, TierReport } from './types.ts';
 
 export interface AttachOptions {
   config: Config;
   db: Database;
   executor: LinkExecutor;
   registry: LinkRegistry;
+  /** The worker's governance: verifies dispatched artifacts' signatures again. */
+  signatures?: LinkSignatures;
   logger?: LinkLogger & { child?(bindings: object): LinkLogger };
   /** prom-client registry of the worker's /metrics. */
   metrics?: PromRegistry;
@@ -35,6 +37,7 @@ export function attachMasterLink(options: AttachOptions): MasterLink | undefined
     db: options.db,
     executor: options.executor,
     registry: options.registry,
+    ...(options.signatures ? { signatures: options.signatures } : {}),
     dataDir: config.dataDir,
     ...(logger ? { logger } : {}),
     ...(options.version ? { version: options.version } : {}),

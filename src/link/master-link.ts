@@ -19,8 +19,8 @@ import { type NodeUsage, osNodeUsage } from './node-usage.ts';
 import { Outbox } from './outbox.ts';
 import { LinkSession } from './session.ts';
 import type { SessionHost } from './session-host.ts';
-import { type TaskRef, TaskRunner } from './task-runner.ts';
-import type { LinkExecutor, LinkLogger, LinkRegistry, TierReport } from './types.ts';
+import { type FetchedArtifact, type TaskRef, TaskRunner } from './task-runner.ts';
+import type { LinkExecutor, LinkLogger, LinkRegistry, LinkSignatures, TierReport } from './types.ts';
 
 export interface MasterLinkOptions {
   config: LinkConfig;
@@ -28,6 +28,8 @@ export interface MasterLinkOptions {
   db: Database;
   executor: LinkExecutor;
   registry: LinkRegistry;
+  /** This worker's check of dispatched signatures (src/governance); none: signatures are not looked at. */
+  signatures?: LinkSignatures;
   logger?: LinkLogger;
   /** Stable id; default: config.link.workerId, else host name + a hash of dataDir. */
   workerId?: string;
@@ -116,6 +118,7 @@ export class MasterLink implements SessionHost {
     this.runner = new TaskRunner({
       executor: options.executor,
       registry: options.registry,
+      ...(options.signatures ? { signatures: options.signatures } : {}),
       outbox: this.outbox,
       log: this.#log,
       hooks: {
@@ -380,7 +383,7 @@ export class MasterLink implements SessionHost {
     // Hook for tests and metrics; the session handles every message.
   }
 
-  async #fetchArtifact(digest: string): Promise<{ manifest: unknown; code: Uint8Array }> {
+  async #fetchArtifact(digest: string): Promise<FetchedArtifact> {
     const session = this.#session;
     if (!session) throw new Error('not connected to a Master');
     return session.fetchArtifact(digest);

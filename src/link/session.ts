@@ -15,6 +15,7 @@ import { masterMessageProblem } from '../protocol/validate.ts';
 import { chunkSize, chunks, modeToWire, parseLabels } from '../protocol/wire.ts';
 import type { OutboxEntry } from './outbox.ts';
 import type { SessionHost } from './session-host.ts';
+import type { FetchedArtifact } from './task-runner.ts';
 import type { LinkLogger } from './types.ts';
 
 const STATUS_WIRE = {
@@ -367,7 +368,7 @@ export class LinkSession {
     }
   }
 
-  fetchArtifact(digest: string): Promise<{ manifest: unknown; code: Uint8Array }> {
+  fetchArtifact(digest: string): Promise<FetchedArtifact> {
     return new Promise((resolve, reject) => {
       const call = this.#client.FetchArtifact(
         { digest, maxMessageBytes: this.#link.config.maxMessageBytes },
@@ -377,12 +378,15 @@ export class LinkSession {
         },
       );
       let manifest: unknown;
+      let signature: FetchedArtifact['signature'];
       const parts: Buffer[] = [];
       let size = 0;
       let expected = -1;
       call.on('data', (chunk: ArtifactChunk__Output) => {
         if (expected < 0) {
           expected = u64Number(chunk.codeSize, 'artifact_chunk.code_size');
+          if (chunk.signature?.keyId || chunk.signature?.sig)
+            signature = { keyId: chunk.signature.keyId, sig: chunk.signature.sig };
           try {
             manifest = JSON.parse(Buffer.from(chunk.manifestJson).toString('utf8'));
           } catch {
@@ -411,7 +415,7 @@ export class LinkSession {
           reject(new StrataError('invalid_code', `artifact ${digest} arrived incomplete`));
           return;
         }
-        resolve({ manifest, code: Buffer.concat(parts) });
+        resolve({ manifest, code: Buffer.concat(parts), signature });
       });
     });
   }

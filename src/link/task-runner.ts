@@ -9,8 +9,9 @@ import { Batcher } from '../protocol/batcher.ts';
 import type { Dispatch__Output, TaskRef__Output } from '../protocol/proto.ts';
 import type { U64 } from '../protocol/uint64.ts';
 import { executionIdOf } from '../protocol/wire.ts';
+import { DEFAULT_TENANT, tenantOfKey } from '../tenants/namespace.ts';
 import type { Outbox, OutboxEntry } from './outbox.ts';
-import type { LinkExecutor, LinkLogger, LinkRegistry } from './types.ts';
+import type { LinkExecutor, LinkLogger, LinkRegistry, LinkSignature, LinkSignatures } from './types.ts';
 
 /** Artifacts kept in memory by digest (they are small next to their prepared sandboxes). */
 const ARTIFACT_CACHE = 64;
@@ -47,9 +48,21 @@ export interface RunnerHooks {
   resultReady(entry: OutboxEntry): void;
   /** The set of unfinished tasks changed (heartbeat on change, pull more). */
   changed(): void;
-  /** Fetch an artifact the registry lacks from the current Master. */
-  fetchArtifact(digest: string): Promise<{ manifest: unknown; code: Uint8Array }>;
+  /** Fetch an artifact the registry lacks from the current Master (with its signature, if signed). */
+  fetchArtifact(digest: string): Promise<FetchedArtifact>;
 }
+
+export interface FetchedArtifact {
+  manifest: unknown;
+  code: Uint8Array;
+  signature?: LinkSignature | undefined;
+}
+
+const TRUSTS = new Set(['trusted', 'standard', 'untrusted']);
+
+/** The wire's signature message, undefined when absent or empty. */
+const signatureOf = (wire: { keyId?: string; sig?: string } | null | undefined): LinkSignature | undefined =>
+  wire?.keyId || wire?.sig ? { keyId: wire.keyId ?? '', sig: wire.sig ?? '' } : undefined;
 
 export class TaskRunner {
   readonly tasks = new Map<string, HeldTask>();
@@ -59,6 +72,7 @@ export class TaskRunner {
   readonly #outbox: Outbox;
   readonly #hooks: RunnerHooks;
   readonly #log: LinkLogger;
+  readonly #signatures: LinkSignatures | undefined;
   readonly #fetching = new Map<string, Promise<Artifact>>();
   /** Artifacts by digest, most recently used last. */
   readonly #artifacts = new Map<string, Artifact>();
@@ -83,7 +97,10 @@ export class TaskRunner {
     outbox: Outbox;
     hooks: RunnerHooks;
     log: LinkLogger;
+    /** This worker's own signature check (governance); without it signatures are not looked at. */
+    signatures?: LinkSignatures;
   }) {
+    this.#signatures = options.signatures;
     this.#executor = options.executor;
     this.#registry = options.registry;
     this.#outbox = options.outbox;
@@ -150,8 +167,15 @@ export class TaskRunner {
 
     let artifact: Artifact;
     let input: unknown;
+    const tenant = d.tenant || DEFAULT_TENANT;
     try {
       artifact = await this.#artifact(d);
+      // The task runs in its function's tenant namespace, and only there.
+      if (tenantOfKey(artifact.name) !== tenant)
+        throw new StrataError(
+          'forbidden',
+          `task ${ref.taskId} is of tenant ${tenant}, but its function ${artifact.name} is not in that tenant's namespace`,
+        );
       const inputJson = Buffer.from(d.inputJson).toString('utf8') || 'null';
       try {
         input = JSON.parse(inputJson);
@@ -176,6 +200,7 @@ export class TaskRunner {
         ...(d.priority ? { priority: d.priority } : {}),
         ...(d.timeoutMs ? { timeoutMs: d.timeoutMs } : {}),
         source: 'master',
+        ...(tenant !== DEFAULT_TENANT ? { tenant } : {}),
         executionId: held.executionId,
         requestId: ref.taskId,
         signal: held.controller.signal,
@@ -244,28 +269,51 @@ export class TaskRunner {
 
   async #artifact(d: Dispatch__Output): Promise<Artifact> {
     const digest = d.function!.digest;
+    const inline = d.inline && d.inline.digest === digest ? d.inline : undefined;
+    const given = signatureOf(inline?.signature);
     // Content-addressed, so immutable: a burst of one function reads the registry once, not
     // once per task (a registry lookup was the worker's top cost per dispatch).
     const cached = this.#artifacts.get(digest);
-    if (cached) return cached;
+    if (cached) return this.#admitSignature(cached, given);
     const known = this.#registry.getByDigest(digest);
-    if (known) return this.#remember(digest, await this.#registry.artifact(known));
+    if (known) return this.#admitSignature(this.#remember(digest, await this.#registry.artifact(known)), given);
     let pending = this.#fetching.get(digest);
     if (!pending) {
       pending = (async () => {
-        let source: { manifest: unknown; code: Uint8Array };
-        if (d.inline && d.inline.digest === digest) {
-          source = { manifest: JSON.parse(Buffer.from(d.inline.manifestJson).toString('utf8')), code: d.inline.code };
+        let source: FetchedArtifact;
+        if (inline) {
+          source = {
+            manifest: JSON.parse(Buffer.from(inline.manifestJson).toString('utf8')),
+            code: inline.code,
+            signature: given,
+          };
         } else {
           source = await this.#hooks.fetchArtifact(digest);
         }
+        // Verified before the artifact is stored: a refused one never enters the registry. The
+        // trust it claims is in the digest (import checks it); an unreadable one counts as trusted.
+        const claimed = (source.manifest as { trust?: unknown } | null)?.trust;
+        const trust = TRUSTS.has(claimed as string) ? (claimed as 'trusted') : 'trusted';
+        const verified = this.#signatures?.verifyDispatched({ digest, trust }, source.signature);
         const fn = await this.#registry.importArtifact(source.manifest, new Uint8Array(source.code), digest);
+        if (verified) this.#signatures?.recordDispatched(fn, verified);
         return this.#remember(digest, await this.#registry.artifact(fn));
       })();
       this.#fetching.set(digest, pending);
       pending.finally(() => this.#fetching.delete(digest)).catch(() => {});
     }
     return pending;
+  }
+
+  /** A known artifact, its signature checked again for this dispatch (a fresh one is recorded). */
+  #admitSignature(artifact: Artifact, given: LinkSignature | undefined): Artifact {
+    if (!this.#signatures) return artifact;
+    const verified = this.#signatures.verifyDispatched(
+      { digest: artifact.digest, trust: artifact.manifest.trust, name: artifact.name, version: artifact.version },
+      given,
+    );
+    if (verified) this.#signatures.recordDispatched(artifact, verified);
+    return artifact;
   }
 
   #remember(digest: string, artifact: Artifact): Artifact {
@@ -341,6 +389,7 @@ function rejectedRecord(held: HeldTask, d: Dispatch__Output, error: StrataError)
     tier: null,
     priority: d.priority,
     source: 'master',
+    ...(d.tenant && d.tenant !== DEFAULT_TENANT ? { tenant: d.tenant } : {}),
     timings: { queuedMs: 0, enqueuedAt: now, startedAt: null, finishedAt: now },
   };
 }

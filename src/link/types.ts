@@ -55,3 +55,22 @@ export interface LinkLogger {
 }
 
 export type { NodeUsage };
+
+/** A signature as link.proto carries it. */
+export interface LinkSignature {
+  keyId: string;
+  sig: string;
+}
+
+/**
+ * The worker's own check of a dispatched artifact's signature (src/governance's Governance):
+ * `verifyDispatched` throws signature_required / signature_invalid, or returns a signature to
+ * record once the version is stored.
+ */
+export interface LinkSignatures {
+  verifyDispatched(
+    artifact: { digest: string; trust: 'trusted' | 'standard' | 'untrusted'; name?: string; version?: number },
+    given: LinkSignature | undefined,
+  ): LinkSignature | undefined;
+  recordDispatched(fn: LinkFunctionVersion, signature: LinkSignature): void;
+}

@@ -88,8 +88,9 @@ export function linkHandlers(master: MasterCore): WorkerLinkHandlers {
                 manifestJson,
                 codeSize: String(artifact.code.byteLength),
                 code: Buffer.from(code),
+                signature: master.signatures.get(artifact.digest) ?? null,
               }
-            : { digest: '', manifestJson: Buffer.alloc(0), codeSize: '0', code: Buffer.from(code) },
+            : { digest: '', manifestJson: Buffer.alloc(0), codeSize: '0', code: Buffer.from(code), signature: null },
         );
       });
       call.end();
@@ -208,7 +209,7 @@ class Session {
           w.backoffUntil = Date.now() + 50;
           // A refusal is not a failed attempt: the next dispatch reuses the number (new epoch).
           task.attempt = Math.max(0, task.attempt - 1);
-          this.#master.requeue(task, `refused by ${w.id}: ${ts.message}`);
+          this.#master.requeue(task, `refused by ${w.id}: ${ts.message}`, true);
         } else if (ts.state === 'TASK_STATE_RUNNING' && task.status === 'dispatched') {
           task.status = 'running';
         }
@@ -300,9 +301,9 @@ class Session {
         void master.control(id, { cancel: { taskId: ref.taskId, attempt: ref.attempt, epoch: ref.epoch } });
       }
     }
-    master.shared?.registered(
+    master.shared.registered(
       w,
-      r.held.map((t) => ({ taskId: t.taskId, epoch: String(t.epoch) })),
+      r.held.map((t) => ({ taskId: t.taskId, attempt: t.attempt, epoch: String(t.epoch) })),
     );
     master.log.info({ workerId: id, instanceId: r.instanceId, held: r.held.length }, 'worker registered');
     master.emit('registered', id);

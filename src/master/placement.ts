@@ -44,7 +44,7 @@ export function hasCapacity(c: Candidate, now: number): boolean {
   return c.mode === 'push' ? c.assigned < c.window : c.pullBudget > 0;
 }
 
-export function fits(c: Candidate, task: TaskNeeds): boolean {
+export function fits(c: Pick<Candidate, 'labels' | 'tiers'>, task: TaskNeeds): boolean {
   for (const [key, value] of Object.entries(task.labels)) if (c.labels[key] !== value) return false;
   const needed = RUNTIME_TIERS[task.runtime];
   // A worker that reports no tiers (a minimal worker) is trusted to run anything.

@@ -8,11 +8,14 @@ import { serve } from '@hono/node-server';
 import { StrataError } from '../core/errors.ts';
 import { linkProto } from '../protocol/proto.ts';
 import type { Database } from '../store/database.ts';
+import type { Tenants } from '../tenants/tenants.ts';
 import { linkHandlers } from './grpc-service.ts';
 import { masterHttpApp } from './http.ts';
 import { type MasterConfig, MasterCore, type MasterLogger } from './master.ts';
+import { SharedCatalogue } from './shared-catalogue.ts';
 import type { MasterStoreBackend } from './store-backend.ts';
 import { PostgresMasterStore } from './store-postgres.ts';
+import { SqliteMasterStore } from './store-sqlite.ts';
 import type { Catalogue } from './types.ts';
 
 export interface MasterServerOptions {
@@ -24,6 +27,8 @@ export interface MasterServerOptions {
   logger?: MasterLogger;
   /** Serve HTTP too (default true). */
   http?: boolean;
+  /** Keys and scopes for the HTTP API (src/master/auth.ts); none: the API is open. */
+  tenants?: Tenants;
 }
 
 /** Server options shared with tests: keepalive pings from workers every second are welcome. */
@@ -58,8 +63,9 @@ function serverCredentials(config: MasterConfig): grpc.ServerCredentials {
 export class MasterServer {
   readonly core: MasterCore;
   readonly #options: MasterServerOptions;
-  /** The shared store when `master.databaseUrl` is set (closed by stop()). */
-  readonly backend: MasterStoreBackend | undefined;
+  /** The store: PostgreSQL when `master.databaseUrl` is set, else node:sqlite in `db` (closed by stop()). */
+  readonly backend: MasterStoreBackend;
+  readonly sharedCatalogue: SharedCatalogue | undefined;
   #grpc: grpc.Server | undefined;
   #http: ReturnType<typeof serve> | undefined;
   grpcAddress = '';
@@ -71,12 +77,19 @@ export class MasterServer {
       options.config.id || `master-${createHash('sha256').update(resolve(options.dataDir)).digest('hex').slice(0, 12)}`;
     this.backend = options.config.databaseUrl
       ? new PostgresMasterStore({ url: options.config.databaseUrl })
-      : undefined;
+      : new SqliteMasterStore(options.db);
+    // On PostgreSQL the catalogue is shared too: deploys are replayed into every Master's own.
+    this.sharedCatalogue =
+      this.backend.kind === 'postgres'
+        ? new SharedCatalogue(options.catalogue, this.backend, options.logger ?? { warn() {} }, (digest, signature) =>
+            this.core.signatures.set(digest, signature),
+          )
+        : undefined;
     this.core = new MasterCore({
       config: options.config,
-      ...(this.backend ? { backend: this.backend } : {}),
+      backend: this.backend,
       db: options.db,
-      catalogue: options.catalogue,
+      catalogue: this.sharedCatalogue ?? options.catalogue,
       masterId,
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -84,10 +97,9 @@ export class MasterServer {
 
   async start(): Promise<void> {
     const { config } = this.#options;
-    if (this.backend) {
-      await this.backend.init();
-      await this.core.shared?.start();
-    }
+    await this.backend.init();
+    await this.sharedCatalogue?.start();
+    await this.core.open();
     const server = new grpc.Server(serverOptions(config.maxMessageBytes));
     server.addService(linkProto().strata.v1.WorkerLink.service, linkHandlers(this.core));
     const port = await new Promise<number>((res, rej) =>
@@ -98,7 +110,10 @@ export class MasterServer {
     this.core.start();
     if (this.#options.http !== false) {
       const [hostname, portText] = splitHostPort(config.http);
-      const app = masterHttpApp(this.core, { bodyLimit: config.bodyLimit });
+      const app = masterHttpApp(this.core, {
+        bodyLimit: config.bodyLimit,
+        ...(this.#options.tenants ? { tenants: this.#options.tenants } : {}),
+      });
       await new Promise<void>((res, rej) => {
         const srv = serve({ fetch: app.fetch, hostname, port: portText }, (info: AddressInfo) => {
           this.httpAddress = `${hostname}:${info.port}`;
@@ -121,7 +136,8 @@ export class MasterServer {
     const http = this.#http;
     this.#http = undefined;
     if (http) await new Promise<void>((res) => http.close(() => res()));
-    await this.backend?.close().catch(() => {});
+    await this.sharedCatalogue?.stop();
+    await this.backend.close().catch(() => {});
   }
 }
 

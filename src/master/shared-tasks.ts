@@ -1,16 +1,16 @@
 /**
- * MasterCore on the shared store (PostgreSQL, STRATA_MASTER_DATABASE_URL): the database, not this
- * Master's memory, owns the queue, the claim of each attempt, the epoch and the one result per
- * task, so several Masters run side by side. This Master keeps in memory only the attempts it
- * dispatched (or adopted from a worker that registered holding them), for task state, logs and
- * controls. New tasks wake it by LISTEN/NOTIFY; silent workers of a dead Master are swept by the
- * one Master that holds the sweep lease.
+ * The Master's task flow over its store (either implementation of store-backend.ts): the store,
+ * not this Master's memory, owns the queue, the claim of each attempt, the epoch and the one
+ * result per task, so on PostgreSQL several Masters run side by side. This Master keeps in memory
+ * only the attempts it dispatched (or adopted from a worker that registered holding them), for
+ * task state, logs and controls. New tasks wake it (LISTEN/NOTIFY on PostgreSQL); silent workers
+ * of a dead Master are swept by the one Master that holds the sweep lease.
  */
 import { u64Number } from '../protocol/uint64.ts';
-import type { StoredResult, StoreOutcome } from './store.ts';
-import type { MasterStoreBackend, NewTask, SharedTask } from './store-backend.ts';
+import type { ControlAction } from './control.ts';
+import type { MasterStoreBackend, NewTask, SharedTask, StoredResult, StoreOutcome } from './store-backend.ts';
 import { resultFields, viewOf } from './task-view.ts';
-import { isFinalTaskStatus, type TaskRow, type TaskView } from './types.ts';
+import { isFinalTaskStatus, type TaskRow, type TaskStatus, type TaskView } from './types.ts';
 import type { WorkerState } from './worker-state.ts';
 
 /** What SharedTasks needs of its MasterCore (a narrow interface, not the whole class). */
@@ -21,20 +21,30 @@ export interface SharedHost {
   readonly workers: Map<string, WorkerState>;
   duplicateResults: number;
   fencedResults: number;
-  readonly log: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+  readonly log: {
+    warn(obj: object, msg?: string): void;
+    info(obj: object, msg?: string): void;
+    debug(obj: object, msg?: string): void;
+  };
   sendDispatch(task: TaskRow, worker: WorkerState): void;
   settled(worker: WorkerState | undefined, result: StoredResult): void;
+  finish(task: TaskRow, status: TaskStatus, code: string, message: string): Promise<boolean>;
   pump(): void;
   canTake(worker: WorkerState, now: number): number;
+  control(workerId: string, action: ControlAction): Promise<unknown>;
 }
 
 const SWEEP_LEASE = 'sweep';
+/** Retries of a batch of results the store refused to commit (50 ms doubling: ~3 s in all). */
+const STORE_RETRIES = 6;
 
 export const rowOf = (t: SharedTask): TaskRow => ({
   ...t,
   epoch: u64Number(t.epoch, 'epoch'),
-  cancelRequested: false,
 });
+
+/** Least loaded first: ok before degraded, then by share of slots in use. */
+const loadScore = (w: WorkerState) => (w.status === 'degraded' ? 1000 : 0) + w.assigned / Math.max(1, w.concurrency);
 
 export class SharedTasks {
   readonly backend: MasterStoreBackend;
@@ -84,12 +94,14 @@ export class SharedTasks {
   place(): void {
     if (this.#stopped) return;
     const now = Date.now();
-    for (const w of this.#host.workers.values()) {
+    const ready = [...this.#host.workers.values()]
+      .filter((w) => !this.#claiming.has(w.id) && this.#host.canTake(w, now) > 0)
+      .sort((x, y) => loadScore(x) - loadScore(y));
+    for (const w of ready) {
       const room = this.#host.canTake(w, now);
-      if (room <= 0 || this.#claiming.has(w.id)) continue;
       this.#claiming.add(w.id);
       this.backend
-        .claim(w.id, this.#host.masterId, Math.min(room, 256))
+        .claim(w, this.#host.masterId, Math.min(room, 256))
         .then((claimed) => {
           this.#claiming.delete(w.id);
           for (const t of claimed) this.#dispatch(t, w);
@@ -105,23 +117,16 @@ export class SharedTasks {
   #dispatch(claimed: SharedTask, w: WorkerState): void {
     const task = rowOf(claimed);
     if (task.attempt > this.#host.config.maxAttempts) {
-      const message = `the task was lost on ${task.attempt - 1} workers; giving up`;
-      void this.store([
-        {
-          worker: undefined,
-          result: {
-            taskId: task.id,
-            attempt: task.attempt,
-            epoch: task.epoch,
-            workerId: null,
-            status: 'lost',
-            errorCode: 'worker_lost',
-            errorMessage: message,
-            recordJson: JSON.stringify({ error: { code: 'worker_lost', message } }),
-          },
-          done: () => {},
-        },
-      ]);
+      void this.#host.finish(
+        task,
+        'lost',
+        'worker_lost',
+        `the task was lost on ${task.attempt - 1} workers; giving up`,
+      );
+      return;
+    }
+    if (task.cancelRequested) {
+      void this.#host.finish(task, 'killed', 'cancelled', 'cancelled; its worker went away');
       return;
     }
     // Claimed for a worker that went away meanwhile: back to the queue for anyone.
@@ -131,6 +136,11 @@ export class SharedTasks {
     }
     this.#host.live.set(task.id, task);
     w.tasks.add(task.id);
+    // Who dispatched which attempt: the trail to read when a task ran twice.
+    this.#host.log.debug(
+      { taskId: task.id, attempt: task.attempt, epoch: claimed.epoch, workerId: w.id },
+      'dispatched',
+    );
     if (w.mode === 'pull') w.pullBudget = Math.max(0, w.pullBudget - 1);
     this.#host.sendDispatch(task, w);
   }
@@ -138,6 +148,7 @@ export class SharedTasks {
   /** Store results in the database (the fence and the one-result rule are its); ack after commit. */
   async store(
     batch: { worker: WorkerState | undefined; result: StoredResult; done: (o: StoreOutcome) => void }[],
+    tries = 0,
   ): Promise<void> {
     let outcomes: StoreOutcome[];
     try {
@@ -153,8 +164,14 @@ export class SharedTasks {
         })),
       );
     } catch (err) {
-      // Not acked: the workers keep them in their outboxes and send them again (here or elsewhere).
-      this.#host.log.warn({ results: batch.length, err: (err as Error).message }, 'results not stored');
+      // Not acked. A worker resends unacknowledged results only on a new stream, so a transient
+      // failure (a deadlock victim, a dropped connection) is retried here rather than left in its
+      // outbox until it reconnects.
+      this.#host.log.warn({ results: batch.length, tries, err: (err as Error).message }, 'results not stored');
+      if (!this.#stopped && tries < STORE_RETRIES) {
+        const retry = setTimeout(() => void this.store(batch, tries + 1), 50 * 2 ** tries);
+        retry.unref();
+      }
       return;
     }
     batch.forEach(({ worker, result, done }, i) => {
@@ -168,32 +185,54 @@ export class SharedTasks {
   }
 
   /** A refusal or a lost attempt: back to pending in the database (only if still current). */
-  requeue(task: TaskRow): void {
+  requeue(task: TaskRow, refused = false): void {
     this.#host.live.delete(task.id);
-    void this.backend.requeueTask(task.id, String(task.epoch)).catch(() => {});
+    void this.backend.requeueTask(task.id, String(task.epoch), refused).catch(() => {});
   }
 
   /** The worker is lost here: every unfinished task the database has on it goes back to pending. */
   lost(w: WorkerState): void {
-    for (const id of w.tasks) this.#host.live.delete(id);
+    const cancelled: Promise<boolean>[] = [];
+    for (const id of w.tasks) {
+      const task = this.#host.live.get(id);
+      // A cancel was asked: the attempt ends `killed` rather than running again elsewhere.
+      if (task?.cancelRequested && task.workerId === w.id)
+        cancelled.push(
+          this.#host.finish(task, 'killed', 'cancelled', `cancelled; its worker went away (worker ${w.id} lost)`),
+        );
+      this.#host.live.delete(id);
+    }
     w.tasks.clear();
     // Only while the worker is still ours in the registry: it may have registered with another
     // Master meanwhile, which adopted its tasks.
-    void this.backend
-      .requeueWorker(w.id, this.#host.masterId)
+    void Promise.allSettled(cancelled)
+      .then(() => this.backend.requeueWorker(w.id, this.#host.masterId))
+      .then((ids) => {
+        if (ids.length > 0)
+          this.#host.log.info({ workerId: w.id, requeued: ids.length }, 'tasks of a lost worker requeued');
+      })
       .catch((err: Error) => this.#host.log.warn({ err: err.message }, 'requeue'));
   }
 
   /** A worker registered (maybe coming from a Master that died): adopt what it holds, requeue the rest. */
-  registered(w: WorkerState, held: { taskId: string; epoch: string }[]): void {
-    void this.backend.seen(w.id, this.#host.masterId, Date.now()).catch(() => {});
+  registered(w: WorkerState, held: { taskId: string; attempt: number; epoch: string }[]): void {
     this.#claiming.add(w.id);
     this.backend
-      .reconcileWorker(w.id, held)
-      .then(({ current, requeued }) => {
+      .reconcileWorker(w.id, held, this.#host.masterId)
+      .then(({ current, requeued, stale }) => {
         for (const t of current) {
           this.#host.live.set(t.id, rowOf(t));
           w.tasks.add(t.id);
+        }
+        // Attempts given up while the worker was away (swept, re-dispatched): stop them.
+        const attempts = new Map(held.map((h) => [`${h.taskId}:${h.epoch}`, h.attempt]));
+        for (const ref of stale) {
+          this.#host.log.info(
+            { workerId: w.id, taskId: ref.taskId, epoch: ref.epoch },
+            'held attempt given up: cancelled',
+          );
+          const attempt = attempts.get(`${ref.taskId}:${ref.epoch}`) ?? 0;
+          void this.#host.control(w.id, { cancel: { taskId: ref.taskId, attempt, epoch: ref.epoch } });
         }
         if (requeued.length > 0) this.#host.log.info({ workerId: w.id, requeued: requeued.length }, 'tasks requeued');
       })
@@ -221,8 +260,7 @@ export class SharedTasks {
     this.sweeper = await this.backend.lease(SWEEP_LEASE, this.#host.masterId, timeout, now);
     if (!this.sweeper) return;
     // Workers no Master has heard from (theirs died, and so did they): their tasks go to others.
-    for (const id of await this.backend.markSilentLost(now, timeout)) {
-      const requeued = await this.backend.requeueWorker(id);
+    for (const { workerId: id, requeued } of await this.backend.sweepSilent(now, timeout)) {
       if (requeued.length > 0) this.#host.log.info({ workerId: id, requeued: requeued.length }, 'silent worker swept');
     }
   }

@@ -8,8 +8,18 @@
  * - Leases (the sweep of silent workers) are rows with an expiry, taken with one upsert.
  */
 import postgres from 'postgres';
-import type { StoreOutcome } from './store.ts';
-import type { MasterStoreBackend, NewTask, SharedResult, SharedTask, SharedWorker } from './store-backend.ts';
+import { type ClaimWorker, claimRuntimes } from './claim-filter.ts';
+import type {
+  MasterStoreBackend,
+  NewTask,
+  PublishedFunction,
+  RemoteReply,
+  RemoteRequest,
+  SharedResult,
+  SharedTask,
+  SharedWorker,
+  StoreOutcome,
+} from './store-backend.ts';
 import { isFinalTaskStatus, type TaskStatus } from './types.ts';
 
 const CHANNEL = 'strata_master_tasks';
@@ -58,7 +68,37 @@ const MIGRATIONS = [
      holder text NOT NULL,
      expires_at bigint NOT NULL
    );`,
+  `ALTER TABLE master_tasks ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;`,
+  // Controls of a running task asked through another Master than the one holding its worker.
+  `CREATE TABLE IF NOT EXISTS master_remote (
+     id text PRIMARY KEY,
+     task_id text NOT NULL,
+     action text NOT NULL,
+     target text NOT NULL,
+     requested_by text NOT NULL,
+     created_at bigint NOT NULL,
+     taken_at bigint,
+     reply_ok boolean,
+     reply_code text,
+     reply_message text,
+     replied_at bigint
+   );
+   CREATE INDEX IF NOT EXISTS master_remote_open ON master_remote (target) WHERE taken_at IS NULL;`,
+  // The catalogue shared by deploy: each Master replays every deploy into its own registry.
+  `CREATE TABLE IF NOT EXISTS master_functions (
+     seq bigserial PRIMARY KEY,
+     manifest_json text NOT NULL,
+     code bytea NOT NULL,
+     tenant text,
+     published_at bigint NOT NULL
+   );`,
+  // A deploy's signature travels with it, so every Master sends it with the artifact.
+  `ALTER TABLE master_functions ADD COLUMN IF NOT EXISTS signature text;`,
 ];
+
+const REMOTE = 'strata_master_remote';
+const FUNCTIONS = 'strata_master_functions';
+const REMOTE_REPLY = 'strata_master_remote_reply';
 
 type Row = Record<string, unknown>;
 
@@ -77,6 +117,7 @@ const toTask = (r: Row): SharedTask => ({
   masterId: (r.master_id as string | null) ?? null,
   attempt: r.attempt as number,
   epoch: String(r.epoch),
+  cancelRequested: r.cancel_requested === true,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -97,6 +138,14 @@ async function storeIn(tx: postgres.TransactionSql, r: SharedResult): Promise<St
   if (inserted.length === 0) return 'duplicate';
   await tx`UPDATE master_tasks SET status = ${r.status}, updated_at = ${now} WHERE id = ${r.taskId}`;
   return 'accepted';
+}
+
+/** The worker registry: `workerId` seen by `masterId` at `at` (never moves last_seen back). */
+async function upsertSeen(sql: postgres.Sql | postgres.TransactionSql, workerId: string, masterId: string, at: number) {
+  await sql`
+    INSERT INTO master_workers (id, master_id, status, last_seen_at) VALUES (${workerId}, ${masterId}, 'ok', ${at})
+    ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
+      last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at)`;
 }
 
 export interface PostgresStoreOptions {
@@ -158,22 +207,46 @@ export class PostgresMasterStore implements MasterStoreBackend {
     });
   }
 
-  async claim(workerId: string, masterId: string, count: number): Promise<SharedTask[]> {
+  async claim(worker: ClaimWorker, masterId: string, count: number): Promise<SharedTask[]> {
     if (count <= 0) return [];
     const now = Date.now();
-    const rows = await this.#sql`
-      WITH picked AS (
+    // The placement inputs, in the claim's own statement: the task's labels are the worker's,
+    // its runtime has a tier there (or needs none / is unknown to the table).
+    const runtimes = claimRuntimes(worker);
+    const anyRuntime = runtimes === null;
+    const sql = this.#sql;
+    // Only while the registry has the worker on this Master, and with its row locked: a worker
+    // that re-registered with another Master (whose reconcile locks and moves the row) gets no
+    // claim from here that its new Master did not see. (A claim sent just before this Master died
+    // still commits; without this it stranded a task on a worker that never got it.)
+    const rows = await sql`
+      WITH owner AS (
+        SELECT master_id FROM master_workers WHERE id = ${worker.id} FOR SHARE
+      ), picked AS (
         SELECT id FROM master_tasks WHERE status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM owner WHERE owner.master_id <> ${masterId})
+          AND labels <@ ${JSON.stringify(worker.labels)}::jsonb
+          AND (${anyRuntime}::boolean OR runtime = ANY(${sql.array(runtimes?.fitting ?? [])}::text[])
+               OR NOT runtime = ANY(${sql.array(runtimes?.known ?? [])}::text[]))
         ORDER BY priority DESC, created_at, id
         LIMIT ${count}
         FOR UPDATE SKIP LOCKED
       )
       UPDATE master_tasks t
-         SET status = 'dispatched', worker_id = ${workerId}, master_id = ${masterId},
+         SET status = 'dispatched', worker_id = ${worker.id}, master_id = ${masterId},
              attempt = t.attempt + 1, epoch = nextval('master_epoch'), updated_at = ${now}
         FROM picked WHERE t.id = picked.id
       RETURNING t.*`;
     return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+  }
+
+  async requestCancel(taskId: string): Promise<void> {
+    await this.#sql`UPDATE master_tasks SET cancel_requested = true, updated_at = ${Date.now()} WHERE id = ${taskId}`;
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.#sql`SELECT status, COUNT(*)::int AS n FROM master_tasks GROUP BY status`;
+    return Object.fromEntries(rows.map((r) => [r.status as string, r.n as number]));
   }
 
   async storeResult(r: SharedResult): Promise<StoreOutcome> {
@@ -194,19 +267,27 @@ export class PostgresMasterStore implements MasterStoreBackend {
   }
 
   async requeueWorker(workerId: string, ifMaster?: string): Promise<string[]> {
+    // Rows locked in task id order, like every other multi-row lock here (storeResults,
+    // reconcileWorker, sweepSilent): two of them never deadlock.
     const rows = await this.#sql`
-      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
-       WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
-         AND (${ifMaster ?? null}::text IS NULL
-              OR EXISTS (SELECT 1 FROM master_workers w WHERE w.id = ${workerId} AND w.master_id = ${ifMaster ?? null}))
-      RETURNING id`;
+      WITH t AS (
+        SELECT id FROM master_tasks
+         WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+           AND (${ifMaster ?? null}::text IS NULL
+                OR EXISTS (SELECT 1 FROM master_workers w WHERE w.id = ${workerId} AND w.master_id = ${ifMaster ?? null}))
+         ORDER BY id FOR UPDATE
+      )
+      UPDATE master_tasks m SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+        FROM t WHERE m.id = t.id
+      RETURNING m.id`;
     if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
     return rows.map((r) => r.id as string);
   }
 
-  async requeueTask(taskId: string, epoch: string): Promise<boolean> {
+  async requeueTask(taskId: string, epoch: string, refused = false): Promise<boolean> {
     const rows = await this.#sql`
-      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+      UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()},
+             attempt = CASE WHEN ${refused}::boolean THEN GREATEST(0, attempt - 1) ELSE attempt END
        WHERE id = ${taskId} AND epoch = ${epoch} AND status IN ('dispatched', 'running')
       RETURNING id`;
     if (rows.length > 0) await this.#sql`SELECT pg_notify(${CHANNEL}, '1')`;
@@ -216,11 +297,16 @@ export class PostgresMasterStore implements MasterStoreBackend {
   async reconcileWorker(
     workerId: string,
     held: { taskId: string; epoch: string }[],
-  ): Promise<{ requeued: string[]; current: SharedTask[] }> {
+    masterId?: string,
+  ): Promise<{ requeued: string[]; current: SharedTask[]; stale: { taskId: string; epoch: string }[] }> {
     const keep = new Set(held.map((h) => `${h.taskId}:${h.epoch}`));
     return this.#sql.begin(async (tx) => {
+      // The registry row first: it is locked until commit, so a concurrent sweep of silent workers
+      // (sweepSilent) either ran before (and this sees its requeues) or sees the worker fresh.
+      if (masterId) await upsertSeen(tx, workerId, masterId, Date.now());
       const rows = await tx`
-        SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running') FOR UPDATE`;
+        SELECT * FROM master_tasks WHERE worker_id = ${workerId} AND status IN ('dispatched', 'running')
+         ORDER BY id FOR UPDATE`;
       const current: SharedTask[] = [];
       const requeued: string[] = [];
       for (const row of rows) {
@@ -228,13 +314,54 @@ export class PostgresMasterStore implements MasterStoreBackend {
         if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
         else requeued.push(task.id);
       }
+      // Adopted attempts are this Master's now: controls asked elsewhere are routed here.
+      if (masterId && current.length > 0)
+        await tx`UPDATE master_tasks SET master_id = ${masterId} WHERE id IN ${tx(current.map((t) => t.id))}`;
       if (requeued.length > 0) {
         await tx`UPDATE master_tasks SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
                   WHERE id IN ${tx(requeued)}`;
         await tx`SELECT pg_notify(${CHANNEL}, ${String(requeued.length)})`;
       }
-      return { requeued, current };
-    }) as Promise<{ requeued: string[]; current: SharedTask[] }>;
+      // Held attempts the database gave up meanwhile (requeued or re-dispatched, still unfinished):
+      // the worker must stop them, or the task runs twice.
+      const adopted = new Set(current.map((t) => t.id));
+      const others = held.filter((h) => !adopted.has(h.taskId)).map((h) => h.taskId);
+      const stale: { taskId: string; epoch: string }[] = [];
+      if (others.length > 0) {
+        const unfinished = new Set(
+          (
+            await tx`SELECT id FROM master_tasks WHERE id IN ${tx(others)} AND status IN ('pending', 'dispatched', 'running')`
+          ).map((r) => r.id as string),
+        );
+        for (const h of held) if (unfinished.has(h.taskId) && !adopted.has(h.taskId)) stale.push(h);
+      }
+      return { requeued, current, stale };
+    }) as Promise<{ requeued: string[]; current: SharedTask[]; stale: { taskId: string; epoch: string }[] }>;
+  }
+
+  async sweepSilent(now: number, timeoutMs: number): Promise<{ workerId: string; requeued: string[] }[]> {
+    return this.#sql.begin(async (tx) => {
+      // One transaction: the workers marked lost stay locked until their tasks are requeued, so a
+      // worker re-registering meanwhile (reconcileWorker) is either swept before or not at all.
+      const lost = (
+        await tx`UPDATE master_workers SET status = 'lost'
+                  WHERE status <> 'lost' AND last_seen_at < ${now - timeoutMs} RETURNING id`
+      ).map((r) => r.id as string);
+      if (lost.length === 0) return [];
+      const rows = await tx`
+        WITH t AS (
+          SELECT id, worker_id FROM master_tasks
+           WHERE worker_id IN ${tx(lost)} AND status IN ('dispatched', 'running') ORDER BY id FOR UPDATE
+        )
+        UPDATE master_tasks m SET status = 'pending', worker_id = NULL, updated_at = ${Date.now()}
+          FROM t WHERE m.id = t.id
+        RETURNING m.id, t.worker_id`;
+      if (rows.length > 0) await tx`SELECT pg_notify(${CHANNEL}, ${String(rows.length)})`;
+      return lost.map((workerId) => ({
+        workerId,
+        requeued: rows.filter((r) => r.worker_id === workerId).map((r) => r.id as string),
+      }));
+    }) as Promise<{ workerId: string; requeued: string[] }[]>;
   }
 
   async getTask(id: string): Promise<SharedTask | undefined> {
@@ -262,10 +389,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
   }
 
   async seen(workerId: string, masterId: string, at: number): Promise<void> {
-    await this.#sql`
-      INSERT INTO master_workers (id, master_id, status, last_seen_at) VALUES (${workerId}, ${masterId}, 'ok', ${at})
-      ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
-        last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at)`;
+    await upsertSeen(this.#sql, workerId, masterId, at);
   }
 
   async workers(): Promise<SharedWorker[]> {
@@ -293,6 +417,98 @@ export class PostgresMasterStore implements MasterStoreBackend {
        WHERE master_leases.holder = EXCLUDED.holder OR master_leases.expires_at < ${now}
       RETURNING holder`;
     return rows.length === 1;
+  }
+
+  async remoteRequest(request: RemoteRequest): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`
+        INSERT INTO master_remote (id, task_id, action, target, requested_by, created_at)
+        VALUES (${request.id}, ${request.taskId}, ${request.action}, ${request.target}, ${request.from}, ${Date.now()})`;
+      // Delivered at commit: the row is there when the target reads it.
+      await tx`SELECT pg_notify(${REMOTE}, ${request.target})`;
+    });
+  }
+
+  async onRemoteRequest(masterId: string, listener: (request: RemoteRequest) => void): Promise<() => Promise<void>> {
+    // Each open row is taken once (taken_at), whichever wake-up reads it first.
+    const take = async () => {
+      const rows = await this.#sql`
+        UPDATE master_remote SET taken_at = ${Date.now()}
+         WHERE target = ${masterId} AND taken_at IS NULL
+        RETURNING id, task_id, action, target, requested_by`;
+      for (const r of rows)
+        listener({
+          id: r.id as string,
+          taskId: r.task_id as string,
+          action: r.action as RemoteRequest['action'],
+          target: r.target as string,
+          from: r.requested_by as string,
+        });
+    };
+    const request = await this.#sql.listen(REMOTE, (target) => {
+      if (target === masterId) void take().catch(() => {});
+    });
+    // Requests made while this Master was not listening (it just started).
+    await take();
+    return () => request.unlisten();
+  }
+
+  async remoteReply(id: string, reply: RemoteReply): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`UPDATE master_remote SET reply_ok = ${reply.ok}, reply_code = ${reply.code},
+                 reply_message = ${reply.message}, replied_at = ${Date.now()} WHERE id = ${id}`;
+      await tx`SELECT pg_notify(${REMOTE_REPLY}, ${id})`;
+    });
+  }
+
+  async onRemoteReply(
+    wants: (id: string) => boolean,
+    listener: (id: string, reply: RemoteReply) => void,
+  ): Promise<() => Promise<void>> {
+    const request = await this.#sql.listen(REMOTE_REPLY, (id) => {
+      if (!wants(id)) return;
+      void this.#sql`SELECT reply_ok, reply_code, reply_message FROM master_remote WHERE id = ${id}`
+        .then(([r]) => {
+          if (r && r.reply_ok !== null)
+            listener(id, {
+              ok: r.reply_ok as boolean,
+              code: r.reply_code as string,
+              message: r.reply_message as string,
+            });
+        })
+        .catch(() => {});
+    });
+    return () => request.unlisten();
+  }
+
+  async publishFunction(
+    manifestJson: string,
+    code: Uint8Array,
+    tenant: string | null,
+    signatureJson: string | null = null,
+  ): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`INSERT INTO master_functions (manifest_json, code, tenant, published_at, signature)
+               VALUES (${manifestJson}, ${Buffer.from(code)}, ${tenant}, ${Date.now()}, ${signatureJson})`;
+      await tx`SELECT pg_notify(${FUNCTIONS}, '')`;
+    });
+  }
+
+  async functionsSince(seq: number): Promise<PublishedFunction[]> {
+    const rows = await this
+      .#sql`SELECT seq, manifest_json, code, tenant, signature FROM master_functions WHERE seq > ${seq} ORDER BY seq`;
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      manifestJson: r.manifest_json as string,
+      code: new Uint8Array(r.code as Buffer),
+      tenant: (r.tenant as string | null) ?? null,
+      signatureJson: (r.signature as string | null) ?? null,
+    }));
+  }
+
+  async onFunctions(listener: () => void): Promise<() => Promise<void>> {
+    const request = await this.#sql.listen(FUNCTIONS, () => listener());
+    return () => request.unlisten();
   }
 
   async onNewTasks(listener: () => void): Promise<() => Promise<void>> {

@@ -1,5 +1,5 @@
 /** How a task and its stored result look from outside (HTTP, events). */
-import type { StoredResult } from './store.ts';
+import type { StoredResult } from './store-backend.ts';
 import type { TaskRow, TaskView } from './types.ts';
 
 /** `result` and `error` are always present (null until known), as the HTTP contract lists them. */

@@ -1,4 +1,5 @@
 import type { Artifact } from '../core/driver.ts';
+import type { Signature } from '../governance/signing.ts';
 
 /** A task as the Master sees it. Final statuses are the worker's outcome statuses plus `lost`. */
 export type TaskStatus =
@@ -86,6 +87,10 @@ export interface Catalogue {
   deploy(
     manifest: unknown,
     code?: Uint8Array,
+    /** The deploying key's tenant: the function is keyed `tenant/name` (src/tenants/namespace.ts). */
+    tenant?: string,
+    /** The deploy's signature, for a catalogue that shares it with other Masters (SharedCatalogue). */
+    signature?: Signature,
   ): { created: boolean; fn: CatalogueFunction } | Promise<{ created: boolean; fn: CatalogueFunction }>;
   /** Throws StrataError('not_found'). */
   get(name: string, version?: number): CatalogueFunction;

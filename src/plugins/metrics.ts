@@ -14,6 +14,8 @@ export class PluginMetrics {
   readonly duration: Histogram<'plugin' | 'kind'>;
   readonly #state: Gauge<'plugin' | 'state'>;
   readonly #own = new Map<string, Map<string, Counter | Gauge | Histogram>>();
+  /** Label children per (plugin, kind, outcome): a hook call then hashes no label object. */
+  readonly #children = new Map<string, { inc(): void; observe(seconds: number): void }>();
 
   constructor(registry: Registry) {
     this.#registry = registry;
@@ -38,12 +40,27 @@ export class PluginMetrics {
     });
   }
 
+  /** Count one hook call and its duration (the hot path: cached label children). */
+  hookCall(plugin: string, kind: string, outcome: string, seconds: number): void {
+    const key = `${plugin}\u0000${kind}\u0000${outcome}`;
+    let child = this.#children.get(key);
+    if (!child) {
+      const calls = this.calls.labels({ plugin, kind, outcome });
+      const duration = this.duration.labels({ plugin, kind });
+      child = { inc: () => calls.inc(), observe: (s) => duration.observe(s) };
+      this.#children.set(key, child);
+    }
+    child.inc();
+    child.observe(seconds);
+  }
+
   state(plugin: string, state: PluginState): void {
     for (const s of PLUGIN_STATES) this.#state.set({ plugin, state: s }, s === state ? 1 : 0);
   }
 
   forget(plugin: string): void {
     for (const s of PLUGIN_STATES) this.#state.remove({ plugin, state: s });
+    for (const key of this.#children.keys()) if (key.startsWith(`${plugin}\u0000`)) this.#children.delete(key);
   }
 
   /** A plugin's own metric: define or update; a bad update is dropped (the plugin's problem). */

@@ -86,3 +86,23 @@ export function loadOrder(plugins: readonly OrderInput[], hostVersion: string): 
   }
   return { order, refused };
 }
+
+/**
+ * `order` (dependencies first) cut into waves: a wave holds every plugin whose dependencies among
+ * `order` are in earlier waves, so a wave's plugins can load at once. A dependency not in `order`
+ * does not hold a plugin back (the caller refuses it when it is not loaded).
+ */
+export function loadWaves(order: readonly string[], requiresOf: (name: string) => string[]): string[][] {
+  const waves: string[][] = [];
+  const settled = new Set<string>();
+  const among = new Set(order);
+  let left = [...order];
+  while (left.length > 0) {
+    const ready = left.filter((n) => requiresOf(n).every((d) => settled.has(d) || !among.has(d)));
+    const wave = ready.length > 0 ? ready : left.slice(0, 1);
+    waves.push(wave);
+    for (const n of wave) settled.add(n);
+    left = left.filter((n) => !wave.includes(n));
+  }
+  return waves;
+}

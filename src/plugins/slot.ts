@@ -3,6 +3,7 @@
  * version of it (a generation: its thread, hooks and tier), and how a slot is shown by the API.
  */
 import type { MonitorHook, PostHook, PreHook } from '../executor/phases.ts';
+import type { Discovered } from './discovery.ts';
 import type { PluginManifest } from './manifest.ts';
 import type { PluginState } from './metrics.ts';
 import type { PluginDriver } from './plugin-driver.ts';
@@ -102,4 +103,35 @@ export function kindProblems(manifest: PluginManifest, ready: Ready): string | u
   if (manifest.kinds.includes('executor') && !ready.driver)
     missing.push('kind "executor" needs driver(ctx) and runtimes');
   return missing.length > 0 ? `the plugin object does not match plugin.json: ${missing.join('; ')}` : undefined;
+}
+
+/** The slot of `name`, made when new, brought up to date with what discovery found there. */
+export function upsertSlot(
+  slots: Map<string, Slot>,
+  name: string,
+  d: Discovered,
+  fingerprint: string,
+): { slot: Slot; changed: boolean } {
+  let slot = slots.get(name);
+  const changed = !slot || slot.fingerprint !== fingerprint || slot.folder !== d.folder;
+  if (!slot) {
+    slot = {
+      name,
+      folder: d.folder,
+      source: d.source,
+      overrides: d.overrides,
+      fingerprint,
+      state: 'unloaded',
+      configDisabled: !d.enabled,
+      failures: [],
+      busy: Promise.resolve(),
+    };
+    slots.set(name, slot);
+  }
+  slot.folder = d.folder;
+  slot.source = d.source;
+  slot.overrides = d.overrides;
+  slot.fingerprint = fingerprint;
+  slot.configDisabled = !d.enabled;
+  return { slot, changed };
 }

@@ -38,11 +38,17 @@ const isResult = (m: unknown): m is ResultMessage => {
   );
 };
 
-const THREAD_MAIN = new URL('./thread-main.ts', import.meta.url);
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const THREAD_MAIN = new URL('./thread-main.mjs', import.meta.url);
 
 export class PluginThread {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, Pending>();
   readonly #events: ThreadEvents;
   #nextId = 1;
   #dead: string | undefined;
@@ -113,25 +119,31 @@ export class PluginThread {
     if (this.#dead) return Promise.reject(new PluginCallError('dead', this.#dead));
     const id = this.#nextId++;
     this.inFlight++;
-    let timer: NodeJS.Timeout | undefined;
+    // No .finally() and one timer: this runs twice per invocation with a pre and a post plugin.
     return new Promise<unknown>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new PluginCallError('overran', `did not answer within its ${budgetMs} ms budget`));
+      const pending: Pending = { resolve, reject, timer: undefined };
+      pending.timer = setTimeout(() => {
+        if (this.#pending.delete(id))
+          this.#settle(pending, new PluginCallError('overran', `did not answer within its ${budgetMs} ms budget`));
       }, budgetMs);
+      this.#pending.set(id, pending);
       try {
-        this.#post({ t: 'call', id, op, args });
+        this.#worker.postMessage({ t: 'call', id, op, args } satisfies HostMessage);
         onSent?.(id);
       } catch (err) {
         this.#pending.delete(id);
-        reject(new PluginCallError('threw', `the arguments cannot be sent: ${(err as Error).message}`));
+        this.#settle(pending, new PluginCallError('threw', `the arguments cannot be sent: ${(err as Error).message}`));
       }
-    }).finally(() => {
-      clearTimeout(timer);
-      this.inFlight--;
-      if (this.inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
     });
+  }
+
+  /** Ends one call: its timer, the in-flight count (idle waiters), then its promise. */
+  #settle(pending: Pending, error: Error | undefined, value?: unknown): void {
+    clearTimeout(pending.timer);
+    this.inFlight--;
+    if (this.inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
+    if (error) pending.reject(error);
+    else pending.resolve(value);
   }
 
   abortRun(runId: number, reason: { code: string; message: string }): void {
@@ -175,8 +187,8 @@ export class PluginThread {
       const pending = this.#pending.get(message.id);
       if (!pending) return;
       this.#pending.delete(message.id);
-      if (message.ok) pending.resolve(message.value);
-      else pending.reject(new PluginCallError('threw', message.error ?? 'failed'));
+      if (message.ok) this.#settle(pending, undefined, message.value);
+      else this.#settle(pending, new PluginCallError('threw', message.error ?? 'failed'));
     } else if (message.t === 'log') events.log(message.level, message.msg, message.data);
     else if (message.t === 'metric') events.metric(message);
     else if (message.t === 'alert') events.alert(message.message, message.details);
@@ -196,7 +208,7 @@ export class PluginThread {
     this.#dead = why;
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
-      pending.reject(new PluginCallError('dead', why));
+      this.#settle(pending, new PluginCallError('dead', why));
     }
     if (why !== 'the plugin was stopped') this.#events.exit(why);
   }

@@ -12,7 +12,7 @@ import type { Artifact } from '../core/driver.ts';
 import { StrataError } from '../core/errors.ts';
 import { type Manifest, manifestSchema } from '../core/manifest.ts';
 import type { Database } from '../store/database.ts';
-import { DEFAULT_TENANT, qualify } from '../tenants/namespace.ts';
+import { DEFAULT_TENANT, qualify, tenantOfKey, unqualify } from '../tenants/namespace.ts';
 import { AliasTable, type FunctionRef, LATEST, parseRef } from './aliases.ts';
 import { BlobStore, sha256 } from './blob-store.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -117,14 +117,13 @@ export class Registry {
    * alone: versions that repeat an older one's content share its digest but not its number.
    */
   readonly #artifacts = new Map<string, Artifact>();
-  /**
-   * Live versions by `name@version` (a version never changes; only delete() hides it): the
-   * governance gate asks for the invoked version on every call, and a prepared statement plus a
-   * manifest parse per call cost ~0.15 ms of the serving process' CPU (bench --profile).
-   */
-  readonly #versions = new Map<string, FunctionVersion>();
   readonly #selectLatest;
   readonly #selectVersion;
+  /**
+   * Live versions by `name@version` (the governance gate asks for one on every invocation). A
+   * version row never changes once stored; delete() drops a name's entries.
+   */
+  readonly #versions = new Map<string, FunctionVersion>();
 
   constructor(options: RegistryOptions) {
     this.#db = options.db;
@@ -233,8 +232,8 @@ export class Registry {
   }
 
   /** plan + store in one step (callers that do not validate code first). */
-  deploy(manifestInput: unknown, upload?: Uint8Array): StoreResult {
-    return this.store(this.plan(manifestInput, upload));
+  deploy(manifestInput: unknown, upload?: Uint8Array, tenant: string = DEFAULT_TENANT): StoreResult {
+    return this.store(this.plan(manifestInput, upload, tenant));
   }
 
   /**
@@ -242,12 +241,17 @@ export class Registry {
    * digest it was asked for.
    */
   importArtifact(manifestInput: unknown, code: Uint8Array, expectedDigest: string): FunctionVersion {
-    const manifest = manifestInput as { runtime?: unknown };
+    const given = manifestInput as { runtime?: unknown; name?: unknown };
+    // A tenant's function travels under its qualified name (`acme/hello`, which is in the digest):
+    // stored again in that tenant's namespace.
+    const key = typeof given.name === 'string' ? given.name : '';
+    const tenant = tenantOfKey(key);
+    const manifest = { ...given, ...(key ? { name: unqualify(tenant, key) } : {}) };
     // JS and scripts keep their code as `source` (a manifest without it is invalid); the rest as bytes.
     const textual = manifest.runtime === 'js' || manifest.runtime === 'script';
     const plan = textual
-      ? this.plan({ ...manifest, source: decodeSource(code, expectedDigest) })
-      : this.plan({ ...manifest, source: undefined }, code);
+      ? this.plan({ ...manifest, source: decodeSource(code, expectedDigest) }, undefined, tenant)
+      : this.plan({ ...manifest, source: undefined }, code, tenant);
     if (plan.digest !== expectedDigest) {
       throw new StrataError(
         'invalid_code',
@@ -273,12 +277,10 @@ export class Registry {
       }
     }
     if (version !== undefined) {
-      const known = this.#versions.get(`${name}@${version}`);
-      if (known) return known;
+      const fn = this.#version(name, version);
+      if (fn) return fn;
     }
-    const row = (version === undefined ? this.#selectLatest.get(name) : this.#versionRow(name, version)) as
-      | Row
-      | undefined;
+    const row = (version === undefined ? this.#selectLatest.get(name) : undefined) as Row | undefined;
     if (!row) {
       throw new StrataError(
         'not_found',
@@ -290,7 +292,6 @@ export class Registry {
     }
     const fn = toVersion(row);
     if (version === undefined) this.#latest.set(name, fn);
-    else this.#versions.set(`${name}@${version}`, fn);
     return fn;
   }
 
@@ -299,8 +300,15 @@ export class Registry {
   }
 
   #version(name: string, version: number): FunctionVersion | undefined {
+    const key = `${name}@${version}`;
+    const cached = this.#versions.get(key);
+    if (cached) return cached;
     const row = this.#versionRow(name, version);
-    return row ? toVersion(row) : undefined;
+    if (!row) return undefined;
+    const fn = toVersion(row);
+    if (this.#versions.size >= 10_000) this.#versions.clear();
+    this.#versions.set(key, fn);
+    return fn;
   }
 
   /** `name`, `name@3` or `name@prod` (text or parsed) -> the version it names. */
@@ -363,10 +371,8 @@ export class Registry {
       .run(new Date().toISOString(), name);
     this.aliases.deleteAll(name);
     this.#latest.delete(name);
-    for (const fn of live) {
-      this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
-      this.#versions.delete(`${fn.name}@${fn.version}`);
-    }
+    for (const fn of live) this.#versions.delete(`${fn.name}@${fn.version}`);
+    for (const fn of live) this.#artifacts.delete(`${fn.name}@${fn.version}:${fn.digest}`);
     return live;
   }
 

@@ -32,6 +32,11 @@ interface StaticToken {
 }
 
 /** The principal of an API without keys (loopback only): the default tenant's admin. */
+/** A host name or address that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export const OPEN_PRINCIPAL: Principal = Object.freeze({
   keyId: 'open',
   tenant: DEFAULT_TENANT,
@@ -74,6 +79,18 @@ export class Tenants {
   /** Whether the API asks for a key at all (any token configured or key made). */
   secured(): boolean {
     return this.#tokens.length > 0 || this.keys.hasKeys();
+  }
+
+  /**
+   * Without any key the API is everyone's: allowed only on loopback, unless the operator insists
+   * (`--insecure`, STRATA_TENANTS_INSECURE=1). Throws `invalid_config` saying how to fix it.
+   */
+  assertSafeBind(host: string, server: 'worker' | 'Master'): void {
+    if (this.secured() || this.#config.tenants.insecure || isLoopbackHost(host)) return;
+    throw new StrataError(
+      'invalid_config',
+      `refusing to serve the ${server} API on ${host} without API keys: set STRATA_ADMIN_TOKEN (then create keys with \`strata keys create\`), bind to 127.0.0.1, or pass --insecure (STRATA_TENANTS_INSECURE=1) to insist`,
+    );
   }
 
   /** The principal a bearer token stands for, or why not. */

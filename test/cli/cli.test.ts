@@ -40,30 +40,26 @@ describe('strata fn / exec', () => {
     expect(res.stdout).toContain('"timeoutMs":2000');
     expect(res.stdout).toContain('"memoryMb":64');
 
-    const again = await strata(['fn', 'deploy', join(dir, 'adder.js'), ...args, '--json']);
+    // The CLIs below are independent of one another: they run at once (each start is the cost).
+    const [again, readable] = await Promise.all([
+      strata(['fn', 'deploy', join(dir, 'adder.js'), ...args, '--json']),
+      strata(['fn', 'deploy', join(dir, 'adder.js'), ...args]),
+    ]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ name: 'adder', version: 1, created: false });
-    const readable = await strata(['fn', 'deploy', join(dir, 'adder.js'), ...args]);
     expect(readable.stdout).toContain('unchanged: adder v1 already runs this content');
   });
 
   it('invokes with --data (readable) and --data-file (--json)', async () => {
-    const res = await strata(['fn', 'invoke', 'adder', '--data', '{"a": 1, "b": 2}', '--url', url]);
+    const [res, json] = await Promise.all([
+      strata(['fn', 'invoke', 'adder', '--data', '{"a": 1, "b": 2}', '--url', url]),
+      strata(['fn', 'invoke', 'adder', '--data-file', join(dir, 'input.json'), '--url', url, '--json']),
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/status:\s+succeeded/);
     expect(res.stdout).toMatch(/result:\s+\{"sum":3\}/);
     expect(res.stdout).toContain('adding');
 
-    const json = await strata([
-      'fn',
-      'invoke',
-      'adder',
-      '--data-file',
-      join(dir, 'input.json'),
-      '--url',
-      url,
-      '--json',
-    ]);
     expect(json.code).toBe(0);
     const record = JSON.parse(json.stdout) as { id: string; status: string; result: unknown };
     expect(record).toMatchObject({ status: 'succeeded', result: { sum: 42 } });
@@ -81,29 +77,33 @@ describe('strata fn / exec', () => {
   });
 
   it('lists and gets functions, readable and as JSON', async () => {
-    const list = await strata(['fn', 'list', '--url', url]);
+    const [list, listJson, get, getJson] = await Promise.all([
+      strata(['fn', 'list', '--url', url]),
+      strata(['fn', 'list', '--url', url, '--json']),
+      strata(['fn', 'get', 'adder', '--url', url]),
+      strata(['fn', 'get', 'adder', '--url', url, '--json']),
+    ]);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^NAME\s+VERSION\s+RUNTIME\s+TRUST\s+TIER/m);
     expect(list.stdout).toMatch(/^adder\s+1\s+js\s+trusted\s+isolate/m);
-    const listJson = await strata(['fn', 'list', '--url', url, '--json']);
     expect((JSON.parse(listJson.stdout) as { functions: { name: string }[] }).functions.map((f) => f.name)).toContain(
       'adder',
     );
 
-    const get = await strata(['fn', 'get', 'adder', '--url', url]);
     expect(get.code).toBe(0);
     expect(get.stdout).toMatch(/runtime:\s+js \(trusted\)/);
-    const getJson = await strata(['fn', 'get', 'adder', '--url', url, '--json']);
     expect(JSON.parse(getJson.stdout)).toMatchObject({ name: 'adder', versions: [1], limits: { memoryMb: 64 } });
   });
 
   it('shows an execution record with exec get', async () => {
     expect(executionId).not.toBe('');
-    const res = await strata(['exec', 'get', executionId, '--url', url]);
+    const [res, json] = await Promise.all([
+      strata(['exec', 'get', executionId, '--url', url]),
+      strata(['exec', 'get', executionId, '--url', url, '--json']),
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(new RegExp(`execution:\\s+${executionId}`));
     expect(res.stdout).toMatch(/function:\s+adder v1/);
-    const json = await strata(['exec', 'get', executionId, '--url', url, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ id: executionId, result: { sum: 42 } });
   });
 
@@ -120,51 +120,66 @@ describe('strata fn / exec', () => {
       expect(stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(stderr).toMatch(/^strata/);
     };
-    const unknown = await strata(['fn', 'invoke', 'nope', '--url', url]);
+    const port = await closedPort();
+    const deploy = (...extra: string[]) => strata(['fn', 'deploy', join(dir, 'adder.js'), ...extra, '--url', url]);
+    const [
+      unknown,
+      noVersion,
+      noExecution,
+      badData,
+      unreachable,
+      byPort,
+      badManifest,
+      badMemory,
+      bareMemory,
+      bareTimeout,
+      usage,
+    ] = await Promise.all([
+      strata(['fn', 'invoke', 'nope', '--url', url]),
+      strata(['fn', 'invoke', 'adder@9', '--url', url]),
+      strata(['exec', 'get', 'no-such-id', '--url', url]),
+      strata(['fn', 'invoke', 'adder', '--data', '{oops', '--url', url]),
+      strata(['fn', 'list', '--url', `http://127.0.0.1:${port}`]),
+      strata(['fn', 'list'], { STRATA_PORT: String(port) }),
+      deploy('--name', 'Bad_Name'),
+      deploy('--memory', 'lots'),
+      deploy('--memory', '64'),
+      deploy('--timeout', '2'),
+      strata(['fn', 'frobnicate']),
+    ]);
     expect(unknown.code).toBe(1);
     oneLine(unknown.stderr);
     expect(unknown.stderr).toContain('no function named nope — deploy it with `strata fn deploy`');
     expect(unknown.stderr).not.toMatch(/POST|\/v1\//);
     expect(unknown.stdout).toBe('');
 
-    const noVersion = await strata(['fn', 'invoke', 'adder@9', '--url', url]);
     oneLine(noVersion.stderr);
     expect(noVersion.stderr).toContain('function adder has no version 9 — see its versions with `strata fn get adder`');
 
-    const noExecution = await strata(['exec', 'get', 'no-such-id', '--url', url]);
     oneLine(noExecution.stderr);
     expect(noExecution.stderr).toContain('no execution no-such-id');
 
-    const badData = await strata(['fn', 'invoke', 'adder', '--data', '{oops', '--url', url]);
     expect(badData.code).toBe(2);
     oneLine(badData.stderr);
     expect(badData.stderr).toContain('--data must be JSON');
 
-    const port = await closedPort();
-    const unreachable = await strata(['fn', 'list', '--url', `http://127.0.0.1:${port}`]);
     expect(unreachable.code).toBe(1);
     oneLine(unreachable.stderr);
     expect(unreachable.stderr).toContain(`no Strata worker at http://127.0.0.1:${port} — start one with \`npm start\``);
-    const byPort = await strata(['fn', 'list'], { STRATA_PORT: String(port) });
     expect(byPort.stderr).toContain(`no Strata worker at http://127.0.0.1:${port}`);
 
-    const badManifest = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--name', 'Bad_Name', '--url', url]);
     expect(badManifest.code).toBe(1);
     oneLine(badManifest.stderr);
     expect(badManifest.stderr).toContain('name must match');
 
-    const badMemory = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--memory', 'lots', '--url', url]);
     expect(badMemory.code).toBe(2);
     oneLine(badMemory.stderr);
     expect(badMemory.stderr).toContain('--memory');
 
-    const bareMemory = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--memory', '64', '--url', url]);
     expect(bareMemory.code).toBe(2);
     expect(bareMemory.stderr).toContain('--memory: 64 is ambiguous: write 64MiB');
-    const bareTimeout = await strata(['fn', 'deploy', join(dir, 'adder.js'), '--timeout', '2', '--url', url]);
     expect(bareTimeout.stderr).toContain('--timeout: 2 is ambiguous: write 2ms (or 2s');
 
-    const usage = await strata(['fn', 'frobnicate']);
     expect(usage.code).toBe(2);
     oneLine(usage.stderr);
     expect(usage.stderr).toContain("unknown command 'frobnicate'");
@@ -182,17 +197,23 @@ describe('a worker that needs a token', () => {
   });
 
   it('says how to pass one, and works with --token or STRATA_TOKEN', async () => {
-    const without = await strata(['fn', 'list', '--url', secured.worker.url]);
+    const at = ['fn', 'list', '--url', secured.worker.url];
+    const [without, wrong, byFlag, byEnv] = await Promise.all([
+      strata(at),
+      strata([...at, '--token', 'not-the-right-token']),
+      strata([...at, '--token', TOKEN]),
+      strata(at, { STRATA_TOKEN: TOKEN }),
+    ]);
     expect(without.code).toBe(1);
     expect(without.stderr.trim()).toBe('strata: this worker needs a token — pass `--token` or set STRATA_TOKEN');
-    const wrong = await strata(['fn', 'list', '--url', secured.worker.url, '--token', 'not-the-right-token']);
     expect(wrong.stderr).toContain('this worker does not accept that token — check `--token` or STRATA_TOKEN');
-    expect((await strata(['fn', 'list', '--url', secured.worker.url, '--token', TOKEN])).code).toBe(0);
-    expect((await strata(['fn', 'list', '--url', secured.worker.url], { STRATA_TOKEN: TOKEN })).code).toBe(0);
+    expect(byFlag.code).toBe(0);
+    expect(byEnv.code).toBe(0);
   });
 });
 
-describe('strata config', () => {
+// Each case spawns its own CLIs against no worker: independent, so they run at once.
+describe.concurrent('strata config', () => {
   it('prints the effective configuration as JSON, with env applied and values as people write them', async () => {
     const res = await strata(['config'], { STRATA_PORT: '9191', STRATA_LIMITS_DEFAULT_TIMEOUT: '3000ms' });
     expect(res.code).toBe(0);
@@ -243,14 +264,16 @@ describe('strata config', () => {
   });
 
   it('a misspelt key, a bare number and a missing file each stop it in one line', async () => {
-    const typo = await strata(['config'], { STRATA_EXECUTOR_CONCURENCY: '4' });
+    const [typo, bare, missing] = await Promise.all([
+      strata(['config'], { STRATA_EXECUTOR_CONCURENCY: '4' }),
+      strata(['config'], { STRATA_LIMITS_DEFAULT_MEMORY: '64' }),
+      strata(['config', '--config', join(dir, 'nope.yaml')]),
+    ]);
     expect(typo.code).toBe(1);
     expect(typo.stderr.trim()).toBe(
       'strata: invalid configuration: STRATA_EXECUTOR_CONCURENCY is not a setting — did you mean STRATA_EXECUTOR_CONCURRENCY?',
     );
-    const bare = await strata(['config'], { STRATA_LIMITS_DEFAULT_MEMORY: '64' });
     expect(bare.stderr).toContain('64 is ambiguous: write 64MiB');
-    const missing = await strata(['config', '--config', join(dir, 'nope.yaml')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toBe(
       `strata: no configuration file at ${join(dir, 'nope.yaml')} (given with --config)`,

@@ -108,7 +108,9 @@ describe('udf-examples/README.md', () => {
     expect([...listed].sort()).toEqual(present.sort());
   });
 
-  it.each(ROWS.filter((r) => !needsProcess(r)).map((r) => [r.example, r]))(
+  // The examples deploy different functions: independent, so they run at once (vitest runs the
+  // sequential test after them once they are all done).
+  it.concurrent.each(ROWS.filter((r) => !needsProcess(r)).map((r) => [r.example, r]))(
     '%s deploys with its one command and answers the documented result',
     async (_name, row) => runRow(row as Row),
     300_000,
@@ -122,7 +124,7 @@ describe('udf-examples/README.md', () => {
 });
 
 describeIf(processTier, 'udf-examples/README.md scripts (process tier)', () => {
-  it.each(ROWS.filter(needsProcess).map((r) => [r.example, r]))(
+  it.concurrent.each(ROWS.filter(needsProcess).map((r) => [r.example, r]))(
     '%s deploys with its one command and answers the documented result',
     async (_name, row) => runRow(row as Row),
   );

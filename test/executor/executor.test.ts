@@ -115,7 +115,8 @@ describe('Executor', () => {
     expect(record.error?.code).toBe('timeout');
     expect(record.error?.message).toMatch(/150 ms/);
     expect((driver.aborted.get(id) as StrataError).code).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(150 + 3000);
+    // The handler hangs forever: any bound proves the deadline ended it; generous for a busy machine.
+    expect(Date.now() - started).toBeLessThan(150 + 15_000);
   });
 
   it('applies a tighter per-request timeout (the Master task timeout)', async () => {

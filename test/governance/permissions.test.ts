@@ -50,19 +50,32 @@ describe('permissions at deploy', () => {
     expect(r.message).toContain('policy.permissions.untrusted.secrets');
   });
 
-  it('a tier that cannot enforce an allow-list refuses the deploy (trusted JS in the isolate asking network)', async () => {
+  it('a tier that cannot enforce an allow-list refuses the deploy (trusted JS asking all of the network)', async () => {
+    // The isolate enforces an allow-list (ctx.fetch), never "everything"; no JS tier grants `true` to trusted code.
     const r = await refusal(
       await gov.call('POST', '/v1/functions', {
         name: 'iso-net',
         runtime: 'js',
         trust: 'trusted',
         source: 'export default () => 1',
-        permissions: { network: { allow: ['api.example.com:443'] } },
+        permissions: { network: true },
       }),
     );
     expect(r.status).toBe(403);
     expect(r.code).toBe('permission_denied');
     expect(r.message).toContain('network');
+  });
+
+  it('trusted JS asking an allow-list is placed in the isolate, which enforces it through ctx.fetch', async () => {
+    const res = await gov.call('POST', '/v1/functions', {
+      name: 'iso-list',
+      runtime: 'js',
+      trust: 'trusted',
+      source: 'export default () => 1',
+      permissions: { network: { allow: ['api.example.com:443'] } },
+    });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { tier: string }).tier).toBe('isolate');
   });
 
   it('http-only fields on another runtime are refused', async () => {

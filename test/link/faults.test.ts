@@ -256,7 +256,7 @@ describe('faults', () => {
     await waitFor(() => w.link.counters.heartbeatsSent >= beats + 2, 'two more heartbeats');
     // b refused it (unknown task); it stays for a.
     expect(w.link.outbox.count()).toBe(1);
-    expect(b.server.core.store.countResults()).toBe(0);
+    expect(b.server.core.embedded?.countResultsNow()).toBe(0);
   }, 30_000);
 
   it('fails over to the next Master address when the first is down', async () => {

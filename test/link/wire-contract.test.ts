@@ -199,7 +199,7 @@ describe('wire contract: a bare worker against the reference Master', () => {
     await waitFor(() => error, 'the session to end');
     expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error?.details).toContain('result.task.taskId');
-    expect(master.core.store.countResults()).toBe(0);
+    expect(master.core.embedded?.countResultsNow()).toBe(0);
   });
 
   it('serves an artifact whose digest follows the rule written in link.proto (computed here, no registry)', async () => {

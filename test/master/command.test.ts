@@ -80,6 +80,36 @@ describe('strata master', () => {
     }
   });
 
+  it('refuses to serve its HTTP API beyond loopback without keys, and says how to fix it', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(ENTRY)}); process.exitCode = await m.runMasterCommand([]);`,
+      ],
+      {
+        env: {
+          ...process.env,
+          STRATA_MASTER_GRPC: '127.0.0.1:0',
+          STRATA_MASTER_HTTP: '0.0.0.0:0',
+          STRATA_DATA_DIR: tempDir('strata-master-open-'),
+          STRATA_ADMIN_TOKEN: '',
+          STRATA_API_TOKENS: '',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+    });
+    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    expect(code).toBe(1);
+    expect(err).toContain('refusing to serve the Master API on 0.0.0.0 without API keys');
+    expect(err).toContain('STRATA_ADMIN_TOKEN');
+  });
+
   it('strata dev starts a Master and points the worker at it through STRATA_MASTERS', async () => {
     const saved = { masters: process.env.STRATA_MASTERS, dataDir: process.env.STRATA_DATA_DIR };
     const dataDir = tempDir('strata-dev-');

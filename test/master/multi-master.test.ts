@@ -14,6 +14,7 @@ import { NOOP, spawnMaster } from './support/multi-master.ts';
 import { postgresRequirement, startCluster, type TestCluster } from './support/postgres.ts';
 
 let cluster: TestCluster | undefined;
+const HEARTBEAT_TIMEOUT = '20s';
 const cleanups = useCleanups();
 
 /** A worker id the balancing sends first to masters[want] (of two). */
@@ -42,9 +43,14 @@ describeIf(postgresRequirement(), 'several Masters on one PostgreSQL', () => {
     cleanups.push(() => sql.end());
     const count = async (query: string) => Number((await sql.unsafe(query))[0]?.n);
 
-    let a = await spawnMaster(url, 'a', tempDir('strata-master-a-'));
+    // A heartbeat timeout far above this box's stalls: this test checks failover by event (a
+    // stream that ends). A silence verdict is at-least-once by nature (the silent worker may still
+    // run its task when it is dispatched again); sweep.test.ts and postgres-store.test.ts cover it.
+    let a = await spawnMaster(url, 'a', tempDir('strata-master-a-'), HEARTBEAT_TIMEOUT);
     cleanups.push(() => a.kill());
-    const b = await startMaster({ overrides: { 'master.databaseUrl': url, 'master.id': 'b' } });
+    const b = await startMaster({
+      overrides: { 'master.databaseUrl': url, 'master.id': 'b', 'master.heartbeatTimeout': HEARTBEAT_TIMEOUT },
+    });
     cleanups.push(() => b.stop());
     await b.catalogue.deploy(NOOP);
     const backend = b.server.backend;
@@ -77,33 +83,62 @@ describeIf(postgresRequirement(), 'several Masters on one PostgreSQL', () => {
     await expect.poll(() => backend.countResults(), { timeout: 30_000 }).toBeGreaterThanOrEqual(60);
     const inFlightOnA = onA.reduce((n, w) => n + w.executor.running.size, 0);
     expect(inFlightOnA).toBeGreaterThan(0);
+    // Attempts `a` holds now (master_id moves to `b` when b adopts them from a worker).
+    const heldByA = (
+      await sql.unsafe("SELECT id FROM master_tasks WHERE master_id = 'a' AND status IN ('dispatched', 'running')")
+    ).map((r) => r.id as string);
     await a.kill();
     const killedAt = Date.now();
 
     // Every task completes through `b`, once.
-    await expect.poll(() => backend.countResults(), { timeout: 90_000, interval: 200 }).toBe(600);
+    try {
+      await expect.poll(() => backend.countResults(), { timeout: 90_000, interval: 200 }).toBe(600);
+    } catch (err) {
+      // What is unfinished, where: the trail to read when a task goes missing.
+      console.error(
+        'DIAG',
+        JSON.stringify(
+          await sql.unsafe(
+            "SELECT id,status,worker_id,master_id,attempt,epoch,cancel_requested FROM master_tasks WHERE status <> 'succeeded'",
+          ),
+        ),
+      );
+      console.error('DIAG workers', JSON.stringify(await sql.unsafe('SELECT * FROM master_workers')));
+      for (const w of workers)
+        console.error(
+          'DIAG',
+          w.link.workerId,
+          JSON.stringify(w.link.stats()),
+          [...w.executor.running.keys()],
+          w.link.outbox.count(),
+          JSON.stringify(w.link.heldAll()),
+        );
+      for (const w of b.server.core.workers.values())
+        console.error('DIAG b', w.id, w.connected, w.status, w.mode, w.window, w.assigned, w.pullBudget, [...w.tasks]);
+      throw err;
+    }
     expect(await count("SELECT count(*)::int AS n FROM master_tasks WHERE status = 'succeeded'")).toBe(600);
     expect(await count('SELECT count(DISTINCT task_id)::int AS n FROM master_results')).toBe(600);
-    // Results of attempts `a` dispatched, taken by `b` after `a` died.
-    expect(
-      await count(
-        `SELECT count(*)::int AS n FROM master_tasks t JOIN master_results r ON r.task_id = t.id
-          WHERE t.master_id = 'a' AND r.stored_at >= ${killedAt}`,
-      ),
-    ).toBeGreaterThan(0);
+    // Results of attempts `a` dispatched, taken by `b` after `a` died, of the same attempt
+    // (adopted, not dispatched again).
+    const after = await sql`
+      SELECT r.task_id, r.attempt, r.stored_at FROM master_results r WHERE r.task_id IN ${sql(heldByA)}`;
+    expect(after.filter((r) => Number(r.stored_at) >= killedAt).length).toBeGreaterThan(0);
+    expect(after.every((r) => r.attempt === 1)).toBe(true);
     for (const w of onA) await waitFor(() => w.link.stats().masterId === 'b', `${w.link.workerId} on b`, 30_000);
     for (const w of workers) await waitFor(() => w.link.outbox.count() === 0, 'outbox empty', 30_000);
-    // A task runs twice only when its first attempt was given up (a worker registered without it:
-    // the instant between its end and its outbox) and dispatched again: then the first attempt's
-    // result is fenced by the database, never stored a second time.
+    // Every task ran exactly once: failover is by event (the stream ends, the worker registers
+    // with `b` holding its attempts, `b` adopts them), so nothing is dispatched twice and no
+    // result is fenced. Duplicates are allowed: results `a` stored but never acked are sent again.
     const executions = workers.reduce((n, w) => n + w.executor.seen.length, 0);
-    expect(executions).toBe(600 + b.server.core.fencedResults);
-    expect(b.server.core.duplicateResults + b.server.core.fencedResults).toBeLessThanOrEqual(inFlightOnA + 8);
+    expect(executions).toBe(600);
+    expect(b.server.core.fencedResults).toBe(0);
+    expect(b.server.core.duplicateResults).toBeLessThanOrEqual(inFlightOnA + 8);
     // Visible from the other Master: tasks submitted to `a`, read through `b`.
     for (const id of viaA.slice(0, 50)) expect((await b.server.core.lookup(id))?.status).toBe('succeeded');
 
     // `a` restarted (same id) rejoins: it takes tasks and a worker of its own.
-    a = await spawnMaster(url, 'a', tempDir('strata-master-a-'));
+    a = await spawnMaster(url, 'a', tempDir('strata-master-a-'), HEARTBEAT_TIMEOUT);
     const late = startWorker({ masters: [a.grpc], id: 'late', concurrency: 2 });
     cleanups.push(() => late.stop());
     const again = (await post(a.http, '/v1/tasks', tasks(20))).taskIds;

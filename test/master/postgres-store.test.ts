@@ -25,6 +25,9 @@ async function twoMasters(): Promise<[PostgresMasterStore, PostgresMasterStore, 
   return [a, b, url];
 }
 
+/** A worker as a claim sees it: no labels, no tiers (takes anything). */
+const w = (id: string) => ({ id, labels: {}, tiers: [] });
+
 const tasks = (n: number, prefix: string): NewTask[] =>
   Array.from({ length: n }, (_, i) => ({
     id: `${prefix}-${String(i).padStart(5, '0')}`,
@@ -61,7 +64,7 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     const claimed: { master: 'a' | 'b'; id: string; epoch: string; attempt: number }[] = [];
     const drain = async (store: PostgresMasterStore, master: 'a' | 'b', worker: string) => {
       for (;;) {
-        const got = await store.claim(worker, master, 25);
+        const got = await store.claim(w(worker), master, 25);
         if (got.length === 0) return;
         for (const t of got) claimed.push({ master, id: t.id, epoch: t.epoch, attempt: t.attempt });
       }
@@ -117,9 +120,9 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     await sql`SELECT setval('master_epoch', ${big}::bigint)`;
     await sql.end();
     await a.insertTasks(tasks(2, 'big'));
-    const [first] = await a.claim('w1', 'a', 1);
+    const [first] = await a.claim(w('w1'), 'a', 1);
     expect(first?.epoch).toBe((2n ** 53n + 1n).toString());
-    const [second] = await b.claim('w2', 'b', 1);
+    const [second] = await b.claim(w('w2'), 'b', 1);
     expect(second?.epoch).toBe((2n ** 53n + 2n).toString());
     // A result with the epoch rounded through a double (2^53 + 1 -> 2^53) is fenced, not accepted.
     const rounded = String(Number(first?.epoch));
@@ -151,7 +154,7 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     stores.push(restarted);
     await restarted.init();
     await restarted.insertTasks(tasks(1, 'after'));
-    const [later] = await restarted.claim('w1', 'a2', 1);
+    const [later] = await restarted.claim(w('w1'), 'a2', 1);
     expect(BigInt(later?.epoch as string)).toBeGreaterThan(BigInt(second?.epoch as string));
   }, 60_000);
 
@@ -165,7 +168,7 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     expect(await a.lease('sweep', 'a', 1000, now + 2100)).toBe(false);
 
     await a.insertTasks(tasks(3, 'lw'));
-    const before = await a.claim('doomed', 'a', 3);
+    const before = await a.claim(w('doomed'), 'a', 3);
     await a.seen('doomed', 'a', now);
     await b.seen('healthy', 'b', now + 5000);
     // The lease holder finds the silent worker; both Masters requeue at once: one wins each row.
@@ -173,7 +176,7 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     expect(await a.markSilentLost(now + 5000, 3000)).toEqual([]);
     const [ra, rb] = await Promise.all([a.requeueWorker('doomed'), b.requeueWorker('doomed')]);
     expect([...ra, ...rb].sort()).toEqual(before.map((t) => t.id).sort());
-    const after = await b.claim('healthy', 'b', 10);
+    const after = await b.claim(w('healthy'), 'b', 10);
     expect(after).toHaveLength(3);
     for (const t of after) {
       expect(t.attempt).toBe(2);
@@ -188,7 +191,7 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
   it("a worker that moved to another Master keeps its tasks: the old Master's requeue leaves them; reconcile requeues only what it does not hold", async () => {
     const [a, b] = await twoMasters();
     await a.insertTasks(tasks(4, 'mv'));
-    const claimed = await a.claim('mover', 'a', 4);
+    const claimed = await a.claim(w('mover'), 'a', 4);
     expect(claimed).toHaveLength(4);
     await a.seen('mover', 'a', Date.now());
     // It registers with b holding three of the four (the fourth never reached it).
@@ -201,5 +204,38 @@ describeIf(postgresRequirement(), 'Master store on PostgreSQL', () => {
     expect(await a.requeueWorker('mover', 'a')).toEqual([]);
     expect((await b.getTask(claimed[0]?.id as string))?.status).toBe('dispatched');
     expect(await b.requeueWorker('mover', 'b')).toHaveLength(3);
+  }, 60_000);
+
+  it('the sweep of silent workers and a re-registration are one or the other: swept attempts are named stale, a fresh worker is not swept', async () => {
+    const [a, b] = await twoMasters();
+    await a.insertTasks(tasks(4, 'sw'));
+    const now = Date.now();
+    const first = await a.claim(w('early'), 'a', 2);
+    const second = await a.claim(w('late'), 'a', 2);
+    await a.seen('early', 'a', now - 10_000);
+    await a.seen('late', 'a', now - 10_000);
+    // `late` re-registers with b first (registry row refreshed in the reconcile's transaction)...
+    const heldLate = second.map((t) => ({ taskId: t.id, epoch: t.epoch }));
+    const reLate = await b.reconcileWorker('late', heldLate, 'b');
+    expect(reLate.current).toHaveLength(2);
+    // ... and the sweep, which runs at the same time as `early` re-registering, takes one side.
+    const heldEarly = first.map((t) => ({ taskId: t.id, epoch: t.epoch }));
+    const [swept, reEarly] = await Promise.all([b.sweepSilent(now, 3000), b.reconcileWorker('early', heldEarly, 'b')]);
+    expect(swept.map((s) => s.workerId)).not.toContain('late');
+    const sweptEarly = swept.find((s) => s.workerId === 'early');
+    if (sweptEarly) {
+      // Swept first: its attempts are pending again, and the worker is told to stop them.
+      expect(sweptEarly.requeued.sort()).toEqual(first.map((t) => t.id).sort());
+      expect(reEarly.current).toEqual([]);
+      expect(reEarly.stale.map((h) => h.taskId).sort()).toEqual(first.map((t) => t.id).sort());
+    } else {
+      expect(reEarly.current).toHaveLength(2);
+      expect(reEarly.stale).toEqual([]);
+    }
+    for (const t of second) expect((await a.getTask(t.id))?.status).toBe('dispatched');
+    // `late` is b's in the registry now: a (dead or not yet aware) claims nothing more for it.
+    await a.insertTasks(tasks(2, 'sw2'));
+    expect(await a.claim(w('late'), 'a', 2)).toEqual([]);
+    expect(await b.claim(w('late'), 'b', 2)).toHaveLength(2);
   }, 60_000);
 });

@@ -6,7 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrder } from '../../src/plugins/order.ts';
+import { loadOrder, loadWaves } from '../../src/plugins/order.ts';
 import { type PluginSpec, type PluginWorker, startPluginWorker } from './support.ts';
 
 /** A pre plugin whose init() appends its name to a file, so the test sees the order of inits. */
@@ -120,5 +120,16 @@ describe('loadOrder (pure)', () => {
     const { refused, order } = loadOrder([p('me', { me: '*' }), p('pre', {}, '1.0.0', '>=0.1.0-0')], '0.1.0');
     expect(refused.get('me')).toBe('dependency cycle: me -> me');
     expect(order).toEqual(['pre']);
+  });
+});
+
+describe('loadWaves (pure)', () => {
+  it('puts plugins whose dependencies are settled in one wave; a dependency outside the list holds nothing back', () => {
+    const requires: Record<string, string[]> = { base: [], l: ['base'], r: ['base'], top: ['l', 'r'], solo: ['ghost'] };
+    expect(loadWaves(['base', 'solo', 'l', 'r', 'top'], (n) => requires[n] ?? [])).toEqual([
+      ['base', 'solo'],
+      ['l', 'r'],
+      ['top'],
+    ]);
   });
 });

@@ -129,7 +129,7 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
     })();
     const outcomes: Record_[] = [];
     const serving = () => w.worker.plugins.pre().some((h) => h.name === 'spinner');
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 10; i++) {
       // After a spin its thread is stopped and started again: wait until it serves again (or is disabled).
       const now = await eventually(async () => {
         const s = (await state('spinner')).state;
@@ -140,6 +140,9 @@ describe('faulty plugins through a real worker', { timeout: 120_000 }, () => {
       // The breaker may trip between the check and the call (a late failure of the previous spin):
       // then the hook is gone and the call runs; that is the end state the test waits for.
       if (outcome.status === 'succeeded' && (await state('spinner')).state === 'disabled') break;
+      // Or the previous spin's thread was stopped between the check and the call (a busy machine
+      // stretches that window): the call ran while the hook was not registered. Not a spin.
+      if (outcome.status === 'succeeded' && !serving()) continue;
       outcomes.push(outcome);
     }
     spinning = false;

@@ -86,3 +86,35 @@ export type Record_ = {
 /** gateway/support's eventually, with a default fit for a loaded shared machine (60 s). */
 export const eventually = <T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
   eventuallyWithin(check, timeoutMs);
+
+/**
+ * Resolves when the host reports `name` in `state` (PluginHost.onState), or at once when it is
+ * already there: a test waits for the event rather than polling or asserting a wall time.
+ */
+export function stateReached(
+  host: {
+    onState(l: (info: { name: string; state: string }) => void): () => void;
+    list(): { name: string; state: string }[];
+  },
+  name: string,
+  state: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`plugin ${name} did not reach ${state} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = host.onState((info) => {
+      if (info.name !== name || info.state !== state) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+    if (host.list().some((p) => p.name === name && p.state === state)) {
+      clearTimeout(timer);
+      off();
+      resolve();
+    }
+  });
+}

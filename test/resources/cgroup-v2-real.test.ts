@@ -66,7 +66,9 @@ describeIf(realV2(), 'cgroup v2 on the real unified tree', () => {
     });
     g.addPid(child.pid as number);
     child.stdin?.end('go\n');
-    await new Promise((r) => setTimeout(r, 300));
+    // Until the busy child runs in the group and has used some CPU (a busy machine is only slower).
+    while (g.pids().length < 2 || ((g.usage().cpuMs as number | undefined) ?? 0) <= 60)
+      await new Promise((r) => setTimeout(r, 20));
     const pids = g.pids();
     expect(pids.length).toBeGreaterThanOrEqual(2);
     await g.freeze();

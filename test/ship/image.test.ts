@@ -107,7 +107,9 @@ Promise.all(paths.map((p) => fetch('http://127.0.0.1:8080' + p).then(async (r) =
 
   it('runs the reference Master with `master` (gRPC and HTTP on all interfaces, /ui for the Master)', async () => {
     const master = `${name}-master`;
-    docker(['run', '-d', '--name', master, '--network', 'none', image, 'master']);
+    // On all interfaces the Master too refuses to start without a key.
+    const token = `image-test-master-${randomUUID()}`;
+    docker(['run', '-d', '--name', master, '--network', 'none', '-e', `STRATA_ADMIN_TOKEN=${token}`, image, 'master']);
     try {
       const probe = `const get = () => fetch('http://127.0.0.1:7080/ui').then(async (r) => { if (!r.ok) throw new Error(String(r.status)); return r.text(); });
 const until = Date.now() + 90000;

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import type { Requirement } from '../support/requirements.ts';
+import { describeOptional, type Requirement } from '../support/requirements.ts';
 
 const DIR = join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes');
 
@@ -131,9 +131,7 @@ function kubectlRequirement(): Requirement {
 // kubectl is optional, unlike the facilities STRATA_REQUIRE_ALL insists on: neither Debian nor the
 // npm registry (all CI can reach) ships it, and the file-by-file validation above covers the
 // schemas; where kubectl exists the rendered base is checked too.
-const kubectl = kubectlRequirement();
-if (!kubectl.ok) console.warn(`[skip] kubectl kustomize deploy/kubernetes: ${kubectl.reason}`);
-describe.skipIf(!kubectl.ok)('kubectl kustomize deploy/kubernetes', () => {
+describeOptional(kubectlRequirement(), 'kubectl kustomize deploy/kubernetes', () => {
   it('renders, and every rendered object is valid and in the strata namespace', async () => {
     const text = execFileSync('kubectl', ['kustomize', DIR], { encoding: 'utf8', timeout: 60_000 });
     const objects = parse(text);

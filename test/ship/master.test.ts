@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { masterHttpApp } from '../../src/master/http.ts';
 import { MasterCore } from '../../src/master/master.ts';
 import { Database } from '../../src/store/database.ts';
+import { Tenants } from '../../src/tenants/tenants.ts';
 import { FakeCatalogue } from '../link/support/fakes.ts';
 import { removeTempDirs, tempDir } from '../link/support/harness.ts';
 import { describeIf } from '../support/requirements.ts';
@@ -17,6 +18,8 @@ import { artifactsDir, chromiumRequirement, launchChromium } from './browser-sup
 
 let db: Database;
 let http: ReturnType<typeof masterHttpApp>;
+/** The same Master with tenants, as `strata master` runs it: it also serves /v1/keys. */
+let httpWithTenants: ReturnType<typeof masterHttpApp>;
 
 beforeAll(() => {
   db = new Database(join(tempDir('strata-ship-master-'), 'master.db'));
@@ -27,6 +30,9 @@ beforeAll(() => {
     masterId: 'm-ship',
   });
   http = masterHttpApp(core, { bodyLimit: 1024 * 1024 });
+  const dataDir = tempDir('strata-ship-master-tenants-');
+  const tenants = new Tenants({ db, config: { ...loadConfig({ env: {} }), dataDir } });
+  httpWithTenants = masterHttpApp(core, { bodyLimit: 1024 * 1024, tenants });
 });
 
 afterAll(() => {
@@ -35,7 +41,11 @@ afterAll(() => {
 });
 
 describe('Master: /openapi.json, /docs, /ui', () => {
-  it('documents every route it serves and no other', async () => {
+  it.for([
+    ['without tenants', () => http],
+    ['with tenants', () => httpWithTenants],
+  ] as const)('documents every route it serves and no other (%s)', async ([, app]) => {
+    const http = app();
     const doc = (await (await http.request('/openapi.json')).json()) as {
       openapi: string;
       paths: Record<string, object>;

@@ -1,15 +1,20 @@
 /**
  * `strata keys create|ls|revoke`: API keys of a worker (needs an admin key: --token or
  * $STRATA_TOKEN, e.g. the bootstrap STRATA_ADMIN_TOKEN). The key is printed once, at creation.
+ * `strata keys generate --out FILE` makes an ed25519 signing key pair locally (the same command
+ * as `strata signing generate`; no worker involved).
  */
 import type { Command } from 'commander';
 import { action, type ClientFlags, clientCommand, clientOf, print } from '../command-kit.ts';
 import { printTable } from '../print.ts';
+import { registerGenerate } from './signing.ts';
 
 type CreateFlags = ClientFlags & { tenant: string; scopes: string; expires?: string };
 
 export function register(program: Command): void {
-  const keys = program.command('keys').description('create, list and revoke API keys (admin)');
+  const keys = program
+    .command('keys')
+    .description('create, list and revoke API keys (admin); generate a signing key pair');
   clientCommand(keys, 'create', 'create an API key for a tenant; prints the key once')
     .requiredOption('--tenant <id>', 'the tenant the key belongs to')
     .requiredOption(
@@ -70,4 +75,5 @@ export function register(program: Command): void {
         print(flags, body, () => console.log(`revoked key ${body.id} of tenant ${body.tenant}`));
       }),
     );
+  registerGenerate(keys);
 }

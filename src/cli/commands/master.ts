@@ -87,15 +87,24 @@ export interface RunningMaster {
 export async function startMaster(overrides: Record<string, unknown> = {}): Promise<RunningMaster> {
   const config = loadConfig({ overrides });
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { name: 'strata-master' } });
-  const [{ openCatalogue }, { MasterServer }, { Database }] = await Promise.all([
+  const [{ openCatalogue }, { MasterServer }, { Database }, { Tenants }] = await Promise.all([
     import('../../master/catalogue.ts'),
     import('../../master/server.ts'),
     import('../../store/database.ts'),
+    import('../../tenants/tenants.ts'),
   ]);
   const dataDir = join(config.dataDir, 'master');
   const db = new Database(join(dataDir, 'master.db'));
   const catalogue = openCatalogue(db, dataDir);
-  const server = new MasterServer({ config: config.master, db, catalogue, dataDir, logger });
+  // The worker's key and scope model over the Master's own database (src/master/auth.ts).
+  const tenants = new Tenants({ db, config: { ...config, dataDir } });
+  try {
+    tenants.assertSafeBind(hostOf(config.master.http), 'Master');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const server = new MasterServer({ config: config.master, db, catalogue, dataDir, logger, tenants });
   try {
     await server.start();
   } catch (err) {
@@ -114,6 +123,12 @@ export async function startMaster(overrides: Record<string, unknown> = {}): Prom
       db.close();
     },
   };
+}
+
+/** The host of `host:port` (`[::1]:7080` too). */
+function hostOf(address: string): string {
+  const colon = address.lastIndexOf(':');
+  return colon < 0 ? address : address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
 }
 
 /** `argv` form (tests, older callers). */

@@ -16,7 +16,7 @@ import { allows } from '../../tenants/scopes.ts';
 import { OPEN_PRINCIPAL, type Tenants } from '../../tenants/tenants.ts';
 import type { GatewayEnv } from '../env.ts';
 import { errorResponse } from '../error-handler.ts';
-import { routeScope } from './route-scopes.ts';
+import { type RouteScope, routeScope } from './route-scopes.ts';
 
 const REFUSED: Record<string, string> = {
   unknown: 'the bearer token is not accepted by this worker; ask an admin for a key (strata keys create)',
@@ -34,7 +34,11 @@ function clientOf(c: Context): string | null {
 }
 
 function bearerOf(c: Context): string | undefined {
-  const header = c.req.header('authorization');
+  return bearerOfHeader(c.req.header('authorization'));
+}
+
+/** The token of an `Authorization: Bearer` header: undefined without one, '' when it is malformed. */
+export function bearerOfHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
   return /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
 }
@@ -44,53 +48,87 @@ export function auditOf(
   principal: Principal | undefined,
   entry: Pick<AuditInput, 'action' | 'target' | 'result' | 'status'> & { details?: Record<string, unknown> },
 ): AuditInput {
+  return auditEntry({ principal, client: clientOf(c), requestId: c.get('requestId') ?? null }, entry);
+}
+
+/** An audit entry from the request's facts (also used where no Hono context exists). */
+export function auditEntry(
+  who: { principal: Principal | undefined; client: string | null; requestId: string | null },
+  entry: Pick<AuditInput, 'action' | 'target' | 'result' | 'status'> & { details?: Record<string, unknown> },
+): AuditInput {
   return {
-    keyId: principal?.keyId ?? null,
-    tenant: principal?.tenant ?? null,
-    client: clientOf(c),
-    requestId: c.get('requestId') ?? null,
+    keyId: who.principal?.keyId ?? null,
+    tenant: who.principal?.tenant ?? null,
+    client: who.client,
+    requestId: who.requestId,
     ...entry,
   };
+}
+
+/** What the auth check decided: the principal, or the refusal (with the principal when one was known). */
+export type Authorization =
+  | { ok: true; principal: Principal; route: RouteScope }
+  | { ok: false; error: StrataError; principal?: Principal; route: RouteScope };
+
+/** The one auth decision for a request (key, then the route's scope); tenantAuth and the invoke fast path share it. */
+export function authorize(
+  tenants: Tenants,
+  method: string,
+  path: string,
+  authorization: string | undefined,
+): Authorization {
+  const route = routeScope(method, path);
+  let principal: Principal;
+  const token = bearerOfHeader(authorization);
+  if (!tenants.secured() && token === undefined) principal = OPEN_PRINCIPAL;
+  else {
+    if (token === undefined)
+      return {
+        ok: false,
+        route,
+        error: new StrataError(
+          'unauthorized',
+          'send "Authorization: Bearer <key>" (an API key from strata keys create)',
+        ),
+      };
+    const found = tenants.authenticate(token);
+    if (typeof found === 'string')
+      return { ok: false, route, error: new StrataError('unauthorized', REFUSED[found] as string) };
+    principal = found;
+  }
+  if (!allows(principal.scopes, route.scope)) {
+    return {
+      ok: false,
+      route,
+      principal,
+      error: new StrataError('forbidden', `this key lacks the "${route.scope}" scope for ${method} ${path}`, {
+        scope: route.scope,
+      }),
+    };
+  }
+  return { ok: true, principal, route };
 }
 
 export function tenantAuth(options: { tenants: Tenants }): MiddlewareHandler<GatewayEnv> {
   const { tenants } = options;
   return async (c, next) => {
     c.set('tenants', tenants);
-    const route = routeScope(c.req.method, c.req.path);
-    const deny = (err: StrataError, principal?: Principal) => {
-      const res = errorResponse(err, c);
+    const decided = authorize(tenants, c.req.method, c.req.path, c.req.header('authorization'));
+    const { route } = decided;
+    if (!decided.ok) {
+      const res = errorResponse(decided.error, c);
       tenants.audit.append(
-        auditOf(c, principal, {
+        auditOf(c, decided.principal, {
           action: route.audit ?? 'request',
           target: `${c.req.method} ${c.req.path}`,
           result: 'denied',
           status: res.status,
-          details: { code: err.code },
+          details: { code: decided.error.code },
         }),
       );
       return res;
-    };
-    let principal: Principal;
-    const token = bearerOf(c);
-    if (!tenants.secured() && token === undefined) principal = OPEN_PRINCIPAL;
-    else {
-      if (token === undefined)
-        return deny(
-          new StrataError('unauthorized', 'send "Authorization: Bearer <key>" (an API key from strata keys create)'),
-        );
-      const found = tenants.authenticate(token);
-      if (typeof found === 'string') return deny(new StrataError('unauthorized', REFUSED[found] as string));
-      principal = found;
     }
-    if (!allows(principal.scopes, route.scope)) {
-      return deny(
-        new StrataError('forbidden', `this key lacks the "${route.scope}" scope for ${c.req.method} ${c.req.path}`, {
-          scope: route.scope,
-        }),
-        principal,
-      );
-    }
+    const { principal } = decided;
     c.set('principal', principal);
     c.set('tenant', principal.tenant);
     await next();

@@ -9,10 +9,15 @@ export function bodyLimit(options: { maxBytes: number }): MiddlewareHandler<Gate
   return honoBodyLimit({
     maxSize: options.maxBytes,
     onError: () => {
-      throw new StrataError(
-        'payload_too_large',
-        `the request body is larger than ${formatBytes(options.maxBytes)} (bodyLimit / STRATA_BODY_LIMIT)`,
-      );
+      throw bodyTooLarge(options.maxBytes);
     },
   });
+}
+
+/** The 413 of a body over `maxBytes` (the invoke fast path raises the same one). */
+export function bodyTooLarge(maxBytes: number): StrataError {
+  return new StrataError(
+    'payload_too_large',
+    `the request body is larger than ${formatBytes(maxBytes)} (bodyLimit / STRATA_BODY_LIMIT)`,
+  );
 }

@@ -1,6 +1,7 @@
 /** The reference Master's routes for its OpenAPI document (src/master/http.ts). A new route is added here too. */
 import { z } from 'zod';
 import { manifestSchema } from '../../core/manifest.ts';
+import { ADMIN_ROUTES } from './admin-routes.ts';
 import type { ApiRoute } from './document.ts';
 
 const taskBody = z.object({
@@ -175,3 +176,6 @@ export const MASTER_ROUTES: readonly ApiRoute[] = [
     errors: ['not_found'],
   },
 ];
+
+/** The Master's key routes (src/master/auth.ts), the worker's contract; served when the Master has tenants. */
+export const MASTER_KEY_ROUTES: readonly ApiRoute[] = ADMIN_ROUTES.filter((r) => r.path.startsWith('/v1/keys'));

@@ -8,10 +8,13 @@ import { Hono } from 'hono';
 import type { CallbackSender } from '../../callbacks/sender.ts';
 import type { Artifact } from '../../core/driver.ts';
 import { StrataError } from '../../core/errors.ts';
+import type { ExecutionRecord } from '../../core/execution.ts';
 import type { Executor } from '../../executor/executor.ts';
 import { sealedJson } from '../../executor/record-seal.ts';
-import type { Registry } from '../../registry/registry.ts';
+import type { Submission } from '../../executor/types.ts';
+import type { FunctionVersion, Registry } from '../../registry/registry.ts';
 import { qualify, unqualify } from '../../tenants/namespace.ts';
+import type { Tenants } from '../../tenants/tenants.ts';
 import { type GatewayEnv, tenantOfContext } from '../env.ts';
 import { readJsonText } from '../read-body.ts';
 import { resolveRef } from './resolve.ts';
@@ -41,6 +44,37 @@ function publicArtifact(artifact: Artifact, tenant: string): Artifact {
   return shown;
 }
 
+/**
+ * The steps after the body is read, shared with the raw invoke fast path (fast-invoke.ts): the
+ * tenant's rate bucket (429), then the executor (admission, hooks, sandbox, durable record).
+ */
+export function submitInvocation(
+  deps: { registry: Registry; executor: Executor; tenants: Tenants | undefined },
+  call: {
+    tenant: string;
+    fn: FunctionVersion;
+    alias: string | undefined;
+    input: { value: unknown; text: string };
+    durable: boolean;
+    requestId: string;
+  },
+): Submission {
+  deps.tenants?.takeInvocation(call.tenant);
+  return deps.executor.submit({
+    artifact: publicArtifact(deps.registry.artifact(call.fn), call.tenant),
+    tenant: call.tenant,
+    input: call.input.value,
+    inputJson: call.input.text,
+    source: 'http',
+    durable: call.durable,
+    requestId: call.requestId,
+    ...(call.alias !== undefined ? { alias: call.alias } : {}),
+  });
+}
+
+/** A finished record as the answer's text: as it was sealed and stored (no second serialisation, never one that throws). */
+export const recordText = (record: ExecutionRecord): string => sealedJson(record) ?? JSON.stringify(record);
+
 export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
   const { registry, executor, callbacks } = options;
   const app = new Hono<GatewayEnv>();
@@ -56,17 +90,10 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       await callbacks.check(callback);
     }
     const input = await readJsonText(c);
-    c.var.tenants?.takeInvocation(tenant);
-    const submission = executor.submit({
-      artifact: publicArtifact(registry.artifact(fn), tenant),
-      tenant,
-      input: input.value,
-      inputJson: input.text,
-      source: 'http',
-      durable: isAsync,
-      requestId: c.var.requestId,
-      ...(alias !== undefined ? { alias } : {}),
-    });
+    const submission = submitInvocation(
+      { registry, executor, tenants: c.var.tenants },
+      { tenant, fn, alias, input, durable: isAsync, requestId: c.var.requestId },
+    );
     if (isAsync) {
       if (callback !== undefined && callbacks) {
         void submission.done.then((record) => callbacks.deliver(callback, record, c.var.requestId));
@@ -74,9 +101,8 @@ export function invokeRoutes(options: InvokeRoutesOptions): Hono<GatewayEnv> {
       c.header('Location', `/v1/executions/${submission.id}`);
       return c.json({ executionId: submission.id }, 202);
     }
-    // The record's text as it was sealed and stored: no second serialisation, and never one that throws.
     const record = await submission.done;
-    return c.body(sealedJson(record) ?? JSON.stringify(record), 200, { 'Content-Type': 'application/json' });
+    return c.body(recordText(record), 200, { 'Content-Type': 'application/json' });
   });
   return app;
 }

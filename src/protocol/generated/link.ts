@@ -3,6 +3,7 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { Artifact as _strata_v1_Artifact, Artifact__Output as _strata_v1_Artifact__Output } from './strata/v1/Artifact.ts';
 import type { ArtifactChunk as _strata_v1_ArtifactChunk, ArtifactChunk__Output as _strata_v1_ArtifactChunk__Output } from './strata/v1/ArtifactChunk.ts';
+import type { ArtifactSignature as _strata_v1_ArtifactSignature, ArtifactSignature__Output as _strata_v1_ArtifactSignature__Output } from './strata/v1/ArtifactSignature.ts';
 import type { Control as _strata_v1_Control, Control__Output as _strata_v1_Control__Output } from './strata/v1/Control.ts';
 import type { ControlAck as _strata_v1_ControlAck, ControlAck__Output as _strata_v1_ControlAck__Output } from './strata/v1/ControlAck.ts';
 import type { Credits as _strata_v1_Credits, Credits__Output as _strata_v1_Credits__Output } from './strata/v1/Credits.ts';
@@ -36,6 +37,7 @@ export interface ProtoGrpcType {
     v1: {
       Artifact: MessageTypeDefinition<_strata_v1_Artifact, _strata_v1_Artifact__Output>
       ArtifactChunk: MessageTypeDefinition<_strata_v1_ArtifactChunk, _strata_v1_ArtifactChunk__Output>
+      ArtifactSignature: MessageTypeDefinition<_strata_v1_ArtifactSignature, _strata_v1_ArtifactSignature__Output>
       Control: MessageTypeDefinition<_strata_v1_Control, _strata_v1_Control__Output>
       ControlAck: MessageTypeDefinition<_strata_v1_ControlAck, _strata_v1_ControlAck__Output>
       Credits: MessageTypeDefinition<_strata_v1_Credits, _strata_v1_Credits__Output>

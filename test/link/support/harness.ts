@@ -168,7 +168,7 @@ export async function waitForTasks(master: TestMaster, ids: string[], timeoutMs 
 }
 
 export function countResults(master: TestMaster): number {
-  return master.server.core.store.countResults();
+  return master.server.core.embedded?.countResultsNow() ?? 0;
 }
 
 /** A reference Master with the real catalogue (src/registry) on loopback ports, as `strata master` runs it. */

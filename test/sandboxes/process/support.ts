@@ -96,6 +96,8 @@ export async function runScript(
   input: unknown = null,
   limits: Partial<ResolvedLimits> = {},
   control?: AbortController,
+  /** Called once the sandbox is set up and the script starts (to act on a running script). */
+  onStart?: () => void,
 ): Promise<RunResult> {
   const artifact = artifactOf({ name: 'test-script', runtime: 'script', ...manifest });
   const prepared = await tier.driver.prepare(artifact);
@@ -129,6 +131,7 @@ export async function runScript(
           logs,
           onStart: () => {
             groupDirs = [...(tier.driver.running().get(id)?.dirs ?? [])];
+            onStart?.();
           },
         },
       )

@@ -114,7 +114,8 @@ describe('HostPool', () => {
     const err = await rejection(pending);
     expect(err.code).toBe('cancelled');
     expect(err.message).toMatch(/request cancelled in host/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Well before the request's own 20 s: the cancel ended it (generous for a busy machine).
+    expect(Date.now() - started).toBeLessThan(15_000);
     expect(pool.pids()).toEqual(pids);
     expect(pool.health().details).toMatchObject({ inFlight: 0 });
   });
@@ -131,7 +132,8 @@ describe('HostPool', () => {
       const err = await rejection(pending);
       expect(err.code).toBe('sandbox_crashed');
       expect(err.message).toMatch(/SIGKILL/);
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The request never ends by itself: any bound proves the kill; this one is generous.
+      expect(Date.now() - started).toBeLessThan(15_000);
       const victim = before.find((pid) => !isAlive(pid));
       expect(victim).toBeDefined();
       expect(await until(() => pool.pids().length === 2 && !pool.pids().includes(victim as number))).toBe(true);

@@ -1,5 +1,6 @@
 // Original file: proto/strata/v1/link.proto
 
+import type { ArtifactSignature as _strata_v1_ArtifactSignature, ArtifactSignature__Output as _strata_v1_ArtifactSignature__Output } from '../../strata/v1/ArtifactSignature.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -11,6 +12,10 @@ export interface ArtifactChunk {
   'manifestJson'?: (Buffer | Uint8Array | string);
   'codeSize'?: (number | string | Long);
   'code'?: (Buffer | Uint8Array | string);
+  /**
+   * First chunk only: the signature, as in Artifact.signature.
+   */
+  'signature'?: (_strata_v1_ArtifactSignature | null);
 }
 
 /**
@@ -22,4 +27,8 @@ export interface ArtifactChunk__Output {
   'manifestJson': (Buffer);
   'codeSize': (string);
   'code': (Buffer);
+  /**
+   * First chunk only: the signature, as in Artifact.signature.
+   */
+  'signature': (_strata_v1_ArtifactSignature__Output | null);
 }

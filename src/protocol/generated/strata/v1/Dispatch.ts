@@ -8,7 +8,8 @@ import type { Long } from '@grpc/proto-loader';
 /**
  * One attempt of a task. The function is named by digest; `inline` carries the artifact itself
  * when the Master chooses to (small functions) - otherwise a worker lacking the digest calls
- * FetchArtifact. A worker that cannot obtain or verify the artifact answers with a final result of
+ * FetchArtifact. The worker uses `inline` only when inline.digest equals function.digest (and it
+ * verifies it like a fetched one); otherwise it ignores it and fetches. A worker that cannot obtain or verify the artifact answers with a final result of
  * status "rejected" and error code "not_found" (unknown digest) or "invalid_code".
  */
 export interface Dispatch {
@@ -31,12 +32,19 @@ export interface Dispatch {
    * Higher runs first in the worker's queue.
    */
   'priority'?: (number);
+  /**
+   * The tenant the task's function belongs to (the Master's submit takes it from the caller's
+   * key); empty = "default". The worker runs the task in that tenant's namespace (registry key,
+   * record, quotas) and refuses it when the artifact's name lies in another tenant's namespace.
+   */
+  'tenant'?: (string);
 }
 
 /**
  * One attempt of a task. The function is named by digest; `inline` carries the artifact itself
  * when the Master chooses to (small functions) - otherwise a worker lacking the digest calls
- * FetchArtifact. A worker that cannot obtain or verify the artifact answers with a final result of
+ * FetchArtifact. The worker uses `inline` only when inline.digest equals function.digest (and it
+ * verifies it like a fetched one); otherwise it ignores it and fetches. A worker that cannot obtain or verify the artifact answers with a final result of
  * status "rejected" and error code "not_found" (unknown digest) or "invalid_code".
  */
 export interface Dispatch__Output {
@@ -59,4 +67,10 @@ export interface Dispatch__Output {
    * Higher runs first in the worker's queue.
    */
   'priority': (number);
+  /**
+   * The tenant the task's function belongs to (the Master's submit takes it from the caller's
+   * key); empty = "default". The worker runs the task in that tenant's namespace (registry key,
+   * record, quotas) and refuses it when the artifact's name lies in another tenant's namespace.
+   */
+  'tenant': (string);
 }

@@ -17,6 +17,12 @@ export interface ResultChunk {
   'outboxId'?: (number | string | Long);
   /**
    * "succeeded", "failed", "timeout", "memory_exceeded", "killed", "rejected".
+   * A "rejected" result means the code never ran; its error_code is one of: "not_found" (the
+   * digest is unknown to the Master too), "invalid_code" (the artifact does not match its digest or
+   * does not compile), "invalid_request" (input_json is not JSON), "permission_denied" (the
+   * manifest asks more than this node allows), "unsupported_runtime" (no tier here runs it),
+   * "capacity_exhausted" (it can never fit this node), "cancelled" (cancelled before it started),
+   * "internal".
    */
   'status'?: (string);
   'errorCode'?: (string);
@@ -43,6 +49,12 @@ export interface ResultChunk__Output {
   'outboxId': (string);
   /**
    * "succeeded", "failed", "timeout", "memory_exceeded", "killed", "rejected".
+   * A "rejected" result means the code never ran; its error_code is one of: "not_found" (the
+   * digest is unknown to the Master too), "invalid_code" (the artifact does not match its digest or
+   * does not compile), "invalid_request" (input_json is not JSON), "permission_denied" (the
+   * manifest asks more than this node allows), "unsupported_runtime" (no tier here runs it),
+   * "capacity_exhausted" (it can never fit this node), "cancelled" (cancelled before it started),
+   * "internal".
    */
   'status': (string);
   'errorCode': (string);

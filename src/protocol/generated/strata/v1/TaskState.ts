@@ -3,7 +3,7 @@
 export const TaskState = {
   TASK_STATE_UNSPECIFIED: 'TASK_STATE_UNSPECIFIED',
   /**
-   * The worker took the task into its queue.
+   * The worker took the task into its queue (sent once per attempt, before RUNNING).
    */
   TASK_STATE_ACCEPTED: 'TASK_STATE_ACCEPTED',
   /**
@@ -22,7 +22,7 @@ export type TaskState =
   | 'TASK_STATE_UNSPECIFIED'
   | 0
   /**
-   * The worker took the task into its queue.
+   * The worker took the task into its queue (sent once per attempt, before RUNNING).
    */
   | 'TASK_STATE_ACCEPTED'
   | 1

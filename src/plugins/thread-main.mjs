@@ -1,43 +1,41 @@
 /**
- * The body of a plugin's worker thread: imports the plugin's `main`, calls its factory with `ctx`
+ * The body of a plugin's worker thread (plain JavaScript: a .ts entry would make every new thread
+ * load Node's TypeScript stripper first, 100-300 ms of each hot add; the messages are typed in
+ * protocol.ts): imports the plugin's `main`, calls its factory with `ctx`
  * and answers the host's calls. Plugin code runs here, never on the event loop that serves HTTP,
  * so a hook spinning in `while (true)` only stalls this thread, which the host then terminates.
  * `ctx` is built from messages: the plugin reaches nothing of the worker but what it offers.
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CallOp, HostMessage } from './protocol.ts';
 
 const port = parentPort;
-if (!port) throw new Error('thread-main.ts runs only as a worker thread');
-const data = workerData as { name: string; main: string; config: Record<string, unknown> };
+if (!port) throw new Error('thread-main.mjs runs only as a worker thread');
+const data = workerData;
 
-type Fn = (...args: unknown[]) => unknown;
-type PluginObject = Record<string, unknown>;
-
-const post = (message: unknown) => {
+const post = (message) => {
   try {
     port.postMessage(message);
   } catch (err) {
     // A value the structured clone cannot copy (a function, a symbol): say so instead.
-    if (message && typeof message === 'object' && (message as { t?: string }).t === 'result') {
-      const id = (message as { id: number }).id;
-      port.postMessage({ t: 'result', id, ok: false, error: `the answer cannot be copied: ${(err as Error).message}` });
+    if (message && typeof message === 'object' && message.t === 'result') {
+      const id = message.id;
+      port.postMessage({ t: 'result', id, ok: false, error: `the answer cannot be copied: ${err.message}` });
     }
   }
 };
 
-const text = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const text = (err) => (err instanceof Error ? err.message : String(err));
 
-const log = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: unknown, extra?: unknown) => {
-  const fields = extra && typeof extra === 'object' ? (extra as Record<string, unknown>) : undefined;
+const log = (level) => (msg, extra) => {
+  const fields = extra && typeof extra === 'object' ? extra : undefined;
   post({ t: 'log', level, msg: String(msg), ...(fields ? { data: fields } : {}) });
 };
 
-const metric = (op: 'counter' | 'gauge' | 'histogram') => (name: string, help?: string, labelNames?: string[]) => {
+const metric = (op) => (name, help, labelNames) => {
   post({ t: 'metric', op, name, help: help ?? name, labelNames: labelNames ?? [] });
-  const update = (kind: 'inc' | 'set' | 'observe') => (a?: unknown, b?: unknown) => {
-    const labels = a && typeof a === 'object' ? (a as Record<string, string>) : undefined;
+  const update = (kind) => (a, b) => {
+    const labels = a && typeof a === 'object' ? a : undefined;
     const value = typeof a === 'number' ? a : typeof b === 'number' ? b : undefined;
     post({ t: 'metric', op: kind, name, ...(labels ? { labels } : {}), ...(value !== undefined ? { value } : {}) });
   };
@@ -49,7 +47,7 @@ const ctx = Object.freeze({
   config: data.config,
   log: Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }),
   metrics: Object.freeze({ counter: metric('counter'), gauge: metric('gauge'), histogram: metric('histogram') }),
-  alert: (message: unknown, details?: unknown) =>
+  alert: (message, details) =>
     post({
       t: 'alert',
       message: String(message),
@@ -57,28 +55,27 @@ const ctx = Object.freeze({
     }),
 });
 
-let plugin: PluginObject;
-let driver: PluginObject | undefined;
-const prepared = new Map<number, unknown>();
+let plugin;
+let driver;
+const prepared = new Map();
 let nextPrepared = 1;
-const runs = new Map<number, AbortController>();
+const runs = new Map();
 
-async function boot(): Promise<void> {
-  const mod = (await import(pathToFileURL(data.main).href)) as { default?: unknown };
+async function boot() {
+  const mod = await import(pathToFileURL(data.main).href);
   if (typeof mod.default !== 'function') throw new Error('main must have a default export: a factory (ctx) => plugin');
-  const made = await (mod.default as Fn)(ctx);
+  const made = await mod.default(ctx);
   if (!made || typeof made !== 'object') throw new Error('the factory must return a plugin object');
-  plugin = made as PluginObject;
-  let driverInfo: unknown;
+  plugin = made;
+  let driverInfo;
   if (typeof plugin.driver === 'function') {
-    driver = (await (plugin.driver as Fn)(ctx)) as PluginObject;
+    driver = await plugin.driver(ctx);
     if (!driver || typeof driver !== 'object') throw new Error('driver(ctx) must return a driver object');
     const runtimes = Array.isArray(plugin.runtimes) ? plugin.runtimes : undefined;
-    const caps = { ...((driver.capabilities as object) ?? {}), ...(runtimes ? { runtimes } : {}) };
-    const health = typeof driver.health === 'function' ? await (driver.health as Fn)() : { available: true };
+    const caps = { ...(driver.capabilities ?? {}), ...(runtimes ? { runtimes } : {}) };
+    const health = typeof driver.health === 'function' ? await driver.health() : { available: true };
     driverInfo = { tier: typeof driver.tier === 'string' ? driver.tier : data.name, capabilities: caps, health };
-    if (typeof driver.onHealthChange === 'function')
-      (driver.onHealthChange as Fn)((h: unknown) => post({ t: 'health', health: h }));
+    if (typeof driver.onHealthChange === 'function') driver.onHealthChange((h) => post({ t: 'health', health: h }));
   }
   post({
     t: 'ready',
@@ -93,13 +90,13 @@ async function boot(): Promise<void> {
   });
 }
 
-function method(target: PluginObject | undefined, name: string): Fn {
+function method(target, name) {
   const fn = target?.[name];
   if (typeof fn !== 'function') throw new Error(`the plugin has no ${name}()`);
-  return (fn as Fn).bind(target);
+  return fn.bind(target);
 }
 
-async function call(op: CallOp, args: unknown[]): Promise<unknown> {
+async function call(op, args) {
   switch (op) {
     case 'ping':
       return 'pong';
@@ -124,7 +121,7 @@ async function call(op: CallOp, args: unknown[]): Promise<unknown> {
       return handle;
     }
     case 'driver.run': {
-      const [handle, invocation, options] = args as [number, unknown, { runId: number } & Record<string, unknown>];
+      const [handle, invocation, options] = args;
       if (!prepared.has(handle)) throw new Error('unknown prepared handle');
       const controller = new AbortController();
       runs.set(options.runId, controller);
@@ -133,7 +130,7 @@ async function call(op: CallOp, args: unknown[]): Promise<unknown> {
           deadline: options.deadline,
           limits: options.limits,
           signal: controller.signal,
-          logs: { write: (t: unknown) => post({ t: 'runLog', runId: options.runId, text: String(t) }) },
+          logs: { write: (t) => post({ t: 'runLog', runId: options.runId, text: String(t) }) },
           onStart: () => post({ t: 'runStart', runId: options.runId }),
         });
       } finally {
@@ -148,20 +145,38 @@ async function call(op: CallOp, args: unknown[]): Promise<unknown> {
   }
 }
 
-port.on('message', (message: HostMessage) => {
+const isThenable = (v) =>
+  v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
+
+/** A hook answered synchronously is posted at once: no async wrapper, no extra microtask turns. */
+function hot(op, arg) {
+  if (op === 'pre') return method(plugin, 'pre')(arg);
+  if (op === 'post') return method(plugin, 'post')(arg);
+  return method(plugin, 'onEvent')(arg);
+}
+
+port.on('message', (message) => {
   if (message.t === 'abort') {
     const error = Object.assign(new Error(message.reason.message), { code: message.reason.code });
     runs.get(message.runId)?.abort(error);
     return;
   }
-  void (async () => {
-    try {
-      const value = await call(message.op, message.args);
-      post({ t: 'result', id: message.id, ok: true, value });
-    } catch (err) {
-      post({ t: 'result', id: message.id, ok: false, error: text(err) });
-    }
-  })();
+  const { id, op, args } = message;
+  let value;
+  try {
+    value = op === 'pre' || op === 'post' || op === 'event' ? hot(op, args[0]) : call(op, args);
+  } catch (err) {
+    post({ t: 'result', id, ok: false, error: text(err) });
+    return;
+  }
+  if (!isThenable(value)) {
+    post({ t: 'result', id, ok: true, value });
+    return;
+  }
+  value.then(
+    (v) => post({ t: 'result', id, ok: true, value: v }),
+    (err) => post({ t: 'result', id, ok: false, error: text(err) }),
+  );
 });
 
 boot().catch((err) => post({ t: 'failed', error: text(err) }));
