@@ -20,7 +20,7 @@ import type {
   SharedWorker,
   StoreOutcome,
 } from './store-backend.ts';
-import { isFinalTaskStatus, type TaskStatus } from './types.ts';
+import { isFinalTaskStatus, type TaskStatus, type WorkerView } from './types.ts';
 
 const CHANNEL = 'strata_master_tasks';
 
@@ -94,6 +94,8 @@ const MIGRATIONS = [
    );`,
   // A deploy's signature travels with it, so every Master sends it with the artifact.
   `ALTER TABLE master_functions ADD COLUMN IF NOT EXISTS signature text;`,
+  // What the holding Master last saw of each worker (its WorkerView), for GET /v1/workers anywhere.
+  `ALTER TABLE master_workers ADD COLUMN IF NOT EXISTS view_json text;`,
 ];
 
 const REMOTE = 'strata_master_remote';
@@ -388,8 +390,13 @@ export class PostgresMasterStore implements MasterStoreBackend {
     return (r?.n as number) ?? 0;
   }
 
-  async seen(workerId: string, masterId: string, at: number): Promise<void> {
-    await upsertSeen(this.#sql, workerId, masterId, at);
+  async seen(workerId: string, masterId: string, at: number, viewJson?: string): Promise<void> {
+    if (viewJson === undefined) return upsertSeen(this.#sql, workerId, masterId, at);
+    await this.#sql`
+      INSERT INTO master_workers (id, master_id, status, last_seen_at, view_json)
+      VALUES (${workerId}, ${masterId}, 'ok', ${at}, ${viewJson})
+      ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
+        last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at), view_json = EXCLUDED.view_json`;
   }
 
   async workers(): Promise<SharedWorker[]> {
@@ -399,6 +406,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
       masterId: r.master_id as string,
       status: r.status as 'ok' | 'lost',
       lastSeenAt: Number(r.last_seen_at),
+      ...(typeof r.view_json === 'string' ? { view: JSON.parse(r.view_json) as WorkerView } : {}),
     }));
   }
 
