@@ -20,6 +20,7 @@ import type {
   SharedWorker,
   StoreOutcome,
 } from './store-backend.ts';
+import { taskOfRow } from './store-rows.ts';
 import { isFinalTaskStatus, type TaskStatus, type WorkerView } from './types.ts';
 
 const CHANNEL = 'strata_master_tasks';
@@ -101,28 +102,6 @@ const MIGRATIONS = [
 const REMOTE = 'strata_master_remote';
 const FUNCTIONS = 'strata_master_functions';
 const REMOTE_REPLY = 'strata_master_remote_reply';
-
-type Row = Record<string, unknown>;
-
-const toTask = (r: Row): SharedTask => ({
-  id: r.id as string,
-  functionName: r.function_name as string,
-  functionVersion: r.function_version as number,
-  digest: r.digest as string,
-  runtime: r.runtime as string,
-  inputJson: r.input_json as string,
-  priority: r.priority as number,
-  timeoutMs: r.timeout_ms as number,
-  labels: r.labels as Record<string, string>,
-  status: r.status as TaskStatus,
-  workerId: (r.worker_id as string | null) ?? null,
-  masterId: (r.master_id as string | null) ?? null,
-  attempt: r.attempt as number,
-  epoch: String(r.epoch),
-  cancelRequested: r.cancel_requested === true,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
 
 /** One result inside the caller's transaction: the epoch fence, then the primary key. */
 async function storeIn(tx: postgres.TransactionSql, r: SharedResult): Promise<StoreOutcome> {
@@ -239,7 +218,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
              attempt = t.attempt + 1, epoch = nextval('master_epoch'), updated_at = ${now}
         FROM picked WHERE t.id = picked.id
       RETURNING t.*`;
-    return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+    return rows.map(taskOfRow).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
   }
 
   async requestCancel(taskId: string): Promise<void> {
@@ -312,7 +291,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
       const current: SharedTask[] = [];
       const requeued: string[] = [];
       for (const row of rows) {
-        const task = toTask(row);
+        const task = taskOfRow(row);
         if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
         else requeued.push(task.id);
       }
@@ -368,7 +347,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
 
   async getTask(id: string): Promise<SharedTask | undefined> {
     const [row] = await this.#sql`SELECT * FROM master_tasks WHERE id = ${id}`;
-    return row ? toTask(row) : undefined;
+    return row ? taskOfRow(row) : undefined;
   }
 
   async getResult(taskId: string): Promise<SharedResult | undefined> {
