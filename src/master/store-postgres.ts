@@ -20,7 +20,7 @@ import type {
   SharedWorker,
   StoreOutcome,
 } from './store-backend.ts';
-import { taskOfRow } from './store-rows.ts';
+import { resultOfRow, taskOfRow } from './store-rows.ts';
 import { isFinalTaskStatus, type TaskStatus, type WorkerView } from './types.ts';
 
 const CHANNEL = 'strata_master_tasks';
@@ -352,16 +352,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
 
   async getResult(taskId: string): Promise<SharedResult | undefined> {
     const [r] = await this.#sql`SELECT * FROM master_results WHERE task_id = ${taskId}`;
-    if (!r) return undefined;
-    return {
-      taskId: r.task_id as string,
-      attempt: r.attempt as number,
-      epoch: String(r.epoch),
-      workerId: (r.worker_id as string | null) ?? null,
-      status: r.status as TaskStatus,
-      errorCode: (r.error_code as string | null) ?? null,
-      recordJson: (r.record_json as string | null) ?? null,
-    };
+    return r ? resultOfRow(r) : undefined;
   }
 
   async countResults(): Promise<number> {

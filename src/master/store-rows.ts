@@ -3,7 +3,7 @@
  * flags as 0/1 and integers as numbers; PostgreSQL gives jsonb as objects, booleans and bigint
  * columns as strings.
  */
-import type { SharedTask } from './store-backend.ts';
+import type { SharedResult, SharedTask } from './store-backend.ts';
 import type { TaskStatus } from './types.ts';
 
 export type Row = Record<string, unknown>;
@@ -26,4 +26,14 @@ export const taskOfRow = (r: Row): SharedTask => ({
   cancelRequested: r.cancel_requested === true || r.cancel_requested === 1,
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
+});
+
+export const resultOfRow = (r: Row): SharedResult => ({
+  taskId: r.task_id as string,
+  attempt: r.attempt as number,
+  epoch: String(r.epoch),
+  workerId: (r.worker_id as string | null) ?? null,
+  status: r.status as TaskStatus,
+  errorCode: (r.error_code as string | null) ?? null,
+  recordJson: (r.record_json as string | null) ?? null,
 });

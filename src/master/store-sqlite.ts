@@ -23,7 +23,7 @@ import type {
   SharedWorker,
   StoreOutcome,
 } from './store-backend.ts';
-import { type Row, taskOfRow } from './store-rows.ts';
+import { type Row, resultOfRow, taskOfRow } from './store-rows.ts';
 import { isFinalTaskStatus, type TaskStatus } from './types.ts';
 
 const MIGRATIONS = [
@@ -73,16 +73,6 @@ const MIGRATIONS = [
      expires_at INTEGER NOT NULL
    );`,
 ];
-
-const toResult = (r: Row): SharedResult => ({
-  taskId: r.task_id as string,
-  attempt: r.attempt as number,
-  epoch: String(r.epoch),
-  workerId: (r.worker_id as string | null) ?? null,
-  status: r.status as TaskStatus,
-  errorCode: (r.error_code as string | null) ?? null,
-  recordJson: (r.record_json as string | null) ?? null,
-});
 
 export class SqliteMasterStore implements MasterStoreBackend {
   readonly kind = 'sqlite' as const;
@@ -401,7 +391,7 @@ export class SqliteMasterStore implements MasterStoreBackend {
 
   resultNow(taskId: string): SharedResult | undefined {
     const r = this.#s.result!.get(taskId) as Row | undefined;
-    return r ? toResult(r) : undefined;
+    return r ? resultOfRow(r) : undefined;
   }
 
   countResultsNow(): number {
