@@ -12,7 +12,7 @@ import { StrataError } from '../../src/core/errors.ts';
 import { LogBudget, type LogSnapshot } from '../../src/core/log-budget.ts';
 import { capText } from '../../src/core/text-cap.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
-import { type FetchPolicy, guardedFetch } from './guarded-fetch.ts';
+import type { FetchEnd, FetchPolicy } from './guarded-fetch.ts';
 
 export interface RunRequest {
   digest: string;
@@ -553,12 +553,21 @@ export class IsolateRuntime {
       controller.signal,
       AbortSignal.timeout(Math.max(1, sandbox.deadline - Date.now())),
     ]);
-    void guardedFetch(url, init, policy, signal).then((end) => {
-      sandbox.netTx += end.tx;
-      sandbox.netRx += end.rx;
-      const { tx: _tx, rx: _rx, ...outcome } = end;
-      deliver(outcome);
-    });
+    void loadGuardedFetch()
+      .then((guardedFetch) => guardedFetch(url, init, policy, signal))
+      .catch(
+        (cause: unknown): FetchEnd => ({
+          error: { code: 'network_error', message: `ctx.fetch: ${(cause as Error)?.message ?? String(cause)}` },
+          tx: 0,
+          rx: 0,
+        }),
+      )
+      .then((end) => {
+        sandbox.netTx += end.tx;
+        sandbox.netRx += end.rx;
+        const { tx: _tx, rx: _rx, ...outcome } = end;
+        deliver(outcome);
+      });
   }
 
   #clearTimers(sandbox: Sandbox): void {
@@ -719,3 +728,13 @@ function failure(err: unknown, logs: LogBudget): RunReply {
 /** Network usage of a call that may fetch (a run without a policy measures none: left out). */
 const netUsage = (sandbox: Sandbox): Pick<RunReply, 'netTxBytes' | 'netRxBytes'> =>
   sandbox.net ? { netTxBytes: sandbox.netTx, netRxBytes: sandbox.netRx } : {};
+
+/**
+ * ctx.fetch's guarded client (the SSRF guard and the http client, ~22 MB per host) is imported
+ * on the first ctx.fetch call, not when the host starts: most hosts never fetch.
+ */
+let guardedFetchModule: Promise<typeof import('./guarded-fetch.ts')> | undefined;
+function loadGuardedFetch(): Promise<typeof import('./guarded-fetch.ts')['guardedFetch']> {
+  guardedFetchModule ??= import('./guarded-fetch.ts');
+  return guardedFetchModule.then((m) => m.guardedFetch);
+}
