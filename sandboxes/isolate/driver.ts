@@ -23,8 +23,6 @@ import { emptyReplySchema, runReplySchema } from './protocol.ts';
 export interface IsolateDriverOptions {
   hosts: number;
   maxWarm: number;
-  /** A function's warm isolates beyond its most recently used one go after this long idle (ms; 0 keeps them). */
-  warmIdleMs?: number;
   logger?: Logger;
   /** Put each host in its own memory-capped cgroup (src/resources); optional. */
   placeHost?: (pid: number, name: string) => HostPlacement | undefined | Promise<HostPlacement | undefined>;
@@ -80,8 +78,6 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       kind: 'isolate',
       entry: options.hostEntry ?? fileURLToPath(new URL('./host.ts', import.meta.url)),
       size: options.hosts,
-      // argv[5]: the warm idle trim (per driver, unlike the process-wide maxWarm variable).
-      args: [String(options.warmIdleMs ?? 30_000)],
       killAfterMs: options.killAfterMs ?? 1000,
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.placeHost ? { place: options.placeHost } : {}),

@@ -1,5 +1,5 @@
 /**
- * Entry of an isolate host process: `node sandboxes/isolate/host.ts isolate host <n> [warmIdleMs]`.
+ * Entry of an isolate host process: `node sandboxes/isolate/host.ts isolate host <n>`.
  * Started and supervised by the worker (sandboxes/shared/host-pool.ts); never started by hand.
  */
 import { StrataError } from '../../src/core/errors.ts';
@@ -8,7 +8,6 @@ import { IsolateRuntime, type RunRequest } from './isolate-runtime.ts';
 
 const runtime = new IsolateRuntime({
   maxWarm: Number(process.env.STRATA_ISOLATE_MAX_WARM ?? 256),
-  warmIdleMs: Number(process.argv[5] ?? 30_000),
   onCatastrophe: (message) => {
     // isolated-vm: V8 lost control of an isolate; the process cannot be trusted to exit cleanly
     // (process.exit can hang on the stuck isolate thread), so end it at once. The pool fails

@@ -68,8 +68,6 @@ interface Sandbox {
   served: number;
   /** Made ahead of need (a spare): the call that takes it starts prewarmed. */
   spare: boolean;
-  /** When it last went back to the warm set (ms, performance.now()): the idle trim reads it. */
-  idleSince?: number;
   memoryMb: number;
   /** Where the isolate's log chunks go during the current invocation. */
   logs: LogBudget | undefined;
@@ -143,11 +141,6 @@ const overLimitBytes = (heapLimit: number) => heapLimit * 1.5 + 16 * 1024 * 1024
 
 export interface IsolateRuntimeOptions {
   maxWarm: number;
-  /**
-   * Warm isolates beyond the most recently used one per function version are disposed after this
-   * long unused (ms; 0 keeps them): a burst leaves one isolate per concurrent call behind.
-   */
-  warmIdleMs?: number;
   /** Called when an isolate is beyond repair (V8 catastrophic error): the host must exit. */
   onCatastrophe: (message: string) => void;
 }
@@ -177,40 +170,6 @@ export class IsolateRuntime {
 
   constructor(options: IsolateRuntimeOptions) {
     this.#options = options;
-  }
-
-  /** A sweep that is scheduled only while some function has more than one idle warm isolate. */
-  #trimTimer: NodeJS.Timeout | undefined;
-
-  #scheduleTrim(): void {
-    const idleMs = this.#options.warmIdleMs ?? 0;
-    if (idleMs <= 0 || this.#trimTimer) return;
-    this.#trimTimer = setTimeout(() => {
-      this.#trimTimer = undefined;
-      this.trimIdle();
-    }, idleMs);
-    this.#trimTimer.unref();
-  }
-
-  /**
-   * Dispose warm isolates unused for `warmIdleMs`, keeping each function version's most recently
-   * used one (sequential calls stay warm); returns how many went.
-   */
-  trimIdle(now = performance.now()): number {
-    const idleMs = this.#options.warmIdleMs ?? 0;
-    let trimmed = 0;
-    let extras = false;
-    for (const list of this.#warm.values()) {
-      // Most recently used last: keep it, drop the older ones that have idled long enough.
-      while (list.length > 1 && now - (list[0]?.idleSince ?? now) >= idleMs) {
-        this.#retire(list.shift() as Sandbox);
-        this.#warmCount--;
-        trimmed++;
-      }
-      if (list.length > 1) extras = true;
-    }
-    if (extras) this.#scheduleTrim();
-    return trimmed;
   }
 
   /** Compile without running anything: a syntax check at deploy time, and it fills the code cache. */
@@ -659,10 +618,8 @@ export class IsolateRuntime {
       this.#warm.set(key, list);
     }
     // Keep the warm set bounded: drop this key's oldest, then the least recently used key's.
-    sandbox.idleSince = performance.now();
     list.push(sandbox);
     this.#warmCount++;
-    if (list.length > 1) this.#scheduleTrim();
     this.#warm.delete(key);
     this.#warm.set(key, list);
     while (this.#warmCount > this.#options.maxWarm) {

@@ -168,7 +168,6 @@ async function assemble(
     new IsolateDriver({
       hosts: config.isolate.hosts,
       maxWarm: config.isolate.maxWarm,
-      warmIdleMs: config.isolate.warmIdle,
       logger: logger.child({ tier: 'isolate' }),
       // ctx.fetch: the http runtime's SSRF guard settings (docs/governance.md).
       net: {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { duration, integer, size } from '../units.ts';
+import { integer, size } from '../units.ts';
 
 export const isolateSection = z
   .object({
@@ -15,12 +15,6 @@ export const isolateSection = z
       .default(Math.max(1, Math.floor(availableParallelism() / 2))),
     /** Warm isolates kept per function version per host (LRU past `maxWarm`). */
     maxWarm: integer().positive().default(256),
-    /**
-     * A burst leaves one warm isolate per concurrent call in each host; those beyond a function's
-     * most recently used one are disposed after this long unused, so idle RSS comes back down
-     * (0 keeps them until `maxWarm` pushes them out).
-     */
-    warmIdle: duration().default(30_000),
     /** Memory cap for a host process' own cgroup, as a multiple of its isolates' limits. */
     hostMemoryFactor: z.coerce.number().min(1).default(3),
     /** Compiled-code cache per host (bytes of V8 cached data). */
