@@ -84,6 +84,11 @@ export interface HostPoolOptions {
   killAfterMs?: number;
   /** Largest frame a host may send (bytes); a larger one is a protocol violation. */
   maxFrameBytes?: number;
+  /**
+   * When the hosts are spawned: at start() (default), or on the first request, so a worker that
+   * never uses the tier does not hold the processes (the first request waits for their start).
+   */
+  startOn?: 'boot' | 'first-use';
 }
 
 export interface RequestOptions {
@@ -129,6 +134,8 @@ export class HostPool {
   #nextId = 1;
   #disposed = false;
   #started = false;
+  /** The hosts have been spawned (at start, or by the first request with startOn first-use). */
+  #spawned = false;
   #restarts = 0;
   #violations = 0;
   #recentCrashes: number[] = [];
@@ -145,7 +152,13 @@ export class HostPool {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await Promise.all(this.#hosts.map((_, index) => this.#spawn(index).ready));
+    if (this.#options.startOn === 'first-use') return;
+    await this.#spawnAll();
+  }
+
+  #spawnAll(): Promise<unknown> {
+    this.#spawned = true;
+    return Promise.all(this.#hosts.map((_, index) => this.#spawn(index).ready));
   }
 
   /** Send one request to a host and resolve with its reply. */
@@ -153,6 +166,7 @@ export class HostPool {
     if (this.#disposed)
       return Promise.reject(new StrataError('shutting_down', `the ${this.kind} tier is shutting down`));
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (!this.#spawned && this.#started) void this.#spawnAll().catch(() => {});
     const host = this.#pick(options.key);
     if (!host) {
       // Every host is between a death and its replacement: wait for the next one (bounded).
@@ -218,6 +232,8 @@ export class HostPool {
       ...(this.#lastCrash ? { lastCrash: this.#lastCrash } : {}),
     };
     if (!this.#started) return { available: false, reason: `the ${this.kind} hosts are not started`, details };
+    // Nothing has asked for a host yet: they start with the first request.
+    if (!this.#spawned) return { available: true, details: { ...details, startsOnFirstUse: true } };
     if (live === 0) return { available: false, reason: `no ${this.kind} host is running (restarting)`, details };
     return { available: true, details };
   }

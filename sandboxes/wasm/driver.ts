@@ -118,6 +118,7 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
         String(Math.min(config.warmThreads, config.threadsPerHost)),
       ],
       killAfterMs: config.killAfter,
+      startOn: config.startHost,
       ...(logger ? { logger } : {}),
       ...(options.place ? { place: options.place } : {}),
     });

@@ -7,6 +7,13 @@ export const wasmSection = z
   .object({
     /** Wasm host processes (supervised children running guests in worker threads). */
     hosts: integer().positive().default(1),
+    /**
+     * When the wasm host processes start: `boot` (with the worker) or `first-use` (with the first
+     * wasm invocation or deploy check that needs one). A host holds ~90-120 MB of RSS while idle;
+     * starting it on first use makes that first call wait for the process (~0.3-0.5 s)
+     * (docs/benchmarks.md, idle worker memory).
+     */
+    startHost: z.enum(['boot', 'first-use']).default('boot'),
     /** Guest worker threads per host: each is one execution slot. */
     threadsPerHost: integer().positive().default(Math.max(2, availableParallelism())),
     /**

@@ -151,3 +151,28 @@ describe('wasm driver (host process + guest threads)', () => {
     expect(next.outcome).toMatchObject({ status: 'succeeded', result: [3] });
   });
 });
+
+describe('wasm driver with wasm.startHost = first-use', () => {
+  it('starts no host until the first run needs one, reports the tier available meanwhile, then serves', async () => {
+    const fx = makeDriver(undefined, 1, { startHost: 'first-use' });
+    try {
+      await fx.driver.start();
+      expect(fx.driver.hostPids()).toEqual([]);
+      expect(fx.driver.health()).toMatchObject({ available: true, details: { live: 0, startsOnFirstUse: true } });
+      const prepared = await fx.driver.prepare(artifact(await wat(ECHO)));
+      const run = runOptions({ timeoutMs: 20_000 });
+      try {
+        const outcome = await fx.driver.run(prepared, invocation({ hello: 'first' }), run.options);
+        expect(outcome).toMatchObject({ status: 'succeeded', result: { hello: 'first' } });
+      } finally {
+        run.done();
+      }
+      expect(fx.driver.hostPids()).toHaveLength(1);
+      const health = fx.driver.health();
+      expect(health).toMatchObject({ available: true, details: { live: 1 } });
+      expect(health.details).not.toHaveProperty('startsOnFirstUse');
+    } finally {
+      await fx.cleanup();
+    }
+  });
+});
