@@ -26,7 +26,7 @@ import type { Connect } from '../../src/net/egress-proxy.ts';
 import { enforcedSandboxLimits, ioLimitSupport, type Support } from '../../src/resources/io-support.ts';
 import { ScratchDisks } from '../../src/resources/scratch-disk.ts';
 import { checkManifest, type TierFacts } from '../process/permissions.ts';
-import { describeEndpoint, dockerClient } from './client.ts';
+import { describeEndpoint, lazyDockerClient, pingDaemon } from './client.ts';
 import { errorText, nameFactory, type TierContext } from './context.ts';
 import { ContainerEgress, EGRESS_PORT, proxyEnv } from './egress.ts';
 import type { HostFacts } from './hardening.ts';
@@ -99,7 +99,8 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
   const settings = options.settings;
   const workerId = options.workerId || settings.workerId || hostname();
   const endpoint = { socketPath: settings.socketPath };
-  const docker = options.docker ?? dockerClient(endpoint);
+  // dockerode is loaded when the daemon first answers (the ping below goes without it).
+  const docker = options.docker ?? lazyDockerClient(endpoint);
   const log = options.log;
   let facts: HostFacts = { cpuCount: 1, ioWeight: false };
   const notStarted = { ok: false, reason: 'the docker tier has not started' };
@@ -181,7 +182,7 @@ export function createDockerDriver(options: DockerDriverOptions): DockerDriver {
   async function checkDaemon(): Promise<boolean> {
     const wasUp = daemon.up;
     try {
-      await withTimeout(docker.ping(), PING_TIMEOUT_MS, 'the Docker daemon');
+      await withTimeout(options.docker ? docker.ping() : pingDaemon(endpoint), PING_TIMEOUT_MS, 'the Docker daemon');
       if (!wasUp) {
         const info = (await withTimeout(docker.info(), PING_TIMEOUT_MS, 'docker info')) as {
           ServerVersion?: string;
