@@ -613,9 +613,8 @@ export class IsolateRuntime {
   }
 
   #refillSpare(memoryMb: number): void {
-    let list = this.#spares.get(memoryMb);
-    if (!list) this.#spares.set(memoryMb, (list = []));
-    const spares = list;
+    const spares = this.#spares.get(memoryMb) ?? [];
+    this.#spares.set(memoryMb, spares);
     while (spares.length < FRESH_SPARES) {
       const spare: Spare = { made: this.#newSandbox(memoryMb), ready: false };
       spare.made.then(
