@@ -2,13 +2,6 @@
  * The process logger: pino with ISO timestamps and level names, as JSON lines when stdout is not
  * a terminal (or logFormat=json) and as readable lines when it is (or logFormat=pretty). The
  * readable form is a small formatter over pino's own JSON (no pino-pretty dependency).
- *
- * JSON lines to stdout are batched: a synchronous write per line cost the worker ≈ 0.18 ms of
- * CPU per invocation (one pipe write, and a wake-up of the reader, per info line). Lines collect
- * in memory and go out in one write per `BATCH_MS` (or at `BATCH_BYTES`), and at once on
- * `logger.flush()` (the worker flushes after "listening" and "stopped") and on process exit
- * (`process.exit`, an uncaught error, the end of the event loop), so nothing is lost short of
- * SIGKILL, which loses at most the last `BATCH_MS` of lines.
  */
 import pino, { type Logger } from 'pino';
 
@@ -69,56 +62,6 @@ export function prettyLine(json: string, colour: boolean): string {
   return `${head} ${String(entry.msg ?? '')}${rest}${stack}\n`;
 }
 
-const BATCH_MS = 25;
-const BATCH_BYTES = 16 * 1024;
-
-/**
- * A pino stream over fd 1 that batches lines (above). The writes themselves stay synchronous
- * (sonic-boom in sync mode: partial writes and EAGAIN retried), so a flush at exit is complete:
- * no asynchronous write can be in flight when the process ends.
- */
-export function batchedStdout(): BatchedStream {
-  stdoutStream ??= openBatchedStdout();
-  return stdoutStream;
-}
-
-interface BatchedStream {
-  write(line: string): boolean;
-  flush(cb?: (err?: Error) => void): void;
-}
-/** One per process (every logger on stdout shares it, and its one exit hook). */
-let stdoutStream: BatchedStream | undefined;
-
-function openBatchedStdout(): BatchedStream {
-  const dest = pino.destination({ dest: 1, sync: true });
-  let pending = '';
-  let timer: NodeJS.Timeout | undefined;
-  const flush = (cb?: (err?: Error) => void) => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (pending) {
-      const out = pending;
-      pending = '';
-      dest.write(out);
-    }
-    cb?.();
-  };
-  const onTimer = () => {
-    timer = undefined;
-    flush();
-  };
-  process.on('exit', () => flush());
-  return {
-    write(line: string) {
-      pending += line;
-      if (pending.length >= BATCH_BYTES) flush();
-      else timer ??= setTimeout(onTimer, BATCH_MS).unref();
-      return true;
-    },
-    flush,
-  };
-}
-
 export const isPretty = (format: LogFormat, out: { isTTY?: boolean } = process.stdout): boolean =>
   format === 'pretty' || (format === 'auto' && out.isTTY === true);
 
@@ -130,8 +73,7 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  if (!isPretty(options.format, out))
-    return out === process.stdout ? pino(pinoOptions, batchedStdout()) : pino(pinoOptions, out);
+  if (!isPretty(options.format, out)) return out === process.stdout ? pino(pinoOptions) : pino(pinoOptions, out);
   const colour = out.isTTY === true && !process.env.NO_COLOR;
   return pino(pinoOptions, { write: (line: string) => out.write(prettyLine(line, colour)) });
 }

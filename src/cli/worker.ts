@@ -427,8 +427,6 @@ async function assemble(
   if (listener) {
     listener.serve(gateway.listener);
     logger.info({ url, dataDir }, 'strata worker listening');
-    // Log lines are batched (src/cli/logger.ts): whoever waits for this one hears it now.
-    logger.flush();
   }
 
   let closing: Promise<void> | undefined;
@@ -456,7 +454,6 @@ async function assemble(
       await stopped;
       db.close();
       logger.info('stopped');
-      logger.flush();
     })();
     return closing;
   };
