@@ -145,22 +145,6 @@ export interface IsolateRuntimeOptions {
   onCatastrophe: (message: string) => void;
 }
 
-/**
- * Spare isolates kept per memory limit. One: two (so a call arriving while the replacement is
- * still being made, ≈ 2 ms, takes a ready one) measured no faster over HTTP (3.84 vs 3.73 ms p50)
- * and costs a blank isolate's memory more.
- */
-const FRESH_SPARES = 1;
-interface Spare {
-  made: Promise<Sandbox>;
-  ready: boolean;
-}
-
-/** Run `fn` in the event-loop turn after this one's setImmediate callbacks (where replies are written). */
-const afterReply = (fn: () => void): void => {
-  setImmediate(() => setImmediate(fn));
-};
-
 export class IsolateRuntime {
   readonly #options: IsolateRuntimeOptions;
   /** Idle warm sandboxes per `${digest}/${memoryMb}`, most recently used last. */
@@ -168,8 +152,8 @@ export class IsolateRuntime {
   #warmCount = 0;
   /** V8 code cache per digest, produced by our own compile (never user-supplied). */
   readonly #codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
-  /** Blank spare isolates per memory limit, made ahead of need for fresh mode (never reused). */
-  readonly #spares = new Map<number, Spare[]>();
+  /** One blank spare isolate per memory limit, made ahead of need for fresh mode. */
+  readonly #spares = new Map<number, Promise<Sandbox>>();
   /**
    * Calls running in this host now (RSS growth is only attributed to a call that runs alone, and
    * measured from the last time that changed: `#epoch`), and how many stopped isolates have let
@@ -355,15 +339,7 @@ export class IsolateRuntime {
       signal.removeEventListener('abort', onAbort);
       sandbox.logs = undefined;
       if (request.mode === 'warm' && reusable && !isolate.isDisposed) this.#returnWarm(request, sandbox);
-      else if (request.mode === 'fresh') {
-        // Disposing an isolate and making the next spare take the host's thread for a while:
-        // both wait until this call's reply has gone out (the channel writes on setImmediate).
-        // The used isolate is never handed out again in between.
-        afterReply(() => {
-          this.#retire(sandbox);
-          this.#refillSpare(request.memoryMb);
-        });
-      } else this.#retire(sandbox);
+      else this.#retire(sandbox);
     }
   }
 
@@ -592,17 +568,19 @@ export class IsolateRuntime {
   }
 
   async #takeFresh(request: RunRequest): Promise<Sandbox> {
-    const list = this.#spares.get(request.memoryMb) ?? [];
-    // A spare that is ready first (the newest may still be being made); replaced when this call
-    // has answered (run's finally), off the request path.
-    const at = Math.max(
-      0,
-      list.findIndex((spare) => spare.ready),
-    );
-    const spare = list.splice(at, 1)[0];
+    const spare = this.#spares.get(request.memoryMb);
+    this.#spares.delete(request.memoryMb);
+    // Replace the spare off the request path.
+    setImmediate(() => {
+      if (!this.#spares.has(request.memoryMb)) {
+        const next = this.#newSandbox(request.memoryMb);
+        next.catch(() => this.#spares.delete(request.memoryMb));
+        this.#spares.set(request.memoryMb, next);
+      }
+    });
     if (spare) {
       try {
-        const ready = await spare.made;
+        const ready = await spare;
         ready.spare = true;
         return ready;
       } catch {
@@ -610,24 +588,6 @@ export class IsolateRuntime {
       }
     }
     return this.#newSandbox(request.memoryMb);
-  }
-
-  #refillSpare(memoryMb: number): void {
-    const spares = this.#spares.get(memoryMb) ?? [];
-    this.#spares.set(memoryMb, spares);
-    while (spares.length < FRESH_SPARES) {
-      const spare: Spare = { made: this.#newSandbox(memoryMb), ready: false };
-      spare.made.then(
-        () => {
-          spare.ready = true;
-        },
-        () => {
-          const at = spares.indexOf(spare);
-          if (at >= 0) spares.splice(at, 1);
-        },
-      );
-      spares.push(spare);
-    }
   }
 
   async #takeWarm(request: RunRequest): Promise<Sandbox> {
