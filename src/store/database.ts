@@ -52,7 +52,16 @@ export class Database {
     }
   }
 
+  readonly #beforeClose: (() => void)[] = [];
+
+  /** Run `fn` when the database is about to close (a module writing in batches flushes its last one). */
+  beforeClose(fn: () => void): void {
+    this.#beforeClose.push(fn);
+  }
+
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    for (const fn of this.#beforeClose) fn();
+    this.db.close();
   }
 }
