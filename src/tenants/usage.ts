@@ -3,12 +3,13 @@
  * times wall time, where the tier measured the peak), added up as records finish.
  *
  * The records finishing in one event-loop turn are summed in memory per tenant and day and
- * written in one transaction on the next turn (an upsert per invocation outside any transaction
- * was ~4% of the worker's CPU). Every read flushes first, and so does closing the database, so
+ * written inside the records' next group commit (src/store/database.ts rideNext), or in a
+ * transaction of their own after RIDE_MS when none comes (an upsert per invocation outside any
+ * transaction was ~4% of the worker's CPU, a second commit per turn ~3%). Every read flushes first, and so does closing the database, so
  * what `days` answers always includes every record observed.
  */
 import type { ExecutionRecord } from '../core/execution.ts';
-import type { Database } from '../store/database.ts';
+import type { Database, Rider } from '../store/database.ts';
 import { tenantOf } from './namespace.ts';
 
 const MIGRATIONS = [
@@ -37,12 +38,36 @@ interface PendingDay {
   mbSeconds: number;
 }
 
+/** How long a pending sum waits for the records' next group commit before committing on its own. */
+const RIDE_MS = 20;
+/** After a failed write, the retry. */
+const RETRY_MS = 1000;
+
 export class TenantUsage {
   readonly #db: Database;
   readonly #add;
   /** Sums not written yet, by tenant and day. */
   #pending = new Map<string, PendingDay>();
-  #flushScheduled = false;
+  /** The sums a transaction wrote, until it settles (back to pending if it rolled back). */
+  #taken: Map<string, PendingDay> | undefined;
+  /** Whether the rider waits in the database for the next transaction. */
+  #riding = false;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #rider: Rider = {
+    write: () => {
+      const taken = this.#pending;
+      this.#pending = new Map();
+      this.#taken = taken;
+      for (const s of taken.values()) this.#add.run(s.tenant, s.day, s.invocations, s.cpuMs, s.mbSeconds);
+    },
+    settled: (committed) => {
+      this.#riding = false;
+      const taken = this.#taken;
+      this.#taken = undefined;
+      if (!committed && taken) this.#restore(taken);
+      if (this.#pending.size > 0) this.#ride(committed ? RIDE_MS : RETRY_MS);
+    },
+  };
 
   constructor(db: Database) {
     this.#db = db;
@@ -52,7 +77,7 @@ export class TenantUsage {
        ON CONFLICT (tenant, day) DO UPDATE SET invocations = invocations + excluded.invocations,
          cpu_ms = cpu_ms + excluded.cpu_ms, memory_mb_seconds = memory_mb_seconds + excluded.memory_mb_seconds`,
     );
-    db.beforeClose(() => this.flush());
+    db.beforeClose(() => this.#flushQuietly());
   }
 
   observe(record: ExecutionRecord): void {
@@ -66,48 +91,42 @@ export class TenantUsage {
       sums.invocations++;
       sums.cpuMs += cpuMs ?? 0;
       sums.mbSeconds += mbSeconds;
-      return;
-    }
-    if (!this.#flushScheduled) this.#schedule(false);
-    this.#pending.set(key, { tenant, day, invocations: 1, cpuMs: cpuMs ?? 0, mbSeconds });
+    } else this.#pending.set(key, { tenant, day, invocations: 1, cpuMs: cpuMs ?? 0, mbSeconds });
+    this.#ride(RIDE_MS);
   }
 
-  /** Write the pending sums, in one transaction; on failure they stay pending (and the error is thrown). */
+  /** Commit the pending sums now (in a transaction of their own); a failure keeps them pending and throws. */
   flush(): void {
-    if (this.#pending.size === 0 || !this.#db.db.isOpen) return;
-    const pending = this.#pending;
-    this.#pending = new Map();
+    if (this.#riding && this.#db.db.isOpen) this.#db.transaction(() => {});
+  }
+
+  /** Wait for the next transaction, or open one after `delayMs`. */
+  #ride(delayMs: number): void {
+    if (this.#riding) return;
+    this.#riding = true;
+    this.#db.rideNext(this.#rider);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#flushQuietly(), delayMs);
+    this.#timer.unref();
+  }
+
+  #flushQuietly(): void {
     try {
-      this.#db.transaction(() => {
-        for (const s of pending.values()) this.#add.run(s.tenant, s.day, s.invocations, s.cpuMs, s.mbSeconds);
-      });
-    } catch (err) {
-      for (const [key, s] of pending) {
-        const later = this.#pending.get(key);
-        if (later) {
-          later.invocations += s.invocations;
-          later.cpuMs += s.cpuMs;
-          later.mbSeconds += s.mbSeconds;
-        } else this.#pending.set(key, s);
-      }
-      if (!this.#flushScheduled) this.#schedule(true);
-      throw err;
+      this.flush();
+    } catch {
+      // The rider's settled(false) kept the sums and set the retry.
     }
   }
 
-  /** The next turn's flush, or after a failure (a busy or broken database) a retry in a second. */
-  #schedule(retry: boolean): void {
-    this.#flushScheduled = true;
-    const run = () => {
-      this.#flushScheduled = false;
-      try {
-        this.flush();
-      } catch {
-        // flush() kept the sums and scheduled the retry.
-      }
-    };
-    if (retry) setTimeout(run, 1000).unref();
-    else setImmediate(run);
+  #restore(taken: Map<string, PendingDay>): void {
+    for (const [key, s] of taken) {
+      const later = this.#pending.get(key);
+      if (later) {
+        later.invocations += s.invocations;
+        later.cpuMs += s.cpuMs;
+        later.mbSeconds += s.mbSeconds;
+      } else this.#pending.set(key, s);
+    }
   }
 
   days(tenant: string): TenantDay[] {

@@ -1,7 +1,7 @@
 /**
- * Tenant usage is summed per turn and written in one transaction (src/tenants/usage.ts): a read
- * right after an invocation already includes it, the figures are the plain sums, the next turn
- * stores them, and closing the database writes what is still pending.
+ * Tenant usage is summed in memory and written inside the next transaction (src/tenants/usage.ts):
+ * a read right after an invocation already includes it, the figures are the plain sums, a
+ * rolled-back transaction loses nothing, and closing the database writes what is still pending.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,13 +51,32 @@ describe('tenant usage', () => {
     db.close();
   });
 
-  it('the next turn writes the sums in the database', async () => {
+  it('the sums ride the next transaction (the records group commit), or commit on their own soon after', async () => {
     const db = new Database(':memory:');
     const usage = new TenantUsage(db);
     for (let i = 0; i < 5; i++) usage.observe(record('acme', '2026-01-01T10:00:00Z', 1));
     expect(rows(db)).toEqual([]);
-    await nextTurn();
+    db.transaction(() => {});
     expect(rows(db)).toEqual([{ tenant: 'acme', day: '2026-01-01', invocations: 5, cpu_ms: 5, memory_mb_seconds: 0 }]);
+    usage.observe(record('acme', '2026-01-01T10:00:00Z', 1));
+    while ((rows(db)[0] as { invocations: number }).invocations < 6) await nextTurn();
+    db.close();
+  });
+
+  it('a transaction that rolls back keeps the sums pending; nothing is counted twice', () => {
+    const db = new Database(':memory:');
+    const usage = new TenantUsage(db);
+    usage.observe(record('acme', '2026-01-01T10:00:00Z', 1));
+    expect(() =>
+      db.transaction(() => {
+        throw new Error('refused');
+      }),
+    ).toThrow('refused');
+    expect(rows(db)).toEqual([]);
+    usage.observe(record('acme', '2026-01-01T10:00:00Z', 2));
+    expect(usage.days('acme')).toEqual([{ day: '2026-01-01', invocations: 2, cpuMs: 3, memoryMbSeconds: 0 }]);
+    db.transaction(() => {});
+    expect(usage.days('acme')).toEqual([{ day: '2026-01-01', invocations: 2, cpuMs: 3, memoryMbSeconds: 0 }]);
     db.close();
   });
 
