@@ -94,7 +94,12 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
     const logger = options.logger;
     this.cache = new ArtifactCache(config.cacheDir || join(options.dataDir, 'wasm-cache'), { logger });
     this.engineCache = config.engineCacheDir ? new ArtifactCache(config.engineCacheDir, { logger }) : this.cache;
-    this.compiler = new CompilePool({ timeoutMs: config.compileTimeout, memoryBytes: config.compileMemory, logger });
+    this.compiler = new CompilePool({
+      timeoutMs: config.compileTimeout,
+      memoryBytes: config.compileMemory,
+      idleMs: config.compileIdle,
+      logger,
+    });
     this.#preparer = new Preparer({
       cache: this.cache,
       engineCache: this.engineCache,
@@ -107,7 +112,11 @@ export class WasmDriver implements SandboxDriver<PreparedWasm> {
       kind: 'wasm',
       entry: fileURLToPath(new URL('./host/host-main.ts', import.meta.url)),
       size: config.hosts,
-      args: [String(config.threadsPerHost), String(Math.floor(config.threadHeap / MIB))],
+      args: [
+        String(config.threadsPerHost),
+        String(Math.floor(config.threadHeap / MIB)),
+        String(Math.min(config.warmThreads, config.threadsPerHost)),
+      ],
       killAfterMs: config.killAfter,
       ...(logger ? { logger } : {}),
       ...(options.place ? { place: options.place } : {}),

@@ -37,7 +37,6 @@ import { wasmUploadRoutes } from '../gateway/routes/wasm-upload.ts';
 import { governedDeploy } from '../governance/deploy.ts';
 import { Governance } from '../governance/governance.ts';
 import { SecretStore, secretsKey } from '../governance/secrets.ts';
-import { attachMasterLink } from '../link/attach.ts';
 import type { MasterLink } from '../link/master-link.ts';
 import { DestinationGuard, type Resolver } from '../net/destination-guard.ts';
 import { AlertCenter } from '../plugins/alerts.ts';
@@ -298,18 +297,22 @@ async function assemble(
     }
   }
 
-  // The Master link (R1-R3, R12-R16): only when Masters are configured.
-  const link = attachMasterLink({
-    config,
-    db,
-    executor,
-    registry,
-    signatures: governance,
-    logger,
-    metrics,
-    nodeTotals: () => resources.nodeTotals(),
-    version: VERSION,
-  });
+  // The Master link (R1-R3, R12-R16): only when Masters are configured, and only then is its
+  // module (gRPC, protobufs: ~12 MB of the serving process) loaded.
+  const link =
+    config.link.masters.length === 0
+      ? undefined
+      : (await import('../link/attach.ts')).attachMasterLink({
+          config,
+          db,
+          executor,
+          registry,
+          signatures: governance,
+          logger,
+          metrics,
+          nodeTotals: () => resources.nodeTotals(),
+          version: VERSION,
+        });
   undo.push(() => link?.stop());
   // Heartbeat at once when a tier's health changes (docker daemon gone or back, host crashes):
   // the executor hears it from the drivers (pushed, or polled for drivers that cannot push yet).

@@ -21,8 +21,8 @@ const SECTION_DOCS: Record<string, string> = {
 
 /** Values that depend on the machine, shown as what they are derived from. */
 const MACHINE_DEPENDENT: Record<string, string> = {
-  'isolate.hosts': 'one per core',
-  'wasm.hosts': 'one per core',
+  'isolate.hosts': 'one per two cores (at least 1)',
+  'wasm.threadsPerHost': 'one per core (at least 2)',
 };
 
 const show = (value: unknown): string => {

@@ -121,7 +121,7 @@ export function masterHttpApp(master: MasterCore, options: { bodyLimit: number; 
     });
   }
 
-  app.get('/v1/workers', (c) => c.json(master.workerViews()));
+  app.get('/v1/workers', async (c) => c.json(await master.allWorkerViews()));
   app.post('/v1/workers/:id/drain', async (c) => {
     const reply = await master.drainWorker(c.req.param('id'));
     return c.json(controlReply(reply), statusOfReply(reply));

@@ -402,6 +402,20 @@ export class MasterCore extends EventEmitter<MasterEvents> {
     return [...this.workers.values()].map((w) => w.view());
   }
 
+  /**
+   * GET /v1/workers: this Master's workers, and on a shared store the ones other Masters hold (as
+   * their Master last wrote them, at most a registry tick old), each with the Master holding it.
+   */
+  async allWorkerViews(): Promise<(WorkerView & { masterId: string })[]> {
+    const own = this.workerViews().map((v) => ({ ...v, masterId: this.masterId }));
+    if (this.embedded) return own;
+    const mine = new Set(own.map((v) => v.id));
+    const others = (await this.backend.workers())
+      .filter((w) => !mine.has(w.id) && w.status !== 'lost' && w.view)
+      .map((w) => ({ ...(w.view as WorkerView), masterId: w.masterId }));
+    return [...own, ...others];
+  }
+
   /** Send a control message and wait for the worker's ControlAck. */
   control(workerId: string, action: ControlAction): Promise<ControlReply> {
     return sendControl(workerId, this.workers.get(workerId), action);

@@ -255,7 +255,8 @@ export class SharedTasks {
 
   async #tick(now: number): Promise<void> {
     for (const w of this.#host.workers.values())
-      if (w.connected && w.status !== 'lost') await this.backend.seen(w.id, this.#host.masterId, w.lastSeenAt);
+      if (w.connected && w.status !== 'lost')
+        await this.backend.seen(w.id, this.#host.masterId, w.lastSeenAt, JSON.stringify(w.view()));
     const timeout = this.#host.config.heartbeatTimeout;
     this.sweeper = await this.backend.lease(SWEEP_LEASE, this.#host.masterId, timeout, now);
     if (!this.sweeper) return;

@@ -8,7 +8,7 @@
  */
 import type { U64 } from '../protocol/uint64.ts';
 import type { ClaimWorker } from './claim-filter.ts';
-import type { TaskStatus } from './types.ts';
+import type { TaskStatus, WorkerView } from './types.ts';
 
 export type StoreOutcome = 'accepted' | 'duplicate' | 'fenced' | 'unknown_task';
 
@@ -65,6 +65,8 @@ export interface SharedWorker {
   masterId: string;
   status: 'ok' | 'lost';
   lastSeenAt: number;
+  /** What its Master last wrote of it (PostgreSQL: the shared GET /v1/workers). */
+  view?: WorkerView;
 }
 
 /** What one Master asks of the Master holding a task's worker stream (remote-control.ts). */
@@ -140,7 +142,7 @@ export interface MasterStoreBackend {
   getResult(taskId: string): Promise<SharedResult | undefined>;
   countResults(): Promise<number>;
   /** The worker registry: a worker seen by `masterId` now. */
-  seen(workerId: string, masterId: string, at: number): Promise<void>;
+  seen(workerId: string, masterId: string, at: number, viewJson?: string): Promise<void>;
   workers(): Promise<SharedWorker[]>;
   /** Mark workers silent for longer than `timeoutMs` lost; their ids (only the lease holder calls this). */
   markSilentLost(now: number, timeoutMs: number): Promise<string[]>;

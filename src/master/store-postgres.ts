@@ -20,7 +20,8 @@ import type {
   SharedWorker,
   StoreOutcome,
 } from './store-backend.ts';
-import { isFinalTaskStatus, type TaskStatus } from './types.ts';
+import { resultOfRow, taskOfRow } from './store-rows.ts';
+import { isFinalTaskStatus, type TaskStatus, type WorkerView } from './types.ts';
 
 const CHANNEL = 'strata_master_tasks';
 
@@ -94,33 +95,13 @@ const MIGRATIONS = [
    );`,
   // A deploy's signature travels with it, so every Master sends it with the artifact.
   `ALTER TABLE master_functions ADD COLUMN IF NOT EXISTS signature text;`,
+  // What the holding Master last saw of each worker (its WorkerView), for GET /v1/workers anywhere.
+  `ALTER TABLE master_workers ADD COLUMN IF NOT EXISTS view_json text;`,
 ];
 
 const REMOTE = 'strata_master_remote';
 const FUNCTIONS = 'strata_master_functions';
 const REMOTE_REPLY = 'strata_master_remote_reply';
-
-type Row = Record<string, unknown>;
-
-const toTask = (r: Row): SharedTask => ({
-  id: r.id as string,
-  functionName: r.function_name as string,
-  functionVersion: r.function_version as number,
-  digest: r.digest as string,
-  runtime: r.runtime as string,
-  inputJson: r.input_json as string,
-  priority: r.priority as number,
-  timeoutMs: r.timeout_ms as number,
-  labels: r.labels as Record<string, string>,
-  status: r.status as TaskStatus,
-  workerId: (r.worker_id as string | null) ?? null,
-  masterId: (r.master_id as string | null) ?? null,
-  attempt: r.attempt as number,
-  epoch: String(r.epoch),
-  cancelRequested: r.cancel_requested === true,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
 
 /** One result inside the caller's transaction: the epoch fence, then the primary key. */
 async function storeIn(tx: postgres.TransactionSql, r: SharedResult): Promise<StoreOutcome> {
@@ -237,7 +218,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
              attempt = t.attempt + 1, epoch = nextval('master_epoch'), updated_at = ${now}
         FROM picked WHERE t.id = picked.id
       RETURNING t.*`;
-    return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+    return rows.map(taskOfRow).sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
   }
 
   async requestCancel(taskId: string): Promise<void> {
@@ -310,7 +291,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
       const current: SharedTask[] = [];
       const requeued: string[] = [];
       for (const row of rows) {
-        const task = toTask(row);
+        const task = taskOfRow(row);
         if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
         else requeued.push(task.id);
       }
@@ -366,21 +347,12 @@ export class PostgresMasterStore implements MasterStoreBackend {
 
   async getTask(id: string): Promise<SharedTask | undefined> {
     const [row] = await this.#sql`SELECT * FROM master_tasks WHERE id = ${id}`;
-    return row ? toTask(row) : undefined;
+    return row ? taskOfRow(row) : undefined;
   }
 
   async getResult(taskId: string): Promise<SharedResult | undefined> {
     const [r] = await this.#sql`SELECT * FROM master_results WHERE task_id = ${taskId}`;
-    if (!r) return undefined;
-    return {
-      taskId: r.task_id as string,
-      attempt: r.attempt as number,
-      epoch: String(r.epoch),
-      workerId: (r.worker_id as string | null) ?? null,
-      status: r.status as TaskStatus,
-      errorCode: (r.error_code as string | null) ?? null,
-      recordJson: (r.record_json as string | null) ?? null,
-    };
+    return r ? resultOfRow(r) : undefined;
   }
 
   async countResults(): Promise<number> {
@@ -388,8 +360,13 @@ export class PostgresMasterStore implements MasterStoreBackend {
     return (r?.n as number) ?? 0;
   }
 
-  async seen(workerId: string, masterId: string, at: number): Promise<void> {
-    await upsertSeen(this.#sql, workerId, masterId, at);
+  async seen(workerId: string, masterId: string, at: number, viewJson?: string): Promise<void> {
+    if (viewJson === undefined) return upsertSeen(this.#sql, workerId, masterId, at);
+    await this.#sql`
+      INSERT INTO master_workers (id, master_id, status, last_seen_at, view_json)
+      VALUES (${workerId}, ${masterId}, 'ok', ${at}, ${viewJson})
+      ON CONFLICT (id) DO UPDATE SET master_id = EXCLUDED.master_id, status = 'ok',
+        last_seen_at = GREATEST(master_workers.last_seen_at, EXCLUDED.last_seen_at), view_json = EXCLUDED.view_json`;
   }
 
   async workers(): Promise<SharedWorker[]> {
@@ -399,6 +376,7 @@ export class PostgresMasterStore implements MasterStoreBackend {
       masterId: r.master_id as string,
       status: r.status as 'ok' | 'lost',
       lastSeenAt: Number(r.last_seen_at),
+      ...(typeof r.view_json === 'string' ? { view: JSON.parse(r.view_json) as WorkerView } : {}),
     }));
   }
 

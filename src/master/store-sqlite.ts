@@ -23,6 +23,7 @@ import type {
   SharedWorker,
   StoreOutcome,
 } from './store-backend.ts';
+import { type Row, resultOfRow, taskOfRow } from './store-rows.ts';
 import { isFinalTaskStatus, type TaskStatus } from './types.ts';
 
 const MIGRATIONS = [
@@ -72,38 +73,6 @@ const MIGRATIONS = [
      expires_at INTEGER NOT NULL
    );`,
 ];
-
-type Row = Record<string, unknown>;
-
-const toTask = (r: Row): SharedTask => ({
-  id: r.id as string,
-  functionName: r.function_name as string,
-  functionVersion: r.function_version as number,
-  digest: r.digest as string,
-  runtime: r.runtime as string,
-  inputJson: r.input_json as string,
-  priority: r.priority as number,
-  timeoutMs: r.timeout_ms as number,
-  labels: JSON.parse(r.labels as string) as Record<string, string>,
-  status: r.status as TaskStatus,
-  workerId: (r.worker_id as string | null) ?? null,
-  masterId: (r.master_id as string | null) ?? null,
-  attempt: r.attempt as number,
-  epoch: String(r.epoch),
-  cancelRequested: r.cancel_requested === 1,
-  createdAt: r.created_at as number,
-  updatedAt: r.updated_at as number,
-});
-
-const toResult = (r: Row): SharedResult => ({
-  taskId: r.task_id as string,
-  attempt: r.attempt as number,
-  epoch: String(r.epoch),
-  workerId: (r.worker_id as string | null) ?? null,
-  status: r.status as TaskStatus,
-  errorCode: (r.error_code as string | null) ?? null,
-  recordJson: (r.record_json as string | null) ?? null,
-});
 
 export class SqliteMasterStore implements MasterStoreBackend {
   readonly kind = 'sqlite' as const;
@@ -200,7 +169,7 @@ export class SqliteMasterStore implements MasterStoreBackend {
       const now = Date.now();
       const out: SharedTask[] = [];
       for (const row of this.#s.pending!.iterate() as Iterable<Row>) {
-        const task = toTask(row);
+        const task = taskOfRow(row);
         if (!fitsClaim(worker, task)) continue;
         this.#epoch += 1;
         this.#s.claim!.run(worker.id, masterId, this.#epoch, now, task.id);
@@ -267,7 +236,7 @@ export class SqliteMasterStore implements MasterStoreBackend {
       const current: SharedTask[] = [];
       const requeued: string[] = [];
       for (const row of this.#s.ofWorker!.all(workerId) as Row[]) {
-        const task = toTask(row);
+        const task = taskOfRow(row);
         if (keep.has(`${task.id}:${task.epoch}`)) current.push(task);
         else requeued.push(task.id);
       }
@@ -417,12 +386,12 @@ export class SqliteMasterStore implements MasterStoreBackend {
 
   taskNow(id: string): SharedTask | undefined {
     const row = this.#s.get!.get(id) as Row | undefined;
-    return row ? toTask(row) : undefined;
+    return row ? taskOfRow(row) : undefined;
   }
 
   resultNow(taskId: string): SharedResult | undefined {
     const r = this.#s.result!.get(taskId) as Row | undefined;
-    return r ? toResult(r) : undefined;
+    return r ? resultOfRow(r) : undefined;
   }
 
   countResultsNow(): number {

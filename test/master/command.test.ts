@@ -11,6 +11,19 @@ afterEach(() => removeTempDirs());
 
 const ENTRY = join(import.meta.dirname, '..', '..', 'src', 'cli', 'commands', 'master.ts');
 
+/** `strata master` in a child process (gRPC on a free loopback port), with these variables. */
+function spawnMaster(env: Record<string, string>, stderr: 'inherit' | 'pipe') {
+  return spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(ENTRY)}); process.exitCode = await m.runMasterCommand([]);`,
+    ],
+    { env: { ...process.env, STRATA_MASTER_GRPC: '127.0.0.1:0', ...env }, stdio: ['ignore', 'pipe', stderr] },
+  );
+}
+
 describe('strata master', () => {
   it('parses its flags', () => {
     expect(parseMasterFlags(['--grpc', '127.0.0.1:1', '--http=127.0.0.1:2', '--data-dir', '/x'])).toEqual({
@@ -24,23 +37,9 @@ describe('strata master', () => {
 
   it('serves gRPC and HTTP on the addresses from the environment and keeps data in STRATA_DATA_DIR', async () => {
     const dataDir = tempDir('strata-master-cmd-');
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const m = await import(${JSON.stringify(ENTRY)}); process.exitCode = await m.runMasterCommand([]);`,
-      ],
-      {
-        env: {
-          ...process.env,
-          STRATA_MASTER_GRPC: '127.0.0.1:0',
-          STRATA_MASTER_HTTP: '127.0.0.1:0',
-          STRATA_DATA_DIR: dataDir,
-          STRATA_LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+    const child = spawnMaster(
+      { STRATA_MASTER_HTTP: '127.0.0.1:0', STRATA_DATA_DIR: dataDir, STRATA_LOG_LEVEL: 'info' },
+      'inherit',
     );
     let out = '';
     const ready = await new Promise<{ grpc: string; http: string }>((resolve, reject) => {
@@ -81,24 +80,14 @@ describe('strata master', () => {
   });
 
   it('refuses to serve its HTTP API beyond loopback without keys, and says how to fix it', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `const m = await import(${JSON.stringify(ENTRY)}); process.exitCode = await m.runMasterCommand([]);`,
-      ],
+    const child = spawnMaster(
       {
-        env: {
-          ...process.env,
-          STRATA_MASTER_GRPC: '127.0.0.1:0',
-          STRATA_MASTER_HTTP: '0.0.0.0:0',
-          STRATA_DATA_DIR: tempDir('strata-master-open-'),
-          STRATA_ADMIN_TOKEN: '',
-          STRATA_API_TOKENS: '',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        STRATA_MASTER_HTTP: '0.0.0.0:0',
+        STRATA_DATA_DIR: tempDir('strata-master-open-'),
+        STRATA_ADMIN_TOKEN: '',
+        STRATA_API_TOKENS: '',
       },
+      'pipe',
     );
     let err = '';
     child.stderr?.on('data', (d) => {

@@ -2,9 +2,10 @@
  * Control of a running task through any Master on one PostgreSQL: the task runs on a worker of
  * Master `a`; its live log is read, and it is paused, resumed and cancelled, through Master `b`
  * (a request row + NOTIFY to `a`, which holds the worker's stream, and the reply back). The
- * function is deployed to `a` only; the shared catalogue gives it to `b`.
+ * function is deployed to `a` only; the shared catalogue gives it to `b`; `b` lists the worker.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { masterHttpApp } from '../../src/master/http.ts';
 import { startMaster, startWorker, useCleanups, waitFor } from '../link/support/harness.ts';
 import { describeIf } from '../support/requirements.ts';
 import { NOOP } from './support/multi-master.ts';
@@ -31,6 +32,13 @@ describeIf(postgresRequirement(), 'control of a running task through another Mas
     const w = startWorker({ masters: [a.address], id: 'held-by-a', concurrency: 2 });
     cleanups.push(() => w.stop());
     await waitFor(() => w.link.stats().masterId === 'a', 'the worker on a');
+    // GET /v1/workers on b lists the worker a holds (as a last wrote it), with its Master.
+    const bHttp = masterHttpApp(b.server.core, { bodyLimit: 1024 * 1024 });
+    await expect
+      .poll(async () => (await (await bHttp.request('/v1/workers')).json()) as { id: string; masterId: string }[], {
+        timeout: 15_000,
+      })
+      .toEqual([expect.objectContaining({ id: 'held-by-a', masterId: 'a', mode: expect.any(String) })]);
 
     // Submitted to b, dispatched by a (the only Master with a worker).
     const [id] = await b.server.core.submitDurable([{ function: NOOP.name, input: { sleep: 60_000 } }]);

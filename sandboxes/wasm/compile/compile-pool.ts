@@ -9,7 +9,8 @@
  *   thread when it ends; over the budget the job is refused the same way.
  *
  * The thread is started on demand, replaced after a refusal or a large job (a wasm memory never
- * shrinks), and stopped when idle, so an idle worker holds no compiler in memory.
+ * shrinks; a component or engine-cap job (jco) with nothing queued lets it go at once), and stopped
+ * when idle (wasm.compileIdle), so an idle worker holds no compiler in memory.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -19,6 +20,11 @@ import type { CompileJob } from './jobs.ts';
 
 const THREAD_ENTRY = new URL('./compile-thread.ts', import.meta.url);
 const MIB = 1024 ** 2;
+/**
+ * Jobs that load jco's tools (their wasm memories never shrink: ~90 MB of RSS after a small
+ * component): the thread is let go as soon as no job waits, instead of after idleMs.
+ */
+const HEAVY_JOBS: ReadonlySet<CompileJob['kind']> = new Set(['component', 'engine-cap']);
 
 export interface CompilePoolOptions {
   /** Longest a job may run, ms. */
@@ -144,8 +150,11 @@ export class CompilePool {
         next.onStep(message.name, message.ms);
         return;
       }
-      // A job that grew the thread a lot leaves that memory behind: start afresh next time.
-      const replace = message.memoryBytes > Math.min(memoryBytes / 2, 256 * MIB);
+      // A job that grew the thread a lot leaves that memory behind: start afresh next time, and
+      // do not keep a big thread around for a next job that may never come.
+      const replace =
+        message.memoryBytes > Math.min(memoryBytes / 2, 256 * MIB) ||
+        (HEAVY_JOBS.has(next.request.job.kind) && this.#queue.length === 0);
       if (message.type === 'done') finish(undefined, message.meta, replace);
       else {
         const { code, message: text, details } = message.error;

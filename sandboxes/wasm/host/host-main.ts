@@ -3,7 +3,7 @@
  * modules by key, runs each invocation in a guest worker thread (GuestThreads), makes and
  * removes the per-invocation temp dir, and never runs guest code on its own main thread.
  *
- * argv: <kind> host <index> [threads] [heapMb]
+ * argv: <kind> host <index> [threads] [heapMb] [warmThreads]
  */
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,7 +96,8 @@ async function run(message: RunMessage, signal: AbortSignal): Promise<HostRunRep
 }
 
 reapOrphans();
-threads.warm();
+// The other threads start when concurrent invocations need them (an idle thread holds ~25 MB).
+threads.warm(Math.max(1, Number(process.argv[7] ?? 1)));
 serveHost('wasm', {
   run: (message, { signal }) => run(message as unknown as RunMessage, signal),
   forget: (message) => {

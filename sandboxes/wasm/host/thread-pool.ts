@@ -53,9 +53,10 @@ export class GuestThreads {
     this.#options = options;
   }
 
-  /** Start every thread now, so the first invocations pay no thread start-up. */
-  warm(): void {
-    while (this.#slots.size < this.#options.size) this.#spawn();
+  /** Start `count` threads now (at most the pool's size), so the first invocations pay no thread start-up. */
+  warm(count = this.#options.size): void {
+    const target = Math.min(count, this.#options.size);
+    while (this.#slots.size < target) this.#spawn();
   }
 
   get size(): number {

@@ -4,8 +4,15 @@ import { integer, size } from '../units.ts';
 
 export const isolateSection = z
   .object({
-    /** Isolate host processes (each a supervised child holding isolates). */
-    hosts: integer().positive().default(Math.max(1, availableParallelism())),
+    /**
+     * Isolate host processes (each a supervised child holding isolates): one per two cores. A
+     * host runs its isolates on threads of its own and spends ~0.1-0.3 ms of CPU per call against
+     * the main process' ~0.3 ms, so one host keeps up with what one main process can serve; every
+     * extra host costs ~60-120 MB of RSS while idle (docs/benchmarks.md, idle worker memory).
+     */
+    hosts: integer()
+      .positive()
+      .default(Math.max(1, Math.floor(availableParallelism() / 2))),
     /** Warm isolates kept per function version per host (LRU past `maxWarm`). */
     maxWarm: integer().positive().default(256),
     /** Memory cap for a host process' own cgroup, as a multiple of its isolates' limits. */

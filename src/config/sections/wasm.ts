@@ -9,6 +9,11 @@ export const wasmSection = z
     hosts: integer().positive().default(1),
     /** Guest worker threads per host: each is one execution slot. */
     threadsPerHost: integer().positive().default(Math.max(2, availableParallelism())),
+    /**
+     * Guest threads each host starts at once (the rest start when concurrent invocations need
+     * them, and stay): an idle thread holds ~25 MB, and one warm thread serves sequential calls.
+     */
+    warmThreads: integer().positive().default(1),
     /** V8 heap ceiling of a guest thread (backstop; linear memory is capped at upload). */
     threadHeap: size().default(64 * 1024 ** 2),
     /** Where transformed modules and transpiled components are cached; empty means <dataDir>/wasm-cache. */
@@ -24,6 +29,11 @@ export const wasmSection = z
     jsEngine: z.enum(['auto', 'starlingmonkey', 'quickjs']).default('auto'),
     /** Longest a deploy's compile, transform or validation may run (off the serving thread); over it the deploy is refused. */
     compileTimeout: duration().default(60_000),
+    /**
+     * How long the compile thread (binaryen, jco) stays after its last job: it holds ~90 MB
+     * after a component deploy, so an idle worker lets it go; the next deploy starts it again.
+     */
+    compileIdle: duration().default(2000),
     /** Most memory (JS heap + tools' linear memory) a deploy's compile may use; over it the deploy is refused. */
     compileMemory: size().default(1024 ** 3),
     /** Where the JS engine components are cached (shareable by several data dirs); empty means the cache dir. */
