@@ -18,7 +18,7 @@ import { type RunOutcome, usageOf } from '../../src/core/execution.ts';
 import { networkAsk } from '../../src/core/manifest.ts';
 import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
 import type { RunReply, RunRequest } from './isolate-runtime.ts';
-import { emptyReplySchema, runReplySchema } from './protocol.ts';
+import { emptyReplySchema, runReplyCheck } from './protocol.ts';
 
 export interface IsolateDriverOptions {
   hosts: number;
@@ -140,7 +140,7 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
     };
     options.onStart?.();
     let reply: RunReply;
-    const schema = runReplySchema(options.limits);
+    const schema = runReplyCheck(options.limits);
     const send = (withSource: boolean) =>
       this.pool.request<RunReply>(
         { type: 'run', ...request, ...(withSource ? { source: prepared.source } : {}) },

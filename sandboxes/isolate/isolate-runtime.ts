@@ -85,8 +85,8 @@ interface Sandbox {
   onCatastrophe?: (message: string) => void;
 }
 
-/** What the bootstrap's runner answers (one JSON string), checked before anything reads it. */
-const runnerOutcomeSchema = z.discriminatedUnion('kind', [
+/** What the bootstrap's runner answers (one JSON string): the reference checkRunnerOutcome is held to. */
+export const runnerOutcomeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('ok'), json: z.string(), logs: z.string(), late: z.number().nonnegative() }),
   z.strictObject({
     kind: z.literal('threw'),
@@ -110,6 +110,42 @@ const runnerOutcomeSchema = z.discriminatedUnion('kind', [
 ]);
 type RunnerOutcome = z.infer<typeof runnerOutcomeSchema>;
 
+const OUTCOME_KEYS: Record<string, ReadonlySet<string>> = {
+  ok: new Set(['kind', 'json', 'logs', 'late']),
+  threw: new Set(['kind', 'name', 'message', 'logs', 'late']),
+  unserializable: new Set(['kind', 'message', 'logs', 'late']),
+  too_large: new Set(['kind', 'size', 'logs', 'late']),
+};
+/** zod 4's z.number().nonnegative(): finite, at least 0. */
+const isCount = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+/**
+ * runnerOutcomeSchema by hand, checked on every call (zod was a few % of a host's CPU): the same
+ * accepted set (test/sandboxes/isolate/reply-check.test.ts compares the two).
+ */
+export function checkRunnerOutcome(value: unknown): RunnerOutcome | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const keys = typeof v.kind === 'string' && Object.hasOwn(OUTCOME_KEYS, v.kind) ? OUTCOME_KEYS[v.kind] : undefined;
+  if (!keys) return undefined;
+  for (const key in v) if (!keys.has(key)) return undefined;
+  if (typeof v.logs !== 'string' || !isCount(v.late)) return undefined;
+  switch (v.kind) {
+    case 'ok':
+      if (typeof v.json !== 'string') return undefined;
+      break;
+    case 'threw':
+      if (typeof v.name !== 'string' || typeof v.message !== 'string') return undefined;
+      break;
+    case 'unserializable':
+      if (typeof v.message !== 'string') return undefined;
+      break;
+    default:
+      if (!isCount(v.size)) return undefined;
+  }
+  return v as RunnerOutcome;
+}
+
 /** Read the runner's answer; anything else (it cannot be, short of a V8 bug) is malformed. */
 function readOutcome(raw: unknown): RunnerOutcome | undefined {
   if (typeof raw !== 'string') return undefined;
@@ -119,8 +155,7 @@ function readOutcome(raw: unknown): RunnerOutcome | undefined {
   } catch {
     return undefined;
   }
-  const parsed = runnerOutcomeSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
+  return checkRunnerOutcome(value);
 }
 
 const IMPORTS_REFUSED = (specifier: string): never => {

@@ -2,6 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
+export interface Rider {
+  write(): void;
+  settled(committed: boolean): void;
+}
+
 /**
  * The embedded node:sqlite database (WAL). Each module owns its tables and declares them with
  * `migrate(namespace, steps)`: steps run once each, in order, tracked per namespace, so modules
@@ -40,19 +45,50 @@ export class Database {
     }
   }
 
+  /** Writes waiting to ride the next transaction (see rideNext). */
+  #riders: Rider[] = [];
+
+  /**
+   * Add `rider`'s writes to the next transaction opened here (in practice the records' group
+   * commit), just before its COMMIT: one commit instead of two. `settled` says whether they were
+   * committed; a rider whose writes throw rolls the whole transaction back.
+   */
+  rideNext(rider: Rider): void {
+    this.#riders.push(rider);
+  }
+
+  /** Whether a rider waits for a transaction (its owner may open an empty one to carry it). */
+  get hasRiders(): boolean {
+    return this.#riders.length > 0;
+  }
+
   transaction<T>(fn: () => T): T {
     this.db.exec('BEGIN IMMEDIATE');
+    const riders = this.#riders.length > 0 ? this.#riders.splice(0) : undefined;
+    let result: T;
     try {
-      const result = fn();
+      result = fn();
+      if (riders) for (const rider of riders) rider.write();
       this.db.exec('COMMIT');
-      return result;
     } catch (err) {
       this.db.exec('ROLLBACK');
+      if (riders) for (const rider of riders) rider.settled(false);
       throw err;
     }
+    if (riders) for (const rider of riders) rider.settled(true);
+    return result;
+  }
+
+  readonly #beforeClose: (() => void)[] = [];
+
+  /** Run `fn` when the database is about to close (a module writing in batches flushes its last one). */
+  beforeClose(fn: () => void): void {
+    this.#beforeClose.push(fn);
   }
 
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    for (const fn of this.#beforeClose) fn();
+    this.db.close();
   }
 }

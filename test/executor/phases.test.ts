@@ -104,6 +104,18 @@ describe('pre hooks', () => {
         }),
         /pre hook "slow" did not answer within its 40 ms budget/,
       ],
+      // Hooks that take no signal get none of their own (phase-runner's withoutOwnSignal): same verdicts.
+      [
+        pre('slow-unsignalled', () => new Promise(() => {})),
+        /pre hook "slow-unsignalled" did not answer within its 40 ms budget/,
+      ],
+      [
+        pre('busy-unsignalled', () => {
+          const until = performance.now() + 80;
+          while (performance.now() < until);
+        }),
+        /pre hook "busy-unsignalled" did not answer within its 40 ms budget/,
+      ],
     ];
     for (const [hook, message] of cases) {
       const { executor, driver } = setup({ 'executor.hookBudget': '40ms' }, { hooks: staticHooks({ pre: [hook] }) });
@@ -144,6 +156,14 @@ describe('pre hooks', () => {
     expect(record).toMatchObject({ status: 'timeout', error: { code: 'timeout' } });
     expect(record.death).toMatchObject({ cause: 'time', limit: 100 });
     expect(hookSignal?.aborted).toBe(true);
+  });
+
+  it('the deadline also stops a waiting pre hook that takes no signal', async () => {
+    const hooks = staticHooks({ pre: [pre('waits-unsignalled', () => new Promise(() => {}))] });
+    const { executor, driver } = setup({ 'executor.hookBudget': '60s' }, { hooks });
+    const record = await executor.submit(request({}, { timeoutMs: 100 })).done;
+    expect(record).toMatchObject({ status: 'timeout', error: { code: 'timeout' } });
+    expect(driver.started).toEqual([]);
   });
 });
 
