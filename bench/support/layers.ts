@@ -13,6 +13,7 @@ import pino from 'pino';
 import { startWorker } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { LogBudget } from '../../src/core/log-budget.ts';
+import { removeCgroupParents } from '../../src/resources/cgroup/remove-parents.ts';
 import { checkJs, JS_SOURCE, jsInput } from './functions.ts';
 import { type Summary, summarize, timeSequential } from './stats.ts';
 
@@ -119,6 +120,7 @@ export async function runLayers(options: { n: number; warmup: number }): Promise
     agent.destroy();
     await worker.close();
     rmSync(dataDir, { recursive: true, force: true });
+    removeCgroupParents(`strata-bench-layers-${process.pid}`);
   }
   return rows;
 }

@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeCgroupParents } from '../../src/resources/cgroup/remove-parents.ts';
 
 export interface WorkerProcess {
   url: string;
@@ -33,6 +34,7 @@ export async function startWorkerProcess(
   // mkdtemp makes it 0700; the process tier runs scripts as an unprivileged user that must
   // reach its work dir under the data dir.
   chmodSync(dataDir, 0o755);
+  const parent = `strata-bench-worker-${process.pid}`;
   const child: ChildProcess = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'serve'], {
     cwd: root,
     env: {
@@ -44,7 +46,7 @@ export async function startWorkerProcess(
       // Its own cgroup parent: a worker reaps every group under its parent that it does not
       // own, so workers sharing the default "strata" parent (tests running meanwhile) would
       // kill each other's sandbox hosts.
-      STRATA_RESOURCES_CGROUP_PARENT: `strata-bench-worker-${process.pid}`,
+      STRATA_RESOURCES_CGROUP_PARENT: parent,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,6 +88,8 @@ export async function startWorkerProcess(
     child.kill('SIGKILL');
     await exited;
     if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    // A killed worker reaps nothing: its groups (and its hosts', once they exit) go here.
+    removeCgroupParents(parent);
     throw err;
   });
 
@@ -102,6 +106,7 @@ export async function startWorkerProcess(
         clearTimeout(timer);
       }
       if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+      removeCgroupParents(parent);
     })();
     return stopped;
   };

@@ -2,9 +2,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vi } from 'vitest';
+import { removeCgroupParents as removeParents } from '../../src/resources/cgroup/remove-parents.ts';
 
 // These suites spawn the real CLI and the real server: on a loaded two-core machine (load 40
 // seen) one CLI start takes over 10 s and a server start over a minute. Limits are generous.
@@ -15,31 +16,9 @@ const MARK = 'SERVER_TEST_MARK';
 let started = 0;
 const PARENT_PREFIX = `strata-test-serve-${process.pid}-`;
 
-/**
- * Remove the cgroup parents these servers used, once they are gone. A server reaps its own
- * groups on a clean stop, but a host group can still be emptying then; nothing else would ever
- * reap a parent no other worker uses. rmdir only removes empty groups.
- */
+/** Remove the cgroup parents these servers used, once they are gone (src/resources/cgroup/remove-parents.ts). */
 export function removeCgroupParents(root = '/sys/fs/cgroup'): void {
-  if (!existsSync(root)) return;
-  const remove = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) remove(path);
-    }
-    try {
-      rmdirSync(dir);
-    } catch {
-      // still in use, or not ours to remove
-    }
-  };
-  for (const hierarchy of [root, ...readdirSync(root).map((c) => join(root, c))]) {
-    try {
-      for (const entry of readdirSync(hierarchy)) if (entry.startsWith(PARENT_PREFIX)) remove(join(hierarchy, entry));
-    } catch {
-      // not a directory we can read
-    }
-  }
+  removeParents(PARENT_PREFIX, root);
 }
 
 export interface ServerProcess {
