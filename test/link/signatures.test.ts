@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type Worker } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { generateSigningKey, signDigest } from '../../src/governance/signing.ts';
-import { type Cleanup, startCatalogueMaster, tempDir, waitFor } from './support/harness.ts';
+import { type Cleanup, removeTempDirs, startCatalogueMaster, tempDir, waitFor } from './support/harness.ts';
 
 const ops = generateSigningKey();
 const stranger = generateSigningKey();
@@ -41,6 +41,7 @@ for (const way of ['inline', 'fetched'] as const) {
     }, 120_000);
     afterAll(async () => {
       for (const c of cleanups.reverse()) await c();
+      removeTempDirs();
     }, 60_000);
 
     const post = async (path: string, body: unknown) => {
