@@ -22,8 +22,7 @@ export interface RecordAppender {
 interface Open {
   /** Errors waiting for the seal. */
   errors: { plugin: string; message: string }[];
-  /** The record is sealed (post phase over or `finish` seen): errors go to the store now. */
-  sealed: boolean;
+  /** `finish` was sent, so the record is stored: errors are appended to it from now on. */
   finished: boolean;
   inFlight: number;
 }
@@ -45,7 +44,6 @@ export class MonitorErrors {
     name: 'plugins.monitor-errors',
     post: (record) => {
       const open = this.#entry(record.id);
-      open.sealed = true;
       for (const e of open.errors.splice(0)) pluginError(record, e.plugin, 'monitor', e.message);
       this.#forgetIfDone(record.id, open);
     },
@@ -59,7 +57,6 @@ export class MonitorErrors {
     if (event.type === 'finish') {
       // `finish` goes out after the record was saved: anything still waiting is appended now.
       open.finished = true;
-      open.sealed = true;
       if (open.errors.length > 0) this.#append(event.executionId, open.errors.splice(0));
     }
   }
@@ -75,7 +72,9 @@ export class MonitorErrors {
     }
     open.inFlight--;
     if (message) {
-      if (open.sealed) this.#append(id, [{ plugin, message }]);
+      // Between the seal and `finish` the record may not be stored yet (the group commit is
+      // asynchronous): an append then would be lost or overwritten, so it waits for `finish`.
+      if (open.finished) this.#append(id, [{ plugin, message }]);
       else open.errors.push({ plugin, message });
     }
     this.#forgetIfDone(id, open);
@@ -93,7 +92,7 @@ export class MonitorErrors {
         const oldest = this.#open.keys().next().value;
         if (oldest !== undefined) this.#open.delete(oldest);
       }
-      open = { errors: [], sealed: false, finished: false, inFlight: 0 };
+      open = { errors: [], finished: false, inFlight: 0 };
       this.#open.set(id, open);
     }
     return open;

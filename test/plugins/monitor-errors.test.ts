@@ -51,6 +51,29 @@ describe('MonitorErrors', () => {
     expect(errors.tracked).toBe(0);
   });
 
+  it('an error between the seal and finish waits for finish: the record is not stored yet, an append would be lost', () => {
+    const stored = new Map<string, ExecutionRecord>();
+    const errors = new MonitorErrors(
+      { get: (id) => structuredClone(stored.get(id)), save: (r) => stored.set(r.id, r) },
+      (err) => {
+        throw err;
+      },
+    );
+    const record = { id: 'ex-2', status: 'succeeded' } as ExecutionRecord;
+    const start = event('start', 'ex-2');
+    errors.begin(start);
+    errors.sealHook.post(record, new AbortController().signal);
+    // The slow start hook fails after the seal, while the group commit has not stored the record.
+    errors.end(start, 'watch', 'slow start error');
+    expect(stored.has('ex-2')).toBe(false);
+    stored.set(record.id, structuredClone(record));
+    const finish = event('finish', 'ex-2');
+    errors.begin(finish);
+    errors.end(finish, 'watch');
+    expect(stored.get('ex-2')?.plugins?.errors?.map((e) => e.message)).toEqual(['slow start error']);
+    expect(errors.tracked).toBe(0);
+  });
+
   it('events without an execution (node samples, tier health) are not tracked', () => {
     const errors = new MonitorErrors(undefined, () => {});
     const sample = { type: 'sample', at: '', data: {} } as MonitorEvent;
