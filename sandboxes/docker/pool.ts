@@ -53,6 +53,7 @@ export class WarmPool {
   readonly #maxFrameBytes: number;
   readonly #events: PoolEvents;
   readonly #entries = new Map<string, WarmContainer>();
+  readonly #removals = new Set<Promise<void>>();
   readonly #specs = new Map<string, SpecFactory>();
   readonly #keyLastUsed = new Map<string, number>();
   #waiters: Array<() => void> = [];
@@ -165,7 +166,7 @@ export class WarmPool {
     } catch (error) {
       this.bootFailures++;
       this.#entries.delete(name);
-      await c.destroy('boot failed').catch(() => {});
+      await this.#removal(c.destroy('boot failed')).catch(() => {});
       this.#wake();
       throw error;
     }
@@ -207,7 +208,7 @@ export class WarmPool {
     this.#entries.delete(c.name);
     this.#wake();
     try {
-      await c.destroy();
+      await this.#removal(c.destroy());
     } catch (error) {
       this.#events.onError?.('removing a warm container failed (the reaper will retry)', error);
     }
@@ -274,11 +275,20 @@ export class WarmPool {
     for (const key of this.#specs.keys()) this.#replenish(key);
   }
 
+  /** A removal in flight, so close() waits for it (a container out of #entries may still exist). */
+  #removal(done: Promise<void>): Promise<void> {
+    this.#removals.add(done);
+    const forget = () => this.#removals.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const all = [...this.#entries.values()];
     this.#entries.clear();
     this.#wake();
     await Promise.all(all.map((c) => c.destroy('shutdown').catch(() => {})));
+    await Promise.all([...this.#removals].map((p) => p.catch(() => {})));
   }
 }

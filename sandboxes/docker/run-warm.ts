@@ -29,16 +29,21 @@ import { scratchIoDevices, tmpIsScratch } from './scratch.ts';
 import { UsageMeter } from './usage-meter.ts';
 import type { WarmContainer } from './warm-container.ts';
 
-/** Inspect a dead container for the kernel's OOM verdict, giving the daemon's event a moment to land. */
+/**
+ * Inspect a dead container for the kernel's OOM verdict, giving the daemon's event a moment to
+ * land: the OOM event can reach the daemon well after the exit on a busy machine, so a stopped
+ * container is asked again for up to ~1 s before it counts as not OOM-killed (only crash paths
+ * wait).
+ */
 export async function inspectOom(
   ctx: TierContext,
   id: string,
 ): Promise<{ oomKilled: boolean; exitCode?: number } | undefined> {
-  for (let attempt = 0; attempt < 4; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     try {
       const info = await ctx.docker.getContainer(id).inspect();
       if (info.State.OOMKilled) return { oomKilled: true, exitCode: info.State.ExitCode };
-      if (!info.State.Running && attempt >= 2) return { oomKilled: false, exitCode: info.State.ExitCode };
+      if (!info.State.Running && attempt >= 19) return { oomKilled: false, exitCode: info.State.ExitCode };
     } catch {
       return undefined;
     }

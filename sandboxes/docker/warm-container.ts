@@ -242,6 +242,18 @@ export class WarmContainer {
     }
   }
 
+  /** Wait (bounded, ~5 s) until the daemon no longer knows the container. */
+  async #gone(id: string): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      try {
+        await this.docker.getContainer(id).inspect();
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Kill and remove the container; idempotent. */
   destroy(reason = 'removed'): Promise<void> {
     this.#die(reason);
@@ -250,9 +262,11 @@ export class WarmContainer {
       try {
         if (this.id) await this.docker.getContainer(this.id).remove({ force: true });
       } catch (error) {
-        // 404: already gone; 409: removal already in progress. Anything else the reaper retries.
+        // 404: already gone; 409: removal already in progress (wait for it to be gone, so
+        // nothing that counts containers after destroy() sees it). Anything else the reaper retries.
         const code = (error as { statusCode?: number }).statusCode;
-        if (code !== 404 && code !== 409) throw error;
+        if (code === 409 && this.id) await this.#gone(this.id);
+        else if (code !== 404) throw error;
       } finally {
         // After the container: its scratch disk is unmounted only once nothing holds it.
         const release = this.#release;
