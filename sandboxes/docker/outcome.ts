@@ -25,15 +25,25 @@ export function failed(error: ErrorInfo, usage: Usage, exit?: ExitInfo): RunOutc
   return { status: 'failed', error, usage, ...(exit ? { exit } : {}) };
 }
 
-export function memoryExceeded(limitMb: number, usage: Usage, exit?: ExitInfo): RunOutcome {
+/**
+ * `thrashed`: the kernel did not OOM-kill it, it sat at the limit reclaiming until the worker's
+ * thrash watch (memory-thrash.ts) killed the container.
+ */
+export function memoryExceeded(
+  limitMb: number,
+  usage: Usage,
+  exit?: ExitInfo,
+  how: 'oom_killer' | 'thrashed' = 'oom_killer',
+): RunOutcome {
+  const what =
+    how === 'thrashed'
+      ? `reached its ${limitMb} MiB memory limit and thrashed there (the kernel kept reclaiming instead of killing it), so the worker killed it`
+      : `went over its ${limitMb} MiB memory limit and was killed by the kernel OOM killer`;
   return {
     status: 'memory_exceeded',
-    error: {
-      code: 'memory_exceeded',
-      message: `the function went over its ${limitMb} MiB memory limit and was killed by the kernel OOM killer; raise limits.memoryMb or use less memory`,
-    },
+    error: { code: 'memory_exceeded', message: `the function ${what}; raise limits.memoryMb or use less memory` },
     usage,
-    exit: { ...exit, oomKilled: true },
+    exit: { ...exit, oomKilled: how === 'oom_killer' },
   };
 }
 

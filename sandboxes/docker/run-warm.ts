@@ -2,7 +2,8 @@
  * One invocation through the warm pool: acquire a resident-runner container, send the
  * invocation frame, wait for the result, a death or the executor's signal. A timeout or cancel
  * kills the container; OOM comes from the cgroup's OOM counter or State.OOMKilled (re-inspected
- * briefly after exit), never from an exit code alone. Any of these retires the container.
+ * briefly after exit), never from an exit code alone, or from the thrash watch (memory-thrash.ts)
+ * when the kernel reclaims at the limit instead of killing. Any of these retires the container.
  */
 import type { Invocation, RunOptions } from '../../src/core/driver.ts';
 import type { RunOutcome, Usage } from '../../src/core/execution.ts';
@@ -11,6 +12,7 @@ import type { ScratchDisk } from '../../src/resources/scratch-disk.ts';
 import { errorText, isDaemonDown, type TierContext } from './context.ts';
 import { proxyEnv } from './egress.ts';
 import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
+import { watchThrash } from './memory-thrash.ts';
 import {
   abortedOutcome,
   crashed,
@@ -201,13 +203,29 @@ async function invokeIn(
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
+  // A container pinned at its memory limit while the kernel reclaims (no OOM kill) ends as what it is.
+  let thrashed = false;
+  const stopWatch = watchThrash(
+    c.cgroup,
+    () => {
+      thrashed = true;
+      void c.destroy(`thrashing at its ${limits.memoryMb} MiB memory limit`).catch(() => {});
+    },
+    { limitBytes: limits.memoryMb * MIB },
+  );
   const end = await Promise.race([c.invoke(message, (_stream, text) => logs.write(text)), aborted]);
+  stopWatch();
   if (onAbort) signal.removeEventListener('abort', onAbort);
   // Before the container can go back to the pool: what the invocation left open is closed.
   meter.net = c.egress?.end();
   const wallMs = () => Date.now() - started;
   const pidsHit = () => (meter.pidsHitsSinceBegin() ?? 0) > 0;
 
+  if (thrashed) {
+    const usage = meter.end(wallMs(), false);
+    await ctx.pool.release(c, false);
+    return { outcome: memoryExceeded(limits.memoryMb, usage, { signal: 'SIGKILL' }, 'thrashed') };
+  }
   if (end === 'aborted') {
     meter.read();
     const usage = meter.end(wallMs(), false);

@@ -115,7 +115,8 @@ describeIf(both(chromiumRequirement(), processTierRequirement()), 'dashboard in 
     const record = await post('/v1/functions/greet/invoke', 'Ada');
     const row = page.locator(`tr[data-execution="${record.id}"]`);
     await row.waitFor({ timeout: 30_000 });
-    expect(await row.getAttribute('data-status')).toBe('succeeded');
+    // The row may first show the start event (running); the finish event follows it live.
+    await page.locator(`tr[data-execution="${record.id}"][data-status="succeeded"]`).waitFor({ timeout: 30_000 });
     expect(await row.textContent()).toContain('greet@1');
     await page.screenshot({ path: join(shots, 'executions.png'), fullPage: true });
     await page.close();

@@ -112,7 +112,7 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
     expect(procs['1']).toMatch(/tini/);
   });
 
-  it('ends a JS memory bomb as memory_exceeded through the OOM killer', async () => {
+  it('ends a JS memory bomb as memory_exceeded (the OOM killer, or the thrash watch on a busy machine)', async () => {
     const p = await driver.prepare(
       artifact({
         name: 'js-membomb',
@@ -126,7 +126,9 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
     r.dispose();
     expect(o.status).toBe('memory_exceeded');
     expect(o.error?.code).toBe('memory_exceeded');
-    expect(o.exit?.oomKilled).toBe(true);
+    // Quiet machine: the kernel's OOM killer. Busy machine: it may reclaim at the limit for
+    // seconds instead, and the worker's thrash watch kills the container.
+    if (!o.exit?.oomKilled) expect(o.error?.message).toMatch(/thrashed/);
     expect(o.death).toMatchObject({ cause: 'memory', limit: 96 });
     expect(o.death?.usage).toEqual(o.usage);
   });
