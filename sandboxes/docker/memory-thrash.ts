@@ -60,12 +60,17 @@ export interface ThrashWatchOptions {
   read?: () => MemoryPressure;
 }
 
+/** Within a small margin of the limit (the kernel charges in pages and batches). */
+export const atMemoryLimit = (bytes: number | undefined, limitBytes: number): boolean =>
+  bytes !== undefined && bytes >= limitBytes - Math.max(2 * 1024 * 1024, limitBytes * 0.03);
+
 /** One sample's verdict against the previous one. */
 export function isThrashing(prev: MemoryPressure, now: MemoryPressure, limitBytes: number): boolean {
-  if (now.usageBytes === undefined || now.limitHits === undefined || now.majorFaults === undefined) return false;
+  if (now.limitHits === undefined || now.majorFaults === undefined) return false;
   if (prev.limitHits === undefined || prev.majorFaults === undefined) return false;
-  const margin = Math.max(2 * 1024 * 1024, limitBytes * 0.03);
-  return now.usageBytes >= limitBytes - margin && now.limitHits > prev.limitHits && now.majorFaults > prev.majorFaults;
+  return (
+    atMemoryLimit(now.usageBytes, limitBytes) && now.limitHits > prev.limitHits && now.majorFaults > prev.majorFaults
+  );
 }
 
 /**

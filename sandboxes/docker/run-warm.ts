@@ -12,7 +12,7 @@ import type { ScratchDisk } from '../../src/resources/scratch-disk.ts';
 import { errorText, isDaemonDown, type TierContext } from './context.ts';
 import { proxyEnv } from './egress.ts';
 import { containerSpec, LABEL_FUNCTION, workerLabels } from './hardening.ts';
-import { watchThrash } from './memory-thrash.ts';
+import { atMemoryLimit, watchThrash } from './memory-thrash.ts';
 import {
   abortedOutcome,
   crashed,
@@ -266,8 +266,16 @@ async function invokeIn(
   const result = end.message;
   if (result.late) ctx.pool.lateLogBytes += result.late;
   const hit = pidsHit();
-  // A child can be OOM-killed while the runner lives: the cgroup counter tells.
-  if ((meter.oomKillsSinceBegin() ?? 0) > 0) {
+  // A child can be OOM-killed while the runner lives: the cgroup counter tells. Under load the
+  // counter was seen not to (a JS bomb's child SIGKILLed, `killed` instead of memory_exceeded);
+  // nothing but the OOM killer SIGKILLs the runner's child with no verdict of its own (a
+  // timeout or a protocol breach has its own code), so one killed with the peak at the limit was.
+  const oomKilledChild =
+    !result.ok &&
+    result.signal === 'SIGKILL' &&
+    (result.code === 'sandbox_crashed' || result.code === 'function_error') &&
+    atMemoryLimit(usage.memoryPeakBytes, limits.memoryMb * MIB);
+  if ((meter.oomKillsSinceBegin() ?? 0) > 0 || oomKilledChild) {
     await ctx.pool.release(c, false);
     const exit = result.ok ? undefined : { exitCode: result.exitCode, signal: result.signal };
     return { outcome: memoryExceeded(limits.memoryMb, usage, exit) };

@@ -166,6 +166,8 @@ const IMPORTS_REFUSED = (specifier: string): never => {
 
 /** How often a running call's memory is looked at (host RSS, and whether V8 ended the isolate). */
 const WATCH_MS = 20;
+/** How long after the deadline a ctx.fetch still in flight is aborted, should the call's end not do it first. */
+const FETCH_BACKSTOP_MS = 1000;
 /**
  * RSS growth that means a call is past its memory limit: 1.5 times the isolate's heap limit plus
  * 16 MiB. RSS is more than the live heap (GC work space, pages V8 keeps after a collection,
@@ -570,7 +572,9 @@ export class IsolateRuntime {
     const controller = sandbox.fetches;
     if (!controller || sandbox.isolate.isDisposed) return;
     const deliver = (outcome: object) => {
-      if (call !== sandbox.call || sandbox.isolate.isDisposed) return;
+      // At or past the deadline the call is over: the deadline's own timer ends it `timeout`
+      // (an answer delivered now would let a function that catches fetch errors "succeed").
+      if (call !== sandbox.call || sandbox.isolate.isDisposed || Date.now() >= sandbox.deadline) return;
       const timeout = Math.max(1, sandbox.deadline - Date.now());
       sandbox.deliver.apply(undefined, [call, id, JSON.stringify(outcome)], { timeout }).catch(() => {});
     };
@@ -584,9 +588,10 @@ export class IsolateRuntime {
       });
       return;
     }
+    // The call's end aborts `controller`; the timeout is only a backstop after the deadline.
     const signal = AbortSignal.any([
       controller.signal,
-      AbortSignal.timeout(Math.max(1, sandbox.deadline - Date.now())),
+      AbortSignal.timeout(Math.max(1, sandbox.deadline - Date.now()) + FETCH_BACKSTOP_MS),
     ]);
     void loadGuardedFetch()
       .then((guardedFetch) => guardedFetch(url, init, policy, signal))

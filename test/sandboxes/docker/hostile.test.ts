@@ -124,7 +124,8 @@ describeIf(dockerRequirement(), 'hostile code in docker containers', () => {
     const r = runOptions({ timeoutMs: 20_000, memoryMb: 96 });
     const o = await driver.run(p, invocation({}), r.options);
     r.dispose();
-    expect(o.status).toBe('memory_exceeded');
+    // The whole outcome in the message: a wrong verdict says how the container ended.
+    expect(o.status, JSON.stringify({ error: o.error, exit: o.exit, usage: o.usage })).toBe('memory_exceeded');
     expect(o.error?.code).toBe('memory_exceeded');
     // Quiet machine: the kernel's OOM killer. Busy machine: it may reclaim at the limit for
     // seconds instead, and the worker's thrash watch kills the container.
