@@ -54,12 +54,12 @@ describe('a burst through the Master', () => {
       limits: { timeoutMs: 120_000 },
     });
 
-    const finals = new Map<string, { status: string; result: unknown }>();
+    const finals = new Map<string, { status: string; result: unknown; error?: { code: string; message: string } | null }>();
     let repeats = 0;
     const allFinal = new Promise<void>((resolve) => {
       master.core.on('final', (view) => {
         if (finals.has(view.taskId)) repeats++;
-        finals.set(view.taskId, { status: view.status, result: view.result });
+        finals.set(view.taskId, { status: view.status, result: view.result, error: view.error ?? null });
         if (finals.size === TASKS) resolve();
       });
     });
@@ -69,8 +69,13 @@ describe('a burst through the Master', () => {
     await allFinal;
 
     const statuses: Record<string, number> = {};
-    for (const f of finals.values()) statuses[f.status] = (statuses[f.status] ?? 0) + 1;
-    expect(statuses).toEqual({ succeeded: TASKS });
+    // Which codes ended the others, with one message each: the verdict must say why.
+    const why: Record<string, string> = {};
+    for (const f of finals.values()) {
+      statuses[f.status] = (statuses[f.status] ?? 0) + 1;
+      if (f.error) why[`${f.status}/${f.error.code}`] ??= f.error.message;
+    }
+    expect(statuses, JSON.stringify(why)).toEqual({ succeeded: TASKS });
     expect(repeats).toBe(0);
     ids.forEach((id, i) => {
       expect(finals.get(id)?.result).toEqual({ sum: i + 1 });

@@ -1,5 +1,6 @@
 /**
- * Several workers on one machine: each keeps its groups under `<parent>/w<pid>`, reaps only its
+ * Several workers on one machine (or in one process): each keeps its groups under `<parent>/w<pid>`
+ * (`w<pid>-<n>` for a further one in the same process), reaps only its
  * own leftovers and the directories of workers whose process is gone, never a live worker's.
  */
 import { spawn } from 'node:child_process';
@@ -50,6 +51,24 @@ describeIf(cgroupV1Writable(), 'cgroup instances of several workers (v1, for rea
     expect(existsSync(`/sys/fs/cgroup/memory/${parent}`)).toBe(true);
     await live.dispose();
     // ...and goes with the last worker.
+    expect(existsSync(`/sys/fs/cgroup/memory/${parent}`)).toBe(false);
+  });
+
+  it('two workers of one process keep apart: neither start nor dispose of one touches the other', async () => {
+    const first = createCgroupManager({ parent });
+    const second = createCgroupManager({ parent });
+    expect(second.parent).not.toBe(first.parent);
+    await first.start();
+    const held = first.createHostGroup('isolate-host-0', 64 * 1024 ** 2);
+    const host = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(host.pid as number);
+    await held.addPid(host.pid as number);
+    // The second worker starting (it reaps its own directory) and leaving must not reap the first's host.
+    expect(await second.start()).toBe(0);
+    await second.dispose();
+    for (const d of held.dirs) expect(existsSync(d)).toBe(true);
+    expect(host.exitCode === null && host.signalCode === null).toBe(true);
+    await first.dispose();
     expect(existsSync(`/sys/fs/cgroup/memory/${parent}`)).toBe(false);
   });
 });

@@ -22,7 +22,8 @@ export interface CgroupManagerOptions {
   /** Strata's parent group, relative to each hierarchy's root. */
   parent?: string;
   /**
-   * This worker's directory under the parent (default `w<pid>`); '' puts groups straight in the
+   * This worker's directory under the parent (default `w<pid>`, `w<pid>-<n>` for a further worker
+   * of the same process); '' puts groups straight in the
    * parent (one worker per machine, tests).
    */
   instance?: string;
@@ -77,7 +78,15 @@ export function blockDevices(sysBlock = '/sys/block'): string[] {
     .filter((d): d is string => !!d && /^\d+:\d+$/.test(d));
 }
 
-const INSTANCE = /^w(\d+)$/;
+/** `w<pid>`, or `w<pid>-<n>` for the n-th further worker of one process (tests run several). */
+const INSTANCE = /^w(\d+)(?:-\d+)?$/;
+
+/** Workers made in this process so far: each gets its own instance directory. */
+let instancesMade = 0;
+const defaultInstance = (): string => {
+  const n = instancesMade++;
+  return n === 0 ? `w${process.pid}` : `w${process.pid}-${n}`;
+};
 
 export class CgroupManager {
   readonly detection: CgroupDetection;
@@ -96,7 +105,8 @@ export class CgroupManager {
   constructor(options: CgroupManagerOptions = {}) {
     this.detection = detectCgroups(options.root ?? '/sys/fs/cgroup');
     this.base = options.parent ?? 'strata';
-    this.#instance = options.instance ?? `w${process.pid}`;
+    // Two workers of one process must not share a directory: each reaps what it does not own there.
+    this.#instance = options.instance ?? defaultInstance();
     this.parent = this.#instance ? `${this.base}/${this.#instance}` : this.base;
     this.#devices = options.ioDevices?.length ? options.ioDevices : blockDevices();
   }
