@@ -54,7 +54,10 @@ describe('a burst through the Master', () => {
       limits: { timeoutMs: 120_000 },
     });
 
-    const finals = new Map<string, { status: string; result: unknown; error?: { code: string; message: string } | null }>();
+    const finals = new Map<
+      string,
+      { status: string; result: unknown; error?: { code: string; message: string } | null }
+    >();
     let repeats = 0;
     const allFinal = new Promise<void>((resolve) => {
       master.core.on('final', (view) => {

@@ -16,7 +16,10 @@ export async function startLinkedWorker(master: MasterServer, workerId: string, 
       'isolate.hosts': 1,
     },
   });
-  const worker = await startWorker(config, { listen: false, logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }) });
+  const worker = await startWorker(config, {
+    listen: false,
+    logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
+  });
   cleanups.push(() => worker.close());
   return worker;
 }
