@@ -295,6 +295,9 @@ export class ScratchDisks {
   async #detach(loop: string): Promise<void> {
     // A device still held (lazy unmount) is marked autoclear by the kernel and goes with its last user.
     await this.#tool('losetup', ['-d', loop]).catch(() => {});
+    // The kernel may defer the detach while the just-unmounted filesystem lets go of the device
+    // (seconds on a busy machine): wait for it, so a destroyed disk really is gone.
+    await untilDetached(loop, DETACH_WAIT_MS);
   }
 
   /** Disks alive now. */
@@ -360,3 +363,19 @@ export class ScratchDisks {
 }
 
 export const createScratchDisks = (options: ScratchDiskOptions): ScratchDisks => new ScratchDisks(options);
+
+/** How long destroy() waits for the kernel to let go of a detached loop device. */
+const DETACH_WAIT_MS = 10_000;
+
+/** Resolves once `/dev/loopN` has no backing file any more (or after `maxMs`); returns whether it went. */
+export async function untilDetached(loop: string, maxMs: number): Promise<boolean> {
+  const backing = `/sys/block/${basename(loop)}/loop/backing_file`;
+  const until = Date.now() + maxMs;
+  let step = 5;
+  while (existsSync(backing)) {
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, step));
+    step = Math.min(step * 2, 200);
+  }
+  return true;
+}
