@@ -208,6 +208,8 @@ export class IsolateRuntime {
   #running = 0;
   #epoch = 0;
   #zombieEnds = 0;
+  /** RSS the disposed isolates whose calls have not come back yet may still take (their limits). */
+  #zombieAllowance = 0;
   readonly #syncCalls: SyncCalls;
   /** Invocation numbers (the bootstrap tells its invocations apart by them). */
   #calls = 0;
@@ -327,7 +329,12 @@ export class IsolateRuntime {
       // verdict does not wait for it.
       const raw = await Promise.race([call, watch.ended]);
       if (raw === 'memory') {
+        // Until its call comes back, the disposed isolate may still grow the host's RSS (V8
+        // finishing a GC): that growth is allowed for in every other call's watch meanwhile.
+        const allowance = overLimitBytes(sandbox.heapLimitBytes);
+        this.#zombieAllowance += allowance;
         const gone = () => {
+          this.#zombieAllowance -= allowance;
           this.#zombieEnds++;
         };
         call.then(gone, gone);
@@ -416,16 +423,18 @@ export class IsolateRuntime {
   #watchMemory(sandbox: Sandbox, kill: () => void) {
     const { isolate } = sandbox;
     // The baseline is the lowest RSS seen during the call: an isolate disposed just before (still
-    // freeing its heap) would otherwise hide this call's growth.
-    let rssAtStart = process.memoryUsage.rss();
-    let peakRss = rssAtStart;
-    let epoch = this.#epoch;
+    // freeing its heap) would otherwise hide this call's growth. It is first read at the first
+    // sample (the call's own start moves the epoch, which resets it there anyway), so a call
+    // shorter than one sample reads no RSS at all (that read was a tenth of a host's CPU).
+    let rssAtStart = 0;
+    let peakRss = 0;
+    let epoch = -1;
     // Read when the isolate was last idle (a lock now would cost every call).
     const heapAtStart = sandbox.heapIdleBytes;
     /** Another call ran beside this one at some sample: its growth is not this call's alone. */
     let shared = false;
     let zombieEnds = this.#zombieEnds;
-    let lastRss = rssAtStart;
+    let lastRss = 0;
     let end: (why: 'memory') => void = () => {};
     const ended = new Promise<'memory'>((resolve) => {
       end = resolve;
@@ -437,19 +446,22 @@ export class IsolateRuntime {
     const limit = overLimitBytes(sandbox.heapLimitBytes);
     const alone = () => this.#running === 1;
     const overLimit = () => {
-      if (!alone() || peakRss - rssAtStart <= limit) return false;
+      const allowed = limit + this.#zombieAllowance;
+      if (!alone() || peakRss - rssAtStart <= allowed) return false;
       const hostHeapGrowth = Math.max(0, process.memoryUsage().heapTotal - (hostHeapAtStart ?? Infinity));
-      return peakRss - rssAtStart - hostHeapGrowth > limit;
+      return peakRss - rssAtStart - hostHeapGrowth > allowed;
     };
     const sample = () => {
       const rss = process.memoryUsage.rss();
       hostHeapAtStart ??= process.memoryUsage().heapTotal;
       if (this.#running > 1) shared = true;
       if (epoch !== this.#epoch) {
-        // Another call started or ended, or a stopped isolate let go of its heap: start again.
+        // The first sample, or another call started or ended, or a stopped isolate let go of its
+        // heap: start again.
         epoch = this.#epoch;
         rssAtStart = rss;
         peakRss = rss;
+        lastRss = rss;
         hostHeapAtStart = process.memoryUsage().heapTotal;
       }
       if (zombieEnds !== this.#zombieEnds) {
