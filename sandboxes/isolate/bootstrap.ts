@@ -205,7 +205,9 @@ const run = (fn, inputJson, metaJson, resultCap, call, errorBytes) => new Promis
     current = 0;
     apply(mapClear, timers, []);
     apply(mapClear, fetches, []);
-    resolveOutcome('{' + fields + ',"logs":' + quote(logs) + ',"late":' + (lateBefore + 0) + '}');
+    const outcome = '{' + fields + ',"logs":' + quote(logs) + ',"late":' + (lateBefore + 0) + '}';
+    if (inSyncCall) finishedNow = outcome;
+    resolveOutcome(outcome);
   };
   let value;
   try {
@@ -226,5 +228,23 @@ const run = (fn, inputJson, metaJson, resultCap, call, errorBytes) => new Promis
     else finish(threwOutcome(error, errorBytes));
   }
 });
-return freeze({ run, fire, deliver });
+// The host's synchronous entry: the outcome text when the call finished before returning (a
+// function that returned a value or threw), '' when it is still pending; then \`wait\` hands the
+// host the outcome promise to await. A sync call saves the host a thread hop per invocation.
+let inSyncCall = false;
+let finishedNow;
+let waiting;
+const runNow = (fn, inputJson, metaJson, resultCap, call, errorBytes) => {
+  finishedNow = undefined;
+  inSyncCall = true;
+  let outcome;
+  try { outcome = run(fn, inputJson, metaJson, resultCap, call, errorBytes); } finally { inSyncCall = false; }
+  const now = finishedNow;
+  finishedNow = undefined;
+  if (now !== undefined) return now;
+  waiting = outcome;
+  return '';
+};
+const wait = () => { const outcome = waiting; waiting = undefined; return outcome; };
+return freeze({ run, runNow, wait, fire, deliver });
 `;

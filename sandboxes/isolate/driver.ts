@@ -19,6 +19,7 @@ import { networkAsk } from '../../src/core/manifest.ts';
 import { type HostPlacement, HostPool } from '../shared/host-pool.ts';
 import type { RunReply, RunRequest } from './isolate-runtime.ts';
 import { emptyReplySchema, runReplyCheck } from './protocol.ts';
+import type { SyncCallsMode } from './sync-calls.ts';
 
 export interface IsolateDriverOptions {
   hosts: number;
@@ -26,6 +27,10 @@ export interface IsolateDriverOptions {
   logger?: Logger;
   /** Put each host in its own memory-capped cgroup (src/resources); optional. */
   placeHost?: (pid: number, name: string) => HostPlacement | undefined | Promise<HostPlacement | undefined>;
+  /** Warm calls of a function proven fast run on the host's thread (`auto`, sandboxes/isolate/sync-calls.ts) or never. */
+  syncCalls?: SyncCallsMode;
+  /** Tests only: fast calls in a row before a function runs on the host's thread (default FIRST_STREAK). */
+  syncStreak?: number;
   /** Grace between a cancel and killing an unresponsive host. */
   killAfterMs?: number;
   /** Tests only: another host entry (one that answers with forged or malformed frames). */
@@ -81,8 +86,12 @@ export class IsolateDriver implements SandboxDriver<PreparedFunction> {
       killAfterMs: options.killAfterMs ?? 1000,
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.placeHost ? { place: options.placeHost } : {}),
+      env: {
+        STRATA_ISOLATE_MAX_WARM: String(options.maxWarm),
+        STRATA_ISOLATE_SYNC_CALLS: options.syncCalls ?? 'auto',
+        ...(options.syncStreak !== undefined ? { STRATA_ISOLATE_SYNC_STREAK: String(options.syncStreak) } : {}),
+      },
     });
-    process.env.STRATA_ISOLATE_MAX_WARM = String(options.maxWarm);
   }
 
   start(): Promise<void> {

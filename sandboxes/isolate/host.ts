@@ -8,6 +8,8 @@ import { IsolateRuntime, type RunRequest } from './isolate-runtime.ts';
 
 const runtime = new IsolateRuntime({
   maxWarm: Number(process.env.STRATA_ISOLATE_MAX_WARM ?? 256),
+  syncCalls: process.env.STRATA_ISOLATE_SYNC_CALLS === 'never' ? 'never' : 'auto',
+  ...(process.env.STRATA_ISOLATE_SYNC_STREAK ? { syncStreak: Number(process.env.STRATA_ISOLATE_SYNC_STREAK) } : {}),
   onCatastrophe: (message) => {
     // isolated-vm: V8 lost control of an isolate; the process cannot be trusted to exit cleanly
     // (process.exit can hang on the stuck isolate thread), so end it at once. The pool fails

@@ -13,6 +13,7 @@ import { LogBudget, type LogSnapshot } from '../../src/core/log-budget.ts';
 import { capText } from '../../src/core/text-cap.ts';
 import { BOOTSTRAP_SOURCE } from './bootstrap.ts';
 import type { FetchEnd, FetchPolicy } from './guarded-fetch.ts';
+import { SyncCalls, type SyncCallsMode } from './sync-calls.ts';
 
 export interface RunRequest {
   digest: string;
@@ -52,6 +53,9 @@ interface Sandbox {
   context: ivm.Context;
   /** The bootstrap's run(fn, inputJson, metaJson, resultCap, call) and fire(call, id). */
   runner: ivm.Reference<(...args: unknown[]) => Promise<string>>;
+  /** The same call on the host's thread: the outcome text, or '' while it is pending (then `wait`). */
+  runNow: ivm.Reference<(...args: unknown[]) => string>;
+  wait: ivm.Reference<() => Promise<string>>;
   fire: ivm.Reference<(call: number, id: number) => void>;
   deliver: ivm.Reference<(call: number, id: number, outcomeJson: string) => void>;
   /** The call in flight's ctx.fetch policy, its requests (stopped when it ends) and their bytes. */
@@ -180,6 +184,10 @@ export interface IsolateRuntimeOptions {
   maxWarm: number;
   /** Called when an isolate is beyond repair (V8 catastrophic error): the host must exit. */
   onCatastrophe: (message: string) => void;
+  /** `auto`: warm calls of a function proven fast run on the host's thread (see SyncCalls); `never`. */
+  syncCalls?: SyncCallsMode;
+  /** Fast calls in a row before a function runs on the host's thread (tests lower it). */
+  syncStreak?: number;
 }
 
 export class IsolateRuntime {
@@ -200,6 +208,9 @@ export class IsolateRuntime {
   #running = 0;
   #epoch = 0;
   #zombieEnds = 0;
+  /** RSS the disposed isolates whose calls have not come back yet may still take (their limits). */
+  #zombieAllowance = 0;
+  readonly #syncCalls: SyncCalls;
   /** Invocation numbers (the bootstrap tells its invocations apart by them). */
   #calls = 0;
   /** Log bytes written after their invocation ended, dropped (counted for health and tests). */
@@ -207,6 +218,12 @@ export class IsolateRuntime {
 
   constructor(options: IsolateRuntimeOptions) {
     this.#options = options;
+    this.#syncCalls = new SyncCalls(options.syncCalls ?? 'auto', options.syncStreak);
+  }
+
+  /** Warm calls run on this thread so far, and functions sent back to the isolate's thread. */
+  get syncStats(): { hostThreadCalls: number; demotions: number } {
+    return { hostThreadCalls: this.#syncCalls.hostThreadCalls, demotions: this.#syncCalls.demotions };
   }
 
   /** Compile without running anything: a syntax check at deploy time, and it fills the code cache. */
@@ -226,6 +243,7 @@ export class IsolateRuntime {
 
   forget(digest: string): void {
     this.#codeCache.delete(digest);
+    this.#syncCalls.forget(digest);
     for (const [key, list] of this.#warm) {
       if (!key.startsWith(`${digest}/`)) continue;
       for (const sandbox of list) this.#retire(sandbox);
@@ -274,6 +292,9 @@ export class IsolateRuntime {
     // Only an isolate whose call came back normally is reused: one stopped by a timeout (the
     // call's own, which leaves it alive) may hold half-updated state.
     let reusable = false;
+    // A warm function proven fast runs on this thread (no hop to the isolate's thread and back).
+    const onHostThread = request.mode === 'warm' && this.#syncCalls.onHostThread(request.digest);
+    let syncMs: number | undefined;
     this.#running++;
     this.#epoch++;
     try {
@@ -282,29 +303,38 @@ export class IsolateRuntime {
         sandbox.call = ++this.#calls;
         sandbox.deadline = request.deadline;
         sandbox.net = request.net;
-        sandbox.fetches = new AbortController();
+        // Made on the call's first ctx.fetch (most calls never fetch; an abort costs a DOMException).
+        sandbox.fetches = undefined;
         sandbox.netTx = 0;
         sandbox.netRx = 0;
+        const args = [
+          sandbox.fn.derefInto(),
+          request.inputJson,
+          // ctx's fields as JSON text: a string crosses into the isolate cheaper than an object copy.
+          JSON.stringify({ ...request.meta, deadline: request.deadline }),
+          request.resultBytes,
+          sandbox.call,
+          request.errorBytes,
+        ];
         codeAt = performance.now();
-        return sandbox.runner.apply(
-          undefined,
-          [
-            sandbox.fn.derefInto(),
-            request.inputJson,
-            // ctx's fields as JSON text: a string crosses into the isolate cheaper than an object copy.
-            JSON.stringify({ ...request.meta, deadline: request.deadline }),
-            request.resultBytes,
-            sandbox.call,
-            request.errorBytes,
-          ],
-          { result: { promise: true, copy: true }, timeout: remaining() },
-        );
+        if (onHostThread) {
+          const now = sandbox.runNow.applySync(undefined, args, { result: { copy: true }, timeout: remaining() });
+          syncMs = performance.now() - codeAt;
+          if (now !== '') return now;
+          return sandbox.wait.apply(undefined, [], { result: { promise: true, copy: true }, timeout: remaining() });
+        }
+        return sandbox.runner.apply(undefined, args, { result: { promise: true, copy: true }, timeout: remaining() });
       })();
       // A disposed isolate's call may take seconds to come back (V8 finishing a GC): the memory
       // verdict does not wait for it.
       const raw = await Promise.race([call, watch.ended]);
       if (raw === 'memory') {
+        // Until its call comes back, the disposed isolate may still grow the host's RSS (V8
+        // finishing a GC): that growth is allowed for in every other call's watch meanwhile.
+        const allowance = overLimitBytes(sandbox.heapLimitBytes);
+        this.#zombieAllowance += allowance;
         const gone = () => {
+          this.#zombieAllowance -= allowance;
           this.#zombieEnds++;
         };
         call.then(gone, gone);
@@ -365,6 +395,8 @@ export class IsolateRuntime {
         start: startOf(),
       };
     } finally {
+      if (request.mode === 'warm' && codeAt !== undefined)
+        this.#syncCalls.record(request.digest, syncMs ?? performance.now() - codeAt, reusable);
       this.#running--;
       this.#epoch++;
       watch.stop();
@@ -391,16 +423,18 @@ export class IsolateRuntime {
   #watchMemory(sandbox: Sandbox, kill: () => void) {
     const { isolate } = sandbox;
     // The baseline is the lowest RSS seen during the call: an isolate disposed just before (still
-    // freeing its heap) would otherwise hide this call's growth.
-    let rssAtStart = process.memoryUsage.rss();
-    let peakRss = rssAtStart;
-    let epoch = this.#epoch;
+    // freeing its heap) would otherwise hide this call's growth. It is first read at the first
+    // sample (the call's own start moves the epoch, which resets it there anyway), so a call
+    // shorter than one sample reads no RSS at all (that read was a tenth of a host's CPU).
+    let rssAtStart = 0;
+    let peakRss = 0;
+    let epoch = -1;
     // Read when the isolate was last idle (a lock now would cost every call).
     const heapAtStart = sandbox.heapIdleBytes;
     /** Another call ran beside this one at some sample: its growth is not this call's alone. */
     let shared = false;
     let zombieEnds = this.#zombieEnds;
-    let lastRss = rssAtStart;
+    let lastRss = 0;
     let end: (why: 'memory') => void = () => {};
     const ended = new Promise<'memory'>((resolve) => {
       end = resolve;
@@ -412,19 +446,22 @@ export class IsolateRuntime {
     const limit = overLimitBytes(sandbox.heapLimitBytes);
     const alone = () => this.#running === 1;
     const overLimit = () => {
-      if (!alone() || peakRss - rssAtStart <= limit) return false;
+      const allowed = limit + this.#zombieAllowance;
+      if (!alone() || peakRss - rssAtStart <= allowed) return false;
       const hostHeapGrowth = Math.max(0, process.memoryUsage().heapTotal - (hostHeapAtStart ?? Infinity));
-      return peakRss - rssAtStart - hostHeapGrowth > limit;
+      return peakRss - rssAtStart - hostHeapGrowth > allowed;
     };
     const sample = () => {
       const rss = process.memoryUsage.rss();
       hostHeapAtStart ??= process.memoryUsage().heapTotal;
       if (this.#running > 1) shared = true;
       if (epoch !== this.#epoch) {
-        // Another call started or ended, or a stopped isolate let go of its heap: start again.
+        // The first sample, or another call started or ended, or a stopped isolate let go of its
+        // heap: start again.
         epoch = this.#epoch;
         rssAtStart = rss;
         peakRss = rss;
+        lastRss = rss;
         hostHeapAtStart = process.memoryUsage().heapTotal;
       }
       if (zombieEnds !== this.#zombieEnds) {
@@ -485,15 +522,17 @@ export class IsolateRuntime {
   /** Compile (with our cached data), link (no imports) and evaluate the module; get its default export. */
   async #load(sandbox: Sandbox, request: RunRequest, timeout: number): Promise<ivm.Reference<unknown>> {
     const cachedData = this.#codeCache.get(request.digest);
-    const module = await sandbox.isolate.compileModule(request.source ?? '', {
-      filename: 'function.js',
-      ...(cachedData ? { cachedData } : { produceCachedData: true }),
-    });
+    // With our code cache the compile is a deserialisation: done here, without a thread hop. A
+    // first compile (no cache yet) may be long, so it runs on the isolate's thread.
+    const module = cachedData
+      ? sandbox.isolate.compileModuleSync(request.source ?? '', { filename: 'function.js', cachedData })
+      : await sandbox.isolate.compileModule(request.source ?? '', { filename: 'function.js', produceCachedData: true });
     const produced = (module as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
     if (!cachedData && produced) this.#codeCache.set(request.digest, produced);
-    await module.instantiate(sandbox.context, (specifier) => IMPORTS_REFUSED(specifier));
+    module.instantiateSync(sandbox.context, (specifier) => IMPORTS_REFUSED(specifier));
+    // The module's top-level code is user code: it runs on the isolate's thread, under the deadline.
     await module.evaluate({ timeout });
-    const fn = await module.namespace.get('default', { reference: true });
+    const fn = module.namespace.getSync('default', { reference: true });
     if (fn.typeof !== 'function') {
       throw new StrataError(
         'invalid_code',
@@ -522,7 +561,9 @@ export class IsolateRuntime {
     const heap = sandbox.isolate.getHeapStatisticsSync();
     sandbox.heapLimitBytes = heap.heap_size_limit;
     sandbox.heapIdleBytes = heap.total_heap_size + heap.externally_allocated_size;
-    sandbox.context = await sandbox.isolate.createContext();
+    // Our own setup runs on this thread (the *Sync calls): each async step would cost a hop to the
+    // isolate's thread and back, and none of it runs user code.
+    sandbox.context = sandbox.isolate.createContextSync();
     const flush = new ivm.Callback((chunk: unknown) => {
       if (typeof chunk === 'string') sandbox.logs?.write(chunk);
     });
@@ -536,13 +577,16 @@ export class IsolateRuntime {
       (call: unknown, id: unknown, url: unknown, init: unknown) => this.#fetch(sandbox, call, id, url, init),
       { ignored: true },
     );
-    const exports = (await sandbox.context.evalClosure(BOOTSTRAP_SOURCE, [flush, schedule, fetchOnHost], {
+    const exports = sandbox.context.evalClosureSync(BOOTSTRAP_SOURCE, [flush, schedule, fetchOnHost], {
       result: { reference: true },
       timeout: 1000,
-    })) as ivm.Reference<{ run: unknown; fire: unknown; deliver: unknown }>;
-    sandbox.runner = (await exports.get('run', { reference: true })) as Sandbox['runner'];
-    sandbox.fire = (await exports.get('fire', { reference: true })) as Sandbox['fire'];
-    sandbox.deliver = (await exports.get('deliver', { reference: true })) as Sandbox['deliver'];
+    }) as ivm.Reference<{ run: unknown; runNow: unknown; wait: unknown; fire: unknown; deliver: unknown }>;
+    sandbox.runner = exports.getSync('run', { reference: true }) as Sandbox['runner'];
+    sandbox.runNow = exports.getSync('runNow', { reference: true }) as Sandbox['runNow'];
+    sandbox.wait = exports.getSync('wait', { reference: true }) as Sandbox['wait'];
+    sandbox.fire = exports.getSync('fire', { reference: true }) as Sandbox['fire'];
+    sandbox.deliver = exports.getSync('deliver', { reference: true }) as Sandbox['deliver'];
+    exports.release();
     return sandbox;
   }
 
@@ -569,8 +613,9 @@ export class IsolateRuntime {
    */
   #fetch(sandbox: Sandbox, call: unknown, id: unknown, url: unknown, init: unknown): void {
     if (call !== sandbox.call || typeof id !== 'number' || typeof url !== 'string' || typeof init !== 'string') return;
+    if (sandbox.isolate.isDisposed) return;
+    sandbox.fetches ??= new AbortController();
     const controller = sandbox.fetches;
-    if (!controller || sandbox.isolate.isDisposed) return;
     const deliver = (outcome: object) => {
       // At or past the deadline the call is over: the deadline's own timer ends it `timeout`
       // (an answer delivered now would let a function that catches fetch errors "succeed").

@@ -135,6 +135,8 @@ export interface HostPoolOptions {
    * never uses the tier does not hold the processes (the first request waits for their start).
    */
   startOn?: 'boot' | 'first-use';
+  /** Settings for the hosts, as environment variables of their processes. */
+  env?: Record<string, string>;
 }
 
 export interface RequestOptions {
@@ -364,7 +366,12 @@ export class HostPool {
     // channel at all. No loader flags or inspector ports are inherited (vitest, --inspect).
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', this.#options.entry, ...args], {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env: { ...process.env, STRATA_HOST_NAME: name, STRATA_HOST_CHANNEL: String(HOST_CHANNEL_FD) },
+      env: {
+        ...process.env,
+        ...this.#options.env,
+        STRATA_HOST_NAME: name,
+        STRATA_HOST_CHANNEL: String(HOST_CHANNEL_FD),
+      },
     });
     let markReady: () => void = () => {};
     let markFailed: (e: Error) => void = () => {};

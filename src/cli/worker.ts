@@ -168,6 +168,7 @@ async function assemble(
     new IsolateDriver({
       hosts: config.isolate.hosts,
       maxWarm: config.isolate.maxWarm,
+      syncCalls: config.isolate.syncCalls,
       logger: logger.child({ tier: 'isolate' }),
       // ctx.fetch: the http runtime's SSRF guard settings (docs/governance.md).
       net: {
