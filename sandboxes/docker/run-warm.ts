@@ -270,11 +270,15 @@ async function invokeIn(
   // counter was seen not to (a JS bomb's child SIGKILLed, `killed` instead of memory_exceeded);
   // nothing but the OOM killer SIGKILLs the runner's child with no verdict of its own (a
   // timeout or a protocol breach has its own code), so one killed with the peak at the limit was.
-  const oomKilledChild =
+  const childKilled =
     !result.ok &&
     result.signal === 'SIGKILL' &&
-    (result.code === 'sandbox_crashed' || result.code === 'function_error') &&
-    atMemoryLimit(usage.memoryPeakBytes, limits.memoryMb * MIB);
+    (result.code === 'sandbox_crashed' || result.code === 'function_error');
+  let oomKilledChild = childKilled && atMemoryLimit(usage.memoryPeakBytes, limits.memoryMb * MIB);
+  // The OOM killer may take the runner too, right after it answered: the container and its cgroup
+  // are gone, so its counters are the stale ones of begin(). Docker saw the OOM kill: ask it.
+  if (childKilled && !oomKilledChild && meter.vanished)
+    oomKilledChild = (await inspectOom(ctx, c.id))?.oomKilled === true;
   if ((meter.oomKillsSinceBegin() ?? 0) > 0 || oomKilledChild) {
     await ctx.pool.release(c, false);
     const exit = result.ok ? undefined : { exitCode: result.exitCode, signal: result.signal };

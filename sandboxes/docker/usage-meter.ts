@@ -35,9 +35,16 @@ export class UsageMeter {
     this.#timer.unref();
   }
 
+  /**
+   * The container's cgroup could not be read at the last reading though it could at begin() (the
+   * container is gone): the figures since are the last good ones, and its OOM counter says nothing.
+   */
+  vanished = false;
+
   read(): CgroupCounters {
     if (!this.#cg) return {};
     const now = readCounters(this.#cg);
+    this.vanished = now.memoryPeakBytes === undefined && this.#base.memoryPeakBytes !== undefined;
     // A vanished cgroup reads as undefined: keep the last good figures.
     for (const [k, v] of Object.entries(now) as [keyof CgroupCounters, number | undefined][]) {
       if (v !== undefined) this.#last[k] = v;

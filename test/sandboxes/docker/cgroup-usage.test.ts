@@ -91,6 +91,18 @@ describe('container cgroup usage, cgroup v2', () => {
     expect(usage.measured).toEqual(expect.arrayContaining(['wallMs', 'cpuMs', 'memoryPeakBytes']));
     expect(meter.oomKillsSinceBegin()).toBe(0);
   });
+  it('says when the cgroup vanished (the container died after answering): its counters are stale', () => {
+    const root = tree(files);
+    const cg = containerCgroup(7, join(root, 'cg'), join(root, 'proc'));
+    const meter = new UsageMeter(cg);
+    meter.begin(true);
+    meter.read();
+    expect(meter.vanished).toBe(false);
+    rmSync(join(root, 'cg/system.slice/docker-abc.scope'), { recursive: true });
+    // The OOM counter reads the begin() figure again: no kill seen, which is not to be believed.
+    expect(meter.oomKillsSinceBegin()).toBe(0);
+    expect(meter.vanished).toBe(true);
+  });
   it('measures nothing but wall time without a cgroup', () => {
     const usage = new UsageMeter(undefined).end(5);
     expect(usage).toEqual({ wallMs: 5, measured: ['wallMs'] });
