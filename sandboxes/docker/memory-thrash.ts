@@ -54,7 +54,7 @@ export interface ThrashWatchOptions {
   limitBytes: number;
   /** Sampling period (default 250 ms). */
   intervalMs?: number;
-  /** Consecutive thrashing samples before the verdict (default 8: two seconds at 250 ms). */
+  /** Samples the verdict spans (default 8: two seconds at 250 ms). */
   samples?: number;
   /** For tests: where the figures come from. */
   read?: () => MemoryPressure;
@@ -64,13 +64,23 @@ export interface ThrashWatchOptions {
 export const atMemoryLimit = (bytes: number | undefined, limitBytes: number): boolean =>
   bytes !== undefined && bytes >= limitBytes - Math.max(2 * 1024 * 1024, limitBytes * 0.03);
 
-/** One sample's verdict against the previous one. */
-export function isThrashing(prev: MemoryPressure, now: MemoryPressure, limitBytes: number): boolean {
-  if (now.limitHits === undefined || now.majorFaults === undefined) return false;
-  if (prev.limitHits === undefined || prev.majorFaults === undefined) return false;
-  return (
-    atMemoryLimit(now.usageBytes, limitBytes) && now.limitHits > prev.limitHits && now.majorFaults > prev.majorFaults
-  );
+/**
+ * A window of samples' verdict: every sample at the limit (a container that let go of memory is
+ * not thrashing), the limit hit again in at least half of the intervals, and major faults more at
+ * the end than at the start. A stalled process may take no new fault in one 250 ms interval while
+ * the kernel reclaims: judged per interval, one such interval restarted the count and a bomb
+ * crawled to its deadline.
+ */
+export function isThrashingOver(window: readonly MemoryPressure[], limitBytes: number): boolean {
+  const first = window[0];
+  const last = window[window.length - 1];
+  if (!first || !last || window.length < 2) return false;
+  if (window.some((p) => p.limitHits === undefined || p.majorFaults === undefined)) return false;
+  if (!window.every((p) => atMemoryLimit(p.usageBytes, limitBytes))) return false;
+  let hitIntervals = 0;
+  for (let i = 1; i < window.length; i++)
+    if ((window[i]?.limitHits as number) > (window[i - 1]?.limitHits as number)) hitIntervals++;
+  return hitIntervals * 2 >= window.length - 1 && (last.majorFaults as number) > (first.majorFaults as number);
 }
 
 /**
@@ -85,13 +95,11 @@ export function watchThrash(
   const read = options.read ?? (cg ? () => readPressure(cg) : undefined);
   if (!read) return () => {};
   const needed = options.samples ?? 8;
-  let prev = read();
-  let streak = 0;
+  const window: MemoryPressure[] = [read()];
   const timer = setInterval(() => {
-    const now = read();
-    streak = isThrashing(prev, now, options.limitBytes) ? streak + 1 : 0;
-    prev = now;
-    if (streak >= needed) {
+    window.push(read());
+    if (window.length > needed + 1) window.shift();
+    if (window.length === needed + 1 && isThrashingOver(window, options.limitBytes)) {
       clearInterval(timer);
       onThrash();
     }

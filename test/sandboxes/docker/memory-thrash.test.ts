@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  isThrashing,
+  isThrashingOver,
   type MemoryPressure,
   readPressure,
   watchThrash,
@@ -45,14 +45,33 @@ describe('memory thrash watch', () => {
   it('calls it thrashing only at the limit with limit hits and major faults both rising', () => {
     const limit = 96 * MIB;
     const prev: MemoryPressure = { usageBytes: limit, limitHits: 10, majorFaults: 10 };
-    expect(isThrashing(prev, { usageBytes: limit - MIB, limitHits: 11, majorFaults: 12 }, limit)).toBe(true);
+    expect(isThrashingOver([prev, { usageBytes: limit - MIB, limitHits: 11, majorFaults: 12 }], limit)).toBe(true);
     // Filling the page cache at the limit: hits, but no faults on code.
-    expect(isThrashing(prev, { usageBytes: limit, limitHits: 50, majorFaults: 10 }, limit)).toBe(false);
+    expect(isThrashingOver([prev, { usageBytes: limit, limitHits: 50, majorFaults: 10 }], limit)).toBe(false);
     // Far below the limit.
-    expect(isThrashing(prev, { usageBytes: limit / 2, limitHits: 11, majorFaults: 12 }, limit)).toBe(false);
+    expect(isThrashingOver([prev, { usageBytes: limit / 2, limitHits: 11, majorFaults: 12 }], limit)).toBe(false);
     // Missing figures never convict.
-    expect(isThrashing(prev, { usageBytes: limit, majorFaults: 12 }, limit)).toBe(false);
-    expect(isThrashing({}, { usageBytes: limit, limitHits: 11, majorFaults: 12 }, limit)).toBe(false);
+    expect(isThrashingOver([prev, { usageBytes: limit, majorFaults: 12 }], limit)).toBe(false);
+    expect(isThrashingOver([{}, { usageBytes: limit, limitHits: 11, majorFaults: 12 }], limit)).toBe(false);
+  });
+
+  it('judges a window: an interval with no new fault or hit does not clear a thrash, a sample below the limit does', () => {
+    const limit = 64 * MIB;
+    const at = (hits: number, faults: number, usageBytes = limit): MemoryPressure => ({
+      usageBytes,
+      limitHits: hits,
+      majorFaults: faults,
+    });
+    // Faults only in some intervals (a process stalled in reclaim takes none for a while).
+    expect(isThrashingOver([at(1, 5), at(2, 5), at(3, 5), at(4, 9), at(5, 9)], limit)).toBe(true);
+    // One sample far below the limit: it let go of memory.
+    expect(isThrashingOver([at(1, 5), at(2, 6), at(3, 7, limit / 2), at(4, 8), at(5, 9)], limit)).toBe(false);
+    // No major fault over the whole window: the page cache filling up at the limit.
+    expect(isThrashingOver([at(1, 5), at(2, 5), at(3, 5), at(4, 5), at(5, 5)], limit)).toBe(false);
+    // The limit hit in one interval of four only.
+    expect(isThrashingOver([at(1, 5), at(1, 6), at(1, 7), at(1, 8), at(2, 9)], limit)).toBe(false);
+    // A missing figure never convicts.
+    expect(isThrashingOver([at(1, 5), { usageBytes: limit, limitHits: 2 }, at(3, 9)], limit)).toBe(false);
   });
 
   it('fires once after the streak, and a calm sample resets the streak', async () => {
@@ -79,9 +98,9 @@ describe('memory thrash watch', () => {
         { limitBytes: limit, intervalMs: 1, samples: 4, read },
       );
     });
-    // Read 1 is the baseline; 2 thrashes, 3 is calm (the streak resets), 4–7 thrash: the fourth
-    // in a row is read 7, and the watch stops there.
-    expect(reads.length).toBe(7);
+    // Read 3 is calm (below the limit): the first window of five samples all at the limit is
+    // reads 4–8, and the watch stops there.
+    expect(reads.length).toBe(8);
     expect(fired).toBe(1);
   });
 });
