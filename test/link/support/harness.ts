@@ -24,7 +24,8 @@ export function useCleanups(tempDirs: 'afterEach' | 'afterAll' = 'afterEach'): C
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
     if (tempDirs === 'afterEach') removeTempDirs();
-  });
+    // Closing a Master and its workers drains their in-flight work: generous for a busy machine.
+  }, 120_000);
   if (tempDirs === 'afterAll') afterAll(() => removeTempDirs());
   return cleanups;
 }

@@ -5,7 +5,7 @@ import { loadConfig } from '../../../src/config/load.ts';
 import type { MasterServer } from '../../../src/master/server.ts';
 import { type Cleanup, tempDir } from './harness.ts';
 
-/** Starts it as `workerId` (it links itself: link.masters is set) with one isolate host; `cleanups` closes it. */
+/** Starts it as `workerId` (it links itself: link.masters is set) with one isolate host and no engine prebuild; `cleanups` closes it. */
 export async function startLinkedWorker(master: MasterServer, workerId: string, cleanups: Cleanup[]): Promise<Worker> {
   const config = loadConfig({
     env: {},
@@ -14,6 +14,9 @@ export async function startLinkedWorker(master: MasterServer, workerId: string, 
       'link.masters': master.grpcAddress,
       'link.workerId': workerId,
       'isolate.hosts': 1,
+      // These workers run JS and scripts only: the background JS-engine builds would compete
+      // with the burst for this machine's two cores and be cancelled at close.
+      'wasm.prebuildEngines': false,
     },
   });
   const worker = await startWorker(config, {
