@@ -31,6 +31,15 @@ const MIGRATIONS = [
   `CREATE INDEX executions_created_id ON executions (created_at, id);
    CREATE INDEX executions_status_created ON executions (status, created_at, id);
    CREATE INDEX executions_tier_created ON executions (json_extract(record, '$.tier'), created_at, id);`,
+  // Fewer b-trees per insert (the group commit writes every index a record touches): the tier is a
+  // column (its expression index parsed each record's JSON on insert), and the two indexes that
+  // are leading prefixes of others go.
+  `ALTER TABLE executions ADD COLUMN tier TEXT;
+   UPDATE executions SET tier = json_extract(record, '$.tier');
+   DROP INDEX executions_tier_created;
+   CREATE INDEX executions_tier_created ON executions (tier, created_at, id);
+   DROP INDEX executions_status;
+   DROP INDEX executions_created;`,
 ];
 
 /** A page of GET /v1/executions: filters, a size, and the (createdAt, id) the previous page ended at. */
@@ -59,8 +68,8 @@ export class ExecutionStore {
     this.#retention = retention;
     db.migrate('executions', MIGRATIONS);
     this.#upsert = db.db.prepare(
-      `INSERT INTO executions (id, function_name, function_version, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record`,
+      `INSERT INTO executions (id, function_name, function_version, status, created_at, tier, record) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, tier = excluded.tier, record = excluded.record`,
     );
     this.#get = db.db.prepare('SELECT record FROM executions WHERE id = ?');
   }
@@ -122,6 +131,7 @@ export class ExecutionStore {
       record.function.version,
       record.status,
       record.timings.enqueuedAt,
+      record.tier ?? null,
       json,
     );
     if (++this.#writesSincePrune >= 1000) {
@@ -152,7 +162,7 @@ export class ExecutionStore {
           : "json_extract(record, '$.tenant') = ?",
         query.tenant,
       );
-    if (query.tier !== undefined) add("json_extract(record, '$.tier') = ?", query.tier);
+    if (query.tier !== undefined) add('tier = ?', query.tier);
     if (query.since !== undefined) add('created_at >= ?', query.since);
     if (query.until !== undefined) add('created_at <= ?', query.until);
     if (query.after) {

@@ -34,6 +34,7 @@ describe('Database', () => {
     const db = new Database(join(dir, 'nested', 'strata.db'));
     const mode = db.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
     expect(mode.journal_mode).toBe('wal');
+    expect(db.db.prepare('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 4000 });
     db.close();
     db.close(); // idempotent
   });
@@ -105,6 +106,61 @@ describe('ExecutionStore', () => {
     expect(store.get('old')).toBeUndefined();
     expect(store.get('new')).toBeDefined();
     expect(store.get('x')).toBeDefined();
+    db.close();
+  });
+
+  it('moves a database of the previous schema to the tier column, keeping every record findable', () => {
+    const path = join(dir, 'strata.db');
+    const old = new Database(path);
+    // The executions schema as the previous release left it (steps 1-3).
+    old.migrate('executions', [
+      `CREATE TABLE executions (id TEXT PRIMARY KEY, function_name TEXT NOT NULL, function_version INTEGER NOT NULL,
+         status TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL);
+       CREATE INDEX executions_function ON executions (function_name, created_at);
+       CREATE INDEX executions_status ON executions (status);`,
+      'CREATE INDEX executions_created ON executions (created_at);',
+      `CREATE INDEX executions_created_id ON executions (created_at, id);
+       CREATE INDEX executions_status_created ON executions (status, created_at, id);
+       CREATE INDEX executions_tier_created ON executions (json_extract(record, '$.tier'), created_at, id);`,
+    ]);
+    const insert = old.db.prepare(
+      'INSERT INTO executions (id, function_name, function_version, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    for (const [id, tier] of [
+      ['a', 'isolate'],
+      ['b', 'wasm'],
+      ['c', 'wasm'],
+    ] as const) {
+      const r = { ...record(id, 'succeeded'), tier };
+      insert.run(id, 'f', 1, 'succeeded', r.timings.enqueuedAt, JSON.stringify(r));
+    }
+    old.close();
+
+    const db = new Database(path);
+    const store = new ExecutionStore(db, 100);
+    store.save({ ...record('d', 'succeeded'), tier: 'wasm' });
+    const ids = (tier: string) =>
+      store
+        .list({ tier, limit: 10 })
+        .map((r) => r.id)
+        .sort();
+    expect(ids('wasm')).toEqual(['b', 'c', 'd']);
+    expect(ids('isolate')).toEqual(['a']);
+    // The tier filter walks the column's index; no index is a leading prefix of another (each one
+    // is written by every insert of the group commit).
+    const plan = db.db
+      .prepare('EXPLAIN QUERY PLAN SELECT record FROM executions WHERE tier = ? ORDER BY created_at DESC, id DESC')
+      .all('wasm') as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toContain('executions_tier_created');
+    const indexes = (db.db.prepare("PRAGMA index_list('executions')").all() as { name: string }[]).map((i) =>
+      (db.db.prepare(`PRAGMA index_info('${i.name}')`).all() as { name: string | null }[]).map(
+        (c) => c.name ?? '<expr>',
+      ),
+    );
+    expect(indexes.flat()).not.toContain('<expr>');
+    for (const a of indexes)
+      for (const b of indexes)
+        if (a !== b) expect(a.every((col, k) => b[k] === col) && a.length < b.length).toBe(false);
     db.close();
   });
 });
