@@ -5,7 +5,9 @@
  *      32-connection throughput, wasm core module, C command, component, bash, python3, docker;
  *   2. the isolate tier's baselines (bench/isolate-baselines.ts): a child process per call and a
  *      worker_thread per call, with the ratios and the issue targets; and a warm isolate
- *      invocation layer by layer in-process (driver, executor, Hono, HTTP: bench/support/layers.ts);
+ *      invocation layer by layer in-process (driver, executor, Hono, HTTP: bench/support/layers.ts),
+ *      and two parts of it alone as CPU per call (records' group commit, an isolate host:
+ *      bench/support/cpu-parts.ts);
  *   3. the per-tier modules' own rows (process, wasm, docker, link), each skipped with a reason
  *      if it cannot run here.
  *
@@ -32,6 +34,7 @@ import {
   run as runHttp,
 } from './http-invoke.ts';
 import { type BaselineRow, formatRows as formatBaselineRows, run as runBaselines } from './isolate-baselines.ts';
+import { type CpuPartRow, formatCpuParts, runCpuParts } from './support/cpu-parts.ts';
 import { type LayerRow, runLayers } from './support/layers.ts';
 import { markdownReport } from './support/report.ts';
 import { formatTable, ms } from './support/stats.ts';
@@ -124,6 +127,15 @@ try {
   progress(`layers: FAILED: ${(err as Error).message}`);
 }
 
+// 2c. Parts of the hot path alone, as CPU per call (records' group commit, an isolate host).
+progress('cpu parts: record group commit and an isolate host, CPU per call');
+let cpuParts: CpuPartRow[] = [];
+try {
+  cpuParts = await runCpuParts({ quick });
+} catch (err) {
+  progress(`cpu parts: FAILED: ${(err as Error).message}`);
+}
+
 const targets: TargetCheck[] = evaluateTargets(http, baselines, tiers, deployJs);
 
 // Output.
@@ -165,6 +177,7 @@ out.push(
     ]),
   ),
 );
+out.push('', '## Parts of the hot path alone, CPU per call (in the bench process)', formatCpuParts(cpuParts));
 out.push('', '## Ratios and targets', formatTargets(targets));
 for (const t of tiers) {
   out.push('', `## ${t.title}`);
@@ -193,6 +206,7 @@ const json = {
   deployJs,
   baselines,
   layers,
+  cpuParts,
   targets,
   tiers: tiers.map(({ text: _text, ...t }) => t),
 };

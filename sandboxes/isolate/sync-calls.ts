@@ -6,15 +6,22 @@
  * cancels and memory samples wait. So only a function that has proven fast gets it: `streak`
  * calls in a row, each done within FAST_MS. One call that is not (slower, or one that ended
  * timeout, memory_exceeded or killed) sends the function back to the isolate's thread, and it
- * then needs twice the streak to come back (up to MAX_STREAK). A slow call of a function on
- * the host's thread can hold that host for at most its own deadline, once.
+ * then needs twice the streak to come back (up to MAX_STREAK); four times the streak without a
+ * slow call halves it again. A slow call of a function on the host's thread can hold that host
+ * for at most its own deadline, and only after at least `needed` fast calls.
  */
 
-/** A call's synchronous part must stay under this (wall ms) for its function to keep the host's thread. */
+/**
+ * A call must stay under this (ms spent in the isolate, isolated-vm's `cpuTime`: from entering it
+ * to leaving it, so a call blocked in Atomics.wait counts, a call waiting for a thread does not)
+ * for its function to keep the host's thread.
+ */
 export const FAST_MS = 2;
 /** Fast calls in a row before a function first runs on the host's thread. */
 export const FIRST_STREAK = 16;
 const MAX_STREAK = 4096;
+/** Fast calls in a row, as a multiple of the streak needed, that halve the streak needed. */
+const DECAY_AFTER = 4;
 
 export type SyncCallsMode = 'auto' | 'never';
 
@@ -57,15 +64,21 @@ export class SyncCalls {
   }
 
   /**
-   * What a call did: how long its synchronous part took on the host's thread (or the whole call
-   * on the isolate's thread, an upper bound), and whether it ended normally (a value or an error
-   * of the function's own, not a limit).
+   * What a call did: the time it spent in the isolate (on either thread; the wall time of a
+   * disposed isolate's call), and whether it ended normally (a value or an error of the
+   * function's own, not a limit).
    */
   record(digest: string, ms: number, normal: boolean): void {
     if (this.mode === 'never') return;
     const record = this.#recordOf(digest);
     if (normal && ms < FAST_MS) {
-      record.fast = Math.min(record.fast + 1, MAX_STREAK);
+      record.fast = Math.min(record.fast + 1, MAX_STREAK * DECAY_AFTER);
+      // A long clean run forgives one demotion (a call preempted on a busy machine counts as
+      // slow too): four times the streak it needs halves the streak, down to the first one.
+      if (record.needed > this.#firstStreak && record.fast >= record.needed * DECAY_AFTER) {
+        record.needed = Math.max(this.#firstStreak, Math.floor(record.needed / 2));
+        record.fast = record.needed;
+      }
       return;
     }
     if (record.fast >= record.needed) {

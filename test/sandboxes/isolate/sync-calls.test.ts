@@ -47,6 +47,32 @@ describe('SyncCalls: which warm calls run on the host thread', () => {
     expect(calls.demotions).toBe(0);
   });
 
+  it('a long clean run forgives a demotion: four times the streak needed halves it', () => {
+    const calls = new SyncCalls('auto');
+    const fast = (n: number) => {
+      for (let i = 0; i < n; i++) calls.record('a', 0, true);
+    };
+    fast(FIRST_STREAK);
+    calls.record('a', FAST_MS * 5, true); // demoted: needs 2 x FIRST_STREAK now
+    fast(2 * FIRST_STREAK - 1);
+    expect(calls.onHostThread('a')).toBe(false);
+    fast(1);
+    expect(calls.onHostThread('a')).toBe(true);
+    // 4 x (2 x FIRST_STREAK) fast calls in a row: the streak needed is FIRST_STREAK again, so
+    // the next demotion asks for 2 x FIRST_STREAK (not 4 x).
+    fast(6 * FIRST_STREAK);
+    calls.record('a', FAST_MS * 5, true);
+    expect(calls.demotions).toBe(2);
+    fast(2 * FIRST_STREAK);
+    expect(calls.onHostThread('a')).toBe(true);
+    // Without the clean run the streak keeps doubling: slow again right after coming back.
+    calls.record('a', FAST_MS * 5, true);
+    fast(4 * FIRST_STREAK - 1);
+    expect(calls.onHostThread('a')).toBe(false);
+    fast(1);
+    expect(calls.onHostThread('a')).toBe(true);
+  });
+
   it('never gives it in `never` mode', () => {
     const calls = new SyncCalls('never', 0);
     for (let i = 0; i < 100; i++) calls.record('a', 0, true);
@@ -96,6 +122,37 @@ describe('IsolateRuntime: promotion and demotion for real', () => {
     const next = await runtime.run(request({ a: 2, b: 2 }, i++), signal);
     expect(JSON.parse(next.resultJson ?? 'null')).toEqual({ sum: 4 });
     expect(runtime.syncStats.hostThreadCalls).toBe(onHostBefore);
+  });
+
+  it('calls in flight together keep the host thread (a call is judged by its time in the isolate, not its wait)', async () => {
+    // 16 calls at a time: on the isolate's thread each waits for the others, so its wall time is
+    // far over FAST_MS though its own time is microseconds. Judged by wall time, the first slow
+    // call sent the function back and it never had a streak again (1 call in 20 on the host thread).
+    const runtime = new IsolateRuntime({ maxWarm: 16, onCatastrophe: () => {} });
+    let n = 0;
+    const loop = async (calls: number) => {
+      for (let k = 0; k < calls; k++) {
+        const x = n++;
+        const reply = await runtime.run(request({ a: x, b: 1 }, x), signal);
+        expect(JSON.parse(reply.resultJson ?? 'null')).toEqual({ sum: x + 1 });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, () => loop(250)));
+    expect(runtime.syncStats.hostThreadCalls).toBeGreaterThan(n / 2);
+  });
+
+  it('a call blocked in Atomics.wait on the host thread counts as slow and sends the function back', async () => {
+    const waiter = `export default (input) => {
+      if (input.waitMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, input.waitMs);
+      return { sum: input.a + input.b };
+    }`;
+    const runtime = new IsolateRuntime({ maxWarm: 4, onCatastrophe: () => {}, syncStreak: 0 });
+    const at = (input: object, i: number) => ({ ...request(input, i), digest: 'sync-waiter', source: waiter });
+    expect((await runtime.run(at({ a: 1, b: 1 }, 0), signal)).status).toBe('succeeded');
+    expect(runtime.syncStats.hostThreadCalls).toBe(1);
+    const blocked = await runtime.run(at({ a: 1, b: 2, waitMs: FAST_MS * 10 }, 1), signal);
+    expect(JSON.parse(blocked.resultJson ?? 'null')).toEqual({ sum: 3 });
+    expect(runtime.syncStats.demotions).toBe(1);
   });
 
   it('`never` keeps every call on the isolate thread', async () => {
