@@ -18,7 +18,7 @@ import { LogBudget } from '../../src/core/log-budget.ts';
 import { manifestSchema } from '../../src/core/manifest.ts';
 import { ExecutionStore } from '../../src/executor/records.ts';
 import { Database } from '../../src/store/database.ts';
-import { checkJs, JS_SOURCE, jsInput } from './functions.ts';
+import { BENCH_LIMITS, checkJs, JS_SOURCE, jsInput } from './functions.ts';
 import { formatTable } from './stats.ts';
 
 export interface CpuPartRow {
@@ -87,15 +87,7 @@ async function isolateHost(
   driver: IsolateDriver,
   prepared: Awaited<ReturnType<IsolateDriver['prepare']>>,
 ) {
-  const limits = {
-    timeoutMs: 10_000,
-    memoryMb: 128,
-    logBytes: 65_536,
-    resultBytes: 1 << 20,
-    pids: 64,
-    tmpMb: 64,
-    errorBytes: 16_384,
-  };
+  const limits = BENCH_LIMITS;
   let next = 0;
   const call = async () => {
     const i = next++;

@@ -22,3 +22,14 @@ export const BENCH_POLICY_TABLE = {
   script: { trusted: ['process'], standard: ['process'], untrusted: ['docker', 'process'] },
   container: { trusted: ['docker'], standard: ['docker'], untrusted: ['docker'] },
 };
+
+/** The limits of the driver-level rows (layers, cpu parts): generous, so no row ends at one. */
+export const BENCH_LIMITS = {
+  timeoutMs: 10_000,
+  memoryMb: 128,
+  logBytes: 65_536,
+  resultBytes: 1 << 20,
+  pids: 64,
+  tmpMb: 64,
+  errorBytes: 16_384,
+};

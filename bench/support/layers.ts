@@ -14,7 +14,7 @@ import { startWorker } from '../../src/cli/worker.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { LogBudget } from '../../src/core/log-budget.ts';
 import { removeCgroupParents } from '../../src/resources/cgroup/remove-parents.ts';
-import { checkJs, JS_SOURCE, jsInput } from './functions.ts';
+import { BENCH_LIMITS, checkJs, JS_SOURCE, jsInput } from './functions.ts';
 import { type Summary, summarize, timeSequential } from './stats.ts';
 
 export interface LayerRow extends Summary {
@@ -66,15 +66,7 @@ export async function runLayers(options: { n: number; warmup: number }): Promise
     if (!driver?.health().available) throw new Error(`isolate tier unavailable: ${driver?.health().reason}`);
     const artifact = worker.registry.artifact(worker.registry.get('layers'));
     const prepared = await driver.prepare(artifact);
-    const limits = {
-      timeoutMs: 10_000,
-      memoryMb: 128,
-      logBytes: 65_536,
-      resultBytes: 1 << 20,
-      pids: 64,
-      tmpMb: 64,
-      errorBytes: 16_384,
-    };
+    const limits = BENCH_LIMITS;
     const layer = async (name: string, fn: (i: number) => Promise<unknown>) => {
       const samples = await timeSequential(async (i) => checkJs(await fn(i), i), options.n, options.warmup);
       rows.push({ name, ...summarize(samples) });

@@ -14,7 +14,8 @@ interface Row {
   reject: (err: unknown) => void;
 }
 
-const MIGRATIONS = [
+/** The executions table's migration steps, in order (exported for the migration test). */
+export const EXECUTION_MIGRATIONS = [
   `CREATE TABLE executions (
      id TEXT PRIMARY KEY,
      function_name TEXT NOT NULL,
@@ -66,7 +67,7 @@ export class ExecutionStore {
   constructor(db: Database, retention: number) {
     this.#db = db;
     this.#retention = retention;
-    db.migrate('executions', MIGRATIONS);
+    db.migrate('executions', EXECUTION_MIGRATIONS);
     this.#upsert = db.db.prepare(
       `INSERT INTO executions (id, function_name, function_version, status, created_at, tier, record) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, tier = excluded.tier, record = excluded.record`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../src/core/execution.ts';
 import { usageOf } from '../../src/core/execution.ts';
-import { ExecutionStore } from '../../src/executor/records.ts';
+import { EXECUTION_MIGRATIONS, ExecutionStore } from '../../src/executor/records.ts';
 import { Database } from '../../src/store/database.ts';
 
 let dir: string;
@@ -113,16 +113,7 @@ describe('ExecutionStore', () => {
     const path = join(dir, 'strata.db');
     const old = new Database(path);
     // The executions schema as the previous release left it (steps 1-3).
-    old.migrate('executions', [
-      `CREATE TABLE executions (id TEXT PRIMARY KEY, function_name TEXT NOT NULL, function_version INTEGER NOT NULL,
-         status TEXT NOT NULL, created_at TEXT NOT NULL, record TEXT NOT NULL);
-       CREATE INDEX executions_function ON executions (function_name, created_at);
-       CREATE INDEX executions_status ON executions (status);`,
-      'CREATE INDEX executions_created ON executions (created_at);',
-      `CREATE INDEX executions_created_id ON executions (created_at, id);
-       CREATE INDEX executions_status_created ON executions (status, created_at, id);
-       CREATE INDEX executions_tier_created ON executions (json_extract(record, '$.tier'), created_at, id);`,
-    ]);
+    old.migrate('executions', EXECUTION_MIGRATIONS.slice(0, 3));
     const insert = old.db.prepare(
       'INSERT INTO executions (id, function_name, function_version, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?)',
     );
